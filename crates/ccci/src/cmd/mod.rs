@@ -1,0 +1,3 @@
+//! One module per `ccci` subcommand: its arguments and a `run` that returns the exit code.
+
+pub mod render;

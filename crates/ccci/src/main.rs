@@ -1,0 +1,35 @@
+//! `ccci`: the command-line entry point. Thin clap wiring onto the crates; no logic of its own.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Continuous integration for Co-op Cloud recipes.
+#[derive(Parser)]
+#[command(name = "ccci", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the merged, interpolated compose document of a recipe (as `docker stack config` would).
+    Render(cmd::render::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Render(args) => cmd::render::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! One test run: app instance, tiers, checks, redaction and results.

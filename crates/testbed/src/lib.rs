@@ -1,0 +1,1 @@
+//! Dev-only test support: local images, fixture recipes as git repositories, the stand-in proxy.
