@@ -1,0 +1,149 @@
+//! A small wrapper around the system `git` binary: the few read operations the recipe engine
+//! needs (tags, commits, ancestry) and a private clone + checkout for loading a recipe from a URL.
+//!
+//! Every call runs `git -C <dir>` with the repository-selecting variables (`GIT_DIR`,
+//! `GIT_WORK_TREE`, ...) removed from its environment, so the caller's shell cannot redirect it.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{RecipeError, Result};
+
+/// Variables that would make `git` act on another repository than the one we name.
+const REPO_SELECTING_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_NAMESPACE",
+];
+
+/// One git tag as the repository stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// The tag name, e.g. `1.7.1+1.27.2`.
+    pub name: String,
+    /// True for an annotated tag (a tag object), false for a lightweight one.
+    pub annotated: bool,
+    /// The commit the tag points at (peeled through the tag object).
+    pub commit: String,
+}
+
+fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir);
+    for var in REPO_SELECTING_VARS {
+        cmd.env_remove(var);
+    }
+    // Never prompt for credentials: a URL that needs them is an error, not a hang.
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    cmd
+}
+
+/// Run `git -C dir args...` and return its standard output, or an error naming the command.
+pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
+    let output = command(dir).args(args).output().map_err(|e| {
+        RecipeError::new(format!("cannot run git (is it installed?): {e}"))
+    })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+        return Err(RecipeError::at(
+            dir,
+            None,
+            format!("git {} failed: {}", args.join(" "), first.trim()),
+        ));
+    }
+    String::from_utf8(output.stdout)
+        .map_err(|_| RecipeError::at(dir, None, format!("git {} printed non-UTF-8 output", args.join(" "))))
+}
+
+/// Whether `dir` is the top of a git work tree (not merely inside one).
+pub fn is_work_tree_root(dir: &Path) -> bool {
+    let Ok(top) = run(dir, &["rev-parse", "--show-toplevel"]) else {
+        return false;
+    };
+    match (Path::new(top.trim()).canonicalize(), dir.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The full commit id `rev` names (`HEAD`, a branch, a tag, a short id).
+pub fn resolve_commit(dir: &Path, rev: &str) -> Result<String> {
+    let spec = format!("{rev}^{{commit}}");
+    Ok(run(dir, &["rev-parse", "--verify", "--quiet", &spec])
+        .map_err(|_| RecipeError::at(dir, None, format!("git: no commit named `{rev}`")))?
+        .trim()
+        .to_string())
+}
+
+/// Every tag of the repository with its kind and peeled commit, sorted by name.
+pub fn tags(dir: &Path) -> Result<Vec<Tag>> {
+    let format = "%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)";
+    let out = run(dir, &["for-each-ref", "--sort=refname", &format!("--format={format}"), "refs/tags"])?;
+    Ok(out.lines().filter_map(parse_tag_line).collect())
+}
+
+fn parse_tag_line(line: &str) -> Option<Tag> {
+    let mut parts = line.split('\0');
+    let name = parts.next()?.to_string();
+    let kind = parts.next()?;
+    let object = parts.next()?;
+    let peeled = parts.next().unwrap_or("");
+    let annotated = kind == "tag";
+    let commit = if annotated && !peeled.is_empty() { peeled } else { object };
+    Some(Tag { name, annotated, commit: commit.to_string() })
+}
+
+/// Whether `ancestor` is an ancestor of (or equal to) `descendant`.
+pub fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Result<bool> {
+    let status = command(dir)
+        .args(["merge-base", "--is-ancestor", ancestor, descendant])
+        .status()
+        .map_err(|e| RecipeError::new(format!("cannot run git: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(RecipeError::at(
+            dir,
+            None,
+            format!("git merge-base --is-ancestor {ancestor} {descendant} failed"),
+        )),
+    }
+}
+
+/// Clone `url` into the new directory `dest` (which must not exist yet) and check out `rev`
+/// (a branch, tag or commit; the remote's default branch when `None`), detached.
+pub fn clone_at(url: &str, dest: &Path, rev: Option<&str>) -> Result<()> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let dest_str = dest.to_string_lossy();
+    run(parent, &["clone", "--quiet", "--no-checkout", "--", url, &dest_str])?;
+    let target = match rev {
+        Some(rev) => resolve_commit(dest, rev)
+            .or_else(|_| resolve_commit(dest, &format!("origin/{rev}")))
+            .map_err(|_| RecipeError::new(format!("{url}: no branch, tag or commit named `{rev}`")))?,
+        None => resolve_commit(dest, "HEAD")?,
+    };
+    run(dest, &["checkout", "--quiet", "--detach", &target])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotated_tag_line_is_peeled_to_its_commit() {
+        let tag = parse_tag_line("1.0.0+1.2\0tag\0aaaa\0cccc").unwrap();
+        assert_eq!(tag, Tag { name: "1.0.0+1.2".into(), annotated: true, commit: "cccc".into() });
+    }
+
+    #[test]
+    fn lightweight_tag_line_points_at_its_commit() {
+        let tag = parse_tag_line("v2.4.8\0commit\0bbbb\0").unwrap();
+        assert_eq!(tag, Tag { name: "v2.4.8".into(), annotated: false, commit: "bbbb".into() });
+    }
+}
