@@ -1,1 +1,9 @@
-//! One test run: app instance, tiers, checks, redaction and results.
+//! One test run of a recipe: its app instance, the tiers carried through one deployment, the checks,
+//! redaction of secrets, and the results it leaves behind (result.json, JUnit, log, artifacts).
+
+pub mod liveness;
+pub mod redact;
+pub mod result;
+pub mod run_id;
+pub mod secrets;
+pub mod workspace;
