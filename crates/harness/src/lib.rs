@@ -2,8 +2,11 @@
 //! redaction of secrets, and the results it leaves behind (result.json, JUnit, log, artifacts).
 
 pub mod liveness;
+pub mod log;
+pub mod progress;
 pub mod redact;
 pub mod result;
 pub mod run_id;
 pub mod secrets;
+pub mod serving;
 pub mod workspace;
