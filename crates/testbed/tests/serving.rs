@@ -1,0 +1,48 @@
+//! The stand-in proxy in front of real deployments: the `simple` fixture answers through it by
+//! its domain (also after an upgrade moves it to new tasks), unknown hosts get Traefik's 404, and
+//! a torn-down app is unknown again.
+
+mod common;
+
+use common::TestStack;
+use testbed::proxy_get;
+
+#[test]
+fn simple_fixture_is_served_through_the_proxy_across_an_upgrade() {
+    testbed::ensure_ready().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = testbed::fixture("simple", &tmp.path().join("simple")).unwrap();
+    let mut stack = TestStack::new("simple");
+
+    repo.checkout("1.0.0+1.35").unwrap();
+    stack
+        .deploy(&repo.path, &["compose.yml"], &["app"])
+        .unwrap();
+    let page = stack.wait_http(&stack.domain, "/", 200, |b| b.contains("simple 1.0.0"));
+    assert!(page.body.contains("<h1>simple 1.0.0</h1>"), "{}", page.body);
+    let upper = stack.domain.to_uppercase();
+    assert_eq!(
+        proxy_get(&format!("{upper}:8080"), "/").unwrap().status,
+        200
+    );
+
+    let unknown = proxy_get("nobody.testbed.invalid", "/").unwrap();
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.body, "404 page not found\n");
+
+    let info = stack.wait_http(&stack.domain, "/cgi-bin/info?x=1", 200, |_| true);
+    assert!(info.body.contains("release=1.0.0"), "{}", info.body);
+
+    repo.checkout("main").unwrap();
+    stack
+        .deploy(&repo.path, &["compose.yml"], &["app"])
+        .unwrap();
+    stack.wait_http(&stack.domain, "/", 200, |b| b.contains("simple 1.1.0"));
+
+    stack.teardown().unwrap();
+    let gone = proxy_get(&stack.domain, "/").unwrap();
+    assert_eq!(
+        gone.status, 404,
+        "a removed app must be unknown to the proxy"
+    );
+}
