@@ -18,12 +18,18 @@ struct Cli {
 enum Command {
     /// Print the merged, interpolated compose document of a recipe (as `docker stack config` would).
     Render(cmd::render::Args),
+    /// Print what a test run of a recipe would do and why, without touching Docker.
+    Plan(cmd::plan::Args),
+    /// Check a recipe against abra's lint rules and the CI's pre-flight checks.
+    Lint(cmd::lint::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Render(args) => cmd::render::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Lint(args) => cmd::lint::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,3 +1,5 @@
 //! One module per `ccci` subcommand: its arguments and a `run` that returns the exit code.
 
+pub mod lint;
+pub mod plan;
 pub mod render;
