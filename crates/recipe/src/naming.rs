@@ -3,14 +3,12 @@
 //!
 //! A run's app lives at `<recipe[:4]>-<6 hex>.<base domain>`, the hex being the start of a
 //! SHA-256 over (recipe, PR, ref, run id), so concurrent runs of one recipe never share a domain.
-//! The stack name is derived from the domain as abra does it ([`stack_name`]). The harness calls
+//! The stack name is derived from the domain as abra does it ([`crate::app_env::stack_name`]). The harness calls
 //! [`docker_names`] on the rendered compose document and refuses to deploy when any name overflows.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// abra's cap on a stack name derived from a domain (unconfirmed in abra's source; pinned here).
-pub const MAX_STACK_NAME: usize = 45;
 /// Docker's limit on secret and config names.
 pub const MAX_SECRET_NAME: usize = 64;
 /// Docker's limit on service names (a DNS label).
@@ -59,11 +57,6 @@ pub fn run_hash(id: &RunIdentity<'_>) -> String {
 /// The app domain of a run: `<recipe[:4]>-<6 hex>.<base domain>`.
 pub fn app_domain(id: &RunIdentity<'_>, base_domain: &str) -> String {
     format!("{}-{}.{}", recipe_prefix(id.recipe), run_hash(id), base_domain.trim_matches('.'))
-}
-
-/// The stack name abra derives from a domain: `.` becomes `_`, cut to [`MAX_STACK_NAME`].
-pub fn stack_name(domain: &str) -> String {
-    domain.replace('.', "_").chars().take(MAX_STACK_NAME).collect()
 }
 
 /// The kind of Docker object a name belongs to.
@@ -176,12 +169,6 @@ mod tests {
         assert_ne!(base, run_hash(&RunIdentity { git_ref: "def", ..id() }));
         assert_ne!(base, run_hash(&RunIdentity { run_id: "r2", ..id() }));
         assert_ne!(base, run_hash(&RunIdentity { recipe: "custom-phq", ..id() }));
-    }
-
-    #[test]
-    fn stack_name_replaces_dots_and_truncates() {
-        assert_eq!(stack_name("a.b.c"), "a_b_c");
-        assert_eq!(stack_name(&"x.".repeat(40)).len(), MAX_STACK_NAME);
     }
 
     #[test]

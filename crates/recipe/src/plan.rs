@@ -10,7 +10,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_norway::Value;
 
-use crate::instance::{self, Combination, Instance};
+use crate::instance::{self, Instance};
 use crate::labels::{deploy_labels, label};
 use crate::recipe::{Recipe, VersionInfo};
 use crate::secrets::{self, Generator};
@@ -89,6 +89,14 @@ pub struct VersionsSummary {
     pub ref_is_release: bool,
 }
 
+/// A commented-out `COMPOSE_FILE` of the sample: an optional feature the run does not deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OptionalCombination {
+    pub compose_file: String,
+    /// Its line in the env sample.
+    pub line: Option<usize>,
+}
+
 /// A secret the run generates (or inserts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecretPlan {
@@ -148,7 +156,7 @@ pub struct Plan {
     /// The compose files deployed (the sample's active `COMPOSE_FILE`).
     pub compose_files: Vec<String>,
     /// Optional overlay combinations the sample mentions (commented out): not used by the run.
-    pub optional_combinations: Vec<Combination>,
+    pub optional_combinations: Vec<OptionalCombination>,
     pub services: Vec<ServicePlan>,
     pub secrets: Vec<SecretPlan>,
     pub configs: Vec<ConfigPlan>,
@@ -167,7 +175,7 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
     let instance = Instance::worst_case(&recipe.name, None);
     let mut combinations = instance::combinations(recipe).into_iter();
     let active = combinations.next().expect("combinations always has the active one");
-    if let Some(missing) = active.missing_files(&recipe.dir).first() {
+    if let Some(missing) = instance::missing_files(recipe, &active).first() {
         return Err(RecipeError::at(
             recipe.dir.join(&sample.path),
             active.line,
@@ -192,7 +200,10 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
         tiers,
         env_sample: env_sample_note(&sample.path.to_string_lossy()),
         compose_files: active.files.clone(),
-        optional_combinations: combinations.filter(|c| c.commented).collect(),
+        optional_combinations: combinations
+            .filter(|c| c.commented)
+            .map(|c| OptionalCombination { compose_file: c.files.join(":"), line: c.line })
+            .collect(),
         services,
         secrets,
         configs: configs(&doc, &instance.stack_name),
@@ -356,7 +367,7 @@ impl Plan {
         }
         line(format!("compose files: {}", self.compose_files.join(":")));
         for c in &self.optional_combinations {
-            line(format!("  optional (not used): {}", c.joined()));
+            line(format!("  optional (not used): {}", c.compose_file));
         }
         line("services:".to_string());
         for s in &self.services {

@@ -13,7 +13,7 @@ use crate::env::{self, EnvFile};
 use crate::metadata::{self, Metadata};
 use crate::release_notes::{self, ReleaseNote};
 use crate::versions::Versions;
-use crate::{files, git, RecipeError, Result};
+use crate::{app_env, files, git, RecipeError, Result};
 
 /// One compose file of the recipe as written (not interpolated, not merged).
 #[derive(Debug, Clone, PartialEq)]
@@ -32,15 +32,6 @@ pub struct EnvSample {
     pub path: PathBuf,
     pub text: String,
     pub env: EnvFile,
-}
-
-/// One `export NAME=value` line of `abra.sh`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Export {
-    pub key: String,
-    pub value: String,
-    /// 1-based line in abra.sh.
-    pub line: usize,
 }
 
 /// What is known of the recipe's versions.
@@ -72,8 +63,8 @@ pub struct Recipe {
     /// All compose files, `compose.yml` first, then overlays sorted by path.
     pub compose_files: Vec<ComposeFile>,
     pub env_sample: Option<EnvSample>,
-    /// `abra.sh` exports, if the recipe has an `abra.sh`.
-    pub abra_sh: Option<Vec<Export>>,
+    /// `abra.sh` exports (`NAME`, value) in order, if the recipe has an `abra.sh`.
+    pub abra_sh: Option<Vec<(String, String)>>,
     pub release_notes: Vec<ReleaseNote>,
     /// `README.md` text, if present.
     pub readme: Option<String>,
@@ -93,13 +84,13 @@ pub fn is_compose_file_name(name: &str) -> bool {
         && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
-/// Where `.env.sample` lives: at the top, else the first `.env.sample` found in a sub-folder
-/// (some recipes keep it in `deploy/`).
-fn find_env_sample(dir: &Path) -> Result<Option<PathBuf>> {
-    if std::fs::symlink_metadata(dir.join(".env.sample")).is_ok() {
-        return Ok(Some(PathBuf::from(".env.sample")));
-    }
-    Ok(files::find_files(dir, |n| n == ".env.sample")?.into_iter().next())
+/// Where the env sample lives: the first of [`app_env::ENV_SAMPLE_SPOTS`] that exists (a symlink
+/// counts, and is then checked by the guarded read).
+fn find_env_sample(dir: &Path) -> Option<PathBuf> {
+    app_env::ENV_SAMPLE_SPOTS
+        .iter()
+        .map(PathBuf::from)
+        .find(|spot| std::fs::symlink_metadata(dir.join(spot)).is_ok())
 }
 
 impl Recipe {
@@ -155,15 +146,16 @@ impl Recipe {
             return Err(RecipeError::at(dir, None, "not a directory"));
         }
         let compose_files = load_compose_files(dir)?;
-        let env_sample = match find_env_sample(dir)? {
+        let env_sample = match find_env_sample(dir) {
             Some(path) => {
+                // The guarded read vets the file; parse_file then reports errors as file:line.
                 let text = files::read_text(dir, &path)?;
-                let env = env::parse(&text).map_err(|e| e.in_file(dir.join(&path), None))?;
+                let env = env::parse_file(&dir.join(&path))?;
                 Some(EnvSample { path, text, env })
             }
             None => None,
         };
-        let abra_sh = files::read_text_if_exists(dir, Path::new("abra.sh"))?.map(|t| parse_exports(&t));
+        let abra_sh = files::read_text_if_exists(dir, Path::new("abra.sh"))?.map(|t| app_env::abra_sh_exports(&t));
         let readme = files::read_text_if_exists(dir, Path::new("README.md"))?;
         let metadata = readme.as_deref().and_then(metadata::parse);
         Ok(Recipe {
@@ -217,24 +209,6 @@ pub fn parse_yaml(text: &str) -> std::result::Result<serde_norway::Value, (Optio
     })
 }
 
-/// The `export NAME=value` lines of an abra.sh (shell functions and other lines are ignored).
-pub fn parse_exports(text: &str) -> Vec<Export> {
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            // Only top-level lines: an export inside a shell function is for `abra app cmd`.
-            let rest = line.strip_prefix("export ")?;
-            let (key, value) = rest.split_once('=')?;
-            let key = key.trim();
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return None;
-            }
-            let value = value.split(" #").next().unwrap_or("").trim().trim_matches(['"', '\'']);
-            Some(Export { key: key.to_string(), value: value.to_string(), line: i + 1 })
-        })
-        .collect()
-}
-
 fn read_versions(dir: &Path) -> Result<VersionInfo> {
     if !git::is_work_tree_root(dir) {
         return Ok(VersionInfo::Unknown { reason: "not a git checkout".to_string() });
@@ -267,14 +241,6 @@ mod tests {
         assert!(is_compose_file_name("compose.postgres.tune.yml"));
         assert!(!is_compose_file_name("docker-compose.yml"));
         assert!(!is_compose_file_name("compose.yml.tmpl"));
-    }
-
-    #[test]
-    fn exports_keep_lines_and_skip_functions() {
-        let text = "# c\nexport A_VERSION=v9\nfoo() {\n  export NOT=x\n}\nexport B=\"v2\" # note\n";
-        let exports = parse_exports(text);
-        let keys: Vec<_> = exports.iter().map(|e| (e.key.as_str(), e.value.as_str(), e.line)).collect();
-        assert_eq!(keys, [("A_VERSION", "v9", 2), ("B", "v2", 6)]);
     }
 
     #[test]

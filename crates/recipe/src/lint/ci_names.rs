@@ -78,7 +78,7 @@ fn other_names(ctx: &Ctx<'_>, report: &mut Report) {
                     check.length,
                     check.limit,
                     ctx.instance.stack_name,
-                    combo.combination.joined()
+                    combo.combination.files.join(":")
                 ),
                 format!("shorten `{}` by at least {} characters", check.key, check.length - check.limit),
             );

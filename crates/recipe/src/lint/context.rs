@@ -39,7 +39,7 @@ impl<'a> Ctx<'a> {
         let combinations: Vec<_> = instance::combinations(recipe)
             .into_iter()
             .map(|c| {
-                let missing = c.missing_files(&recipe.dir);
+                let missing = instance::missing_files(recipe, &c);
                 (c, missing)
             })
             .collect();

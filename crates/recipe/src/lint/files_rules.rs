@@ -88,7 +88,7 @@ fn var_refs(template: &str) -> Vec<(String, bool)> {
 
 /// R012: a config name's version variable must come from abra.sh (or have a default).
 fn vendored_config_versions(ctx: &Ctx<'_>, report: &mut Report) {
-    let exported = |key: &str| ctx.recipe.abra_sh.iter().flatten().any(|e| e.key == key);
+    let exported = |key: &str| ctx.recipe.abra_sh.iter().flatten().any(|(k, _)| k == key);
     for cf in &ctx.recipe.compose_files {
         let Some(configs) = cf.doc.get("configs").and_then(Value::as_mapping) else { continue };
         for (key, def) in configs {

@@ -110,7 +110,7 @@ fn rendered_tags(ctx: &Ctx<'_>, report: &mut Report) {
                 line,
                 format!(
                     "service `{name}` deploys image `{image}` without a tag (COMPOSE_FILE={})",
-                    combo.combination.joined()
+                    combo.combination.files.join(":")
                 ),
                 "pin the image to a tag (or digest) so every run deploys the same image",
             );
