@@ -1,21 +1,37 @@
-//! The testbed's error type: what failed, with enough context to fix it.
+//! The testbed's error type: what failed, with enough context to fix it. (Hand-written Display
+//! rather than thiserror: the proxy binary shares this crate and should build fast from cold.)
 
+use std::fmt;
 use std::io;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum Error {
-    #[error("unknown fixture {name:?}; known fixtures: {known}")]
     UnknownFixture { name: String, known: String },
-    #[error("fixture {fixture}: {message}")]
     Fixture { fixture: String, message: String },
-    #[error("`{command}` failed: {detail}")]
     Command { command: String, detail: String },
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: io::Error,
-    },
+    Io { context: String, source: io::Error },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::UnknownFixture { name, known } => {
+                write!(f, "unknown fixture {name:?}; known fixtures: {known}")
+            }
+            Error::Fixture { fixture, message } => write!(f, "fixture {fixture}: {message}"),
+            Error::Command { command, detail } => write!(f, "`{command}` failed: {detail}"),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 impl Error {

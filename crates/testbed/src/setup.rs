@@ -19,8 +19,6 @@ pub const PROXY_IMAGE: &str = "ccci-testbed/proxy:0.1";
 /// The stand-in proxy's swarm service (labelled `cc-ci.testbed=proxy`, never `cc-ci.run`).
 pub const PROXY_SERVICE: &str = "ccci-testbed-proxy";
 
-const DEFAULT_PROXY_ADDR: &str = "127.0.0.1:8080";
-
 /// The root of the cc-ci checkout this crate was built from.
 pub fn repo_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -32,13 +30,20 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Where the stand-in proxy listens on the host: `CCCI_PROXY_ADDR` if set (an `ip:port`), else
-/// `127.0.0.1:8080`. Send requests there with the app's domain as `Host`.
+/// `127.0.0.1:<CCCI_PROXY_PORT>` (the port `scripts/testbed-setup` publishes, default 8080). Send
+/// requests there with the app's domain as `Host`.
 pub fn proxy_addr() -> SocketAddr {
-    let configured = std::env::var("CCCI_PROXY_ADDR").ok();
-    configured
-        .as_deref()
+    if let Some(addr) = std::env::var("CCCI_PROXY_ADDR")
+        .ok()
         .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| DEFAULT_PROXY_ADDR.parse().expect("valid default address"))
+    {
+        return addr;
+    }
+    let port = std::env::var("CCCI_PROXY_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 /// Runs `scripts/testbed-setup` once per process: engine, swarm, `proxy` network, local images and

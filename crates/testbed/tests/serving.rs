@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::TestStack;
+use common::{docker, TestStack};
 use testbed::proxy_get;
 
 #[test]
@@ -33,11 +33,17 @@ fn simple_fixture_is_served_through_the_proxy_across_an_upgrade() {
     let info = stack.wait_http(&stack.domain, "/cgi-bin/info?x=1", 200, |_| true);
     assert!(info.body.contains("release=1.0.0"), "{}", info.body);
 
+    // The data volume is served under /data/: a marker written there survives the upgrade.
+    let app = stack.container("app");
+    docker(&["exec", &app, "sh", "-c", "echo kept > /var/www/data/marker"]).unwrap();
+
     repo.checkout("main").unwrap();
     stack
         .deploy(&repo.path, &["compose.yml"], &["app"])
         .unwrap();
     stack.wait_http(&stack.domain, "/", 200, |b| b.contains("simple 1.1.0"));
+    let marker = stack.wait_http(&stack.domain, "/data/marker", 200, |_| true);
+    assert_eq!(marker.body, "kept\n");
 
     stack.teardown().unwrap();
     let gone = proxy_get(&stack.domain, "/").unwrap();
