@@ -7,7 +7,16 @@
 use serde::Serialize;
 
 /// The keys a filled-in block has (abra's recipe template).
-pub const EXPECTED_KEYS: &[&str] = &["Category", "Status", "Image", "Healthcheck", "Backups", "Email", "Tests", "SSO"];
+pub const EXPECTED_KEYS: &[&str] = &[
+    "Category",
+    "Status",
+    "Image",
+    "Healthcheck",
+    "Backups",
+    "Email",
+    "Tests",
+    "SSO",
+];
 
 const START: &str = "<!-- metadata -->";
 const END: &str = "<!-- endmetadata -->";
@@ -34,7 +43,9 @@ pub struct Metadata {
 impl Metadata {
     /// The value of `key` (case-insensitive), if present.
     pub fn get(&self, key: &str) -> Option<&MetaEntry> {
-        self.entries.iter().find(|e| e.key.eq_ignore_ascii_case(key))
+        self.entries
+            .iter()
+            .find(|e| e.key.eq_ignore_ascii_case(key))
     }
 }
 
@@ -42,14 +53,22 @@ impl Metadata {
 pub fn parse(readme: &str) -> Option<Metadata> {
     let mut lines = readme.lines().enumerate();
     let start_line = lines.by_ref().find(|(_, l)| l.trim() == START)?.0 + 1;
-    let mut meta = Metadata { start_line, closed: false, entries: Vec::new() };
+    let mut meta = Metadata {
+        start_line,
+        closed: false,
+        entries: Vec::new(),
+    };
     for (idx, line) in lines {
         if line.trim() == END {
             meta.closed = true;
             break;
         }
         if let Some((key, value)) = parse_line(line) {
-            meta.entries.push(MetaEntry { key, value, line: idx + 1 });
+            meta.entries.push(MetaEntry {
+                key,
+                value,
+                line: idx + 1,
+            });
         }
     }
     Some(meta)
@@ -76,7 +95,14 @@ mod tests {
         assert!(meta.closed);
         assert_eq!(meta.start_line, 2);
         assert_eq!(meta.get("category").unwrap().value, "Apps");
-        assert_eq!(meta.get("Healthcheck").unwrap(), &MetaEntry { key: "Healthcheck".into(), value: String::new(), line: 4 });
+        assert_eq!(
+            meta.get("Healthcheck").unwrap(),
+            &MetaEntry {
+                key: "Healthcheck".into(),
+                value: String::new(),
+                line: 4
+            }
+        );
         assert!(meta.get("After").is_none());
     }
 

@@ -31,7 +31,13 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub const ALL: [Tier; 5] = [Tier::Install, Tier::Upgrade, Tier::Backup, Tier::Restore, Tier::Custom];
+    pub const ALL: [Tier; 5] = [
+        Tier::Install,
+        Tier::Upgrade,
+        Tier::Backup,
+        Tier::Restore,
+        Tier::Custom,
+    ];
 }
 
 impl fmt::Display for Tier {
@@ -113,6 +119,7 @@ pub struct ConfigPlan {
     pub name: String,
     /// The version suffix of the name (`<stack>_<key>_<version>`), when the name follows that shape.
     pub version: Option<String>,
+    /// The file it is made from, relative to the recipe when inside it.
     pub file: Option<String>,
 }
 
@@ -169,12 +176,21 @@ pub struct Plan {
 /// variable unset, a missing overlay...).
 pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Result<Plan> {
     let sample = recipe.env_sample.as_ref().ok_or_else(|| {
-        RecipeError::at(recipe.dir.join(".env.sample"), None, "no .env.sample: cannot plan a deploy without an env template")
+        RecipeError::at(
+            recipe.dir.join(".env.sample"),
+            None,
+            "no .env.sample: cannot plan a deploy without an env template",
+        )
     })?;
-    let git_ref = git_ref.map(str::to_string).or_else(|| recipe.git_ref.clone()).unwrap_or_else(|| "HEAD".to_string());
+    let git_ref = git_ref
+        .map(str::to_string)
+        .or_else(|| recipe.git_ref.clone())
+        .unwrap_or_else(|| "HEAD".to_string());
     let instance = Instance::worst_case(&recipe.name, None);
     let mut combinations = instance::combinations(recipe).into_iter();
-    let active = combinations.next().expect("combinations always has the active one");
+    let active = combinations
+        .next()
+        .expect("combinations always has the active one");
     if let Some(missing) = instance::missing_files(recipe, &active).first() {
         return Err(RecipeError::at(
             recipe.dir.join(&sample.path),
@@ -186,11 +202,26 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
 
     let services = services(&doc);
     let (versions, commit) = versions_summary(recipe, &git_ref);
-    let upgrade_base = overrides.upgrade_base.clone().or_else(|| base_release(recipe, &git_ref));
-    let tiers = tiers(recipe, &git_ref, &versions, upgrade_base.as_deref(), &services, overrides);
+    let upgrade_base = overrides
+        .upgrade_base
+        .clone()
+        .or_else(|| base_release(recipe, &git_ref));
+    let tiers = tiers(
+        recipe,
+        &git_ref,
+        &versions,
+        upgrade_base.as_deref(),
+        &services,
+        overrides,
+    );
     let secrets = secrets::secret_specs(&doc, &sample.env, &recipe.dir.join(&sample.path))?
         .into_iter()
-        .map(|s| SecretPlan { key: s.key, name: s.name, version: s.version, generator: s.generator })
+        .map(|s| SecretPlan {
+            key: s.key,
+            name: s.name,
+            version: s.version,
+            generator: s.generator,
+        })
         .collect();
     Ok(Plan {
         recipe: recipe.name.clone(),
@@ -202,11 +233,14 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
         compose_files: active.files.clone(),
         optional_combinations: combinations
             .filter(|c| c.commented)
-            .map(|c| OptionalCombination { compose_file: c.files.join(":"), line: c.line })
+            .map(|c| OptionalCombination {
+                compose_file: c.files.join(":"),
+                line: c.line,
+            })
             .collect(),
         services,
         secrets,
-        configs: configs(&doc, &instance.stack_name),
+        configs: configs(&doc, &instance.stack_name, &recipe.dir),
         timeout: timeout(&doc, &instance.stack_name, overrides),
         overrides: overrides.clone(),
         instance,
@@ -217,7 +251,12 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
 fn versions_summary(recipe: &Recipe, git_ref: &str) -> (VersionsSummary, Option<String>) {
     match &recipe.versions {
         VersionInfo::Unknown { reason } => (
-            VersionsSummary { releases: Vec::new(), unknown: Some(reason.clone()), notes: Vec::new(), ref_is_release: false },
+            VersionsSummary {
+                releases: Vec::new(),
+                unknown: Some(reason.clone()),
+                notes: Vec::new(),
+                ref_is_release: false,
+            },
             None,
         ),
         VersionInfo::Known(v) => {
@@ -237,7 +276,9 @@ fn versions_summary(recipe: &Recipe, git_ref: &str) -> (VersionsSummary, Option<
 
 fn base_release(recipe: &Recipe, git_ref: &str) -> Option<String> {
     let versions = recipe.versions.known()?;
-    versions.latest_release_before(Some(git_ref)).map(|r| r.version.tag.clone())
+    versions
+        .latest_release_before(Some(git_ref))
+        .map(|r| r.version.tag.clone())
 }
 
 fn tiers(
@@ -250,7 +291,11 @@ fn tiers(
 ) -> Vec<TierPlan> {
     let runs = |why: String| Decision::Runs { why };
     let skipped = |reason: String| Decision::Skipped { reason };
-    let backed_up: Vec<&str> = services.iter().filter(|s| s.backup).map(|s| s.name.as_str()).collect();
+    let backed_up: Vec<&str> = services
+        .iter()
+        .filter(|s| s.backup)
+        .map(|s| s.name.as_str())
+        .collect();
     Tier::ALL
         .iter()
         .map(|&tier| {
@@ -259,14 +304,22 @@ fn tiers(
                 (_, Some((_, reason))) => skipped(format!("per-recipe config: {reason}")),
                 (Tier::Install, _) => runs(format!("deploy {git_ref} and wait until it serves")),
                 (Tier::Upgrade, _) => match (upgrade_base, &versions.unknown) {
-                    (Some(base), _) => runs(format!("deploy {base}, then upgrade in place to {git_ref}")),
+                    (Some(base), _) => {
+                        runs(format!("deploy {base}, then upgrade in place to {git_ref}"))
+                    }
                     (None, Some(reason)) => skipped(format!("versions unknown: {reason}")),
-                    (None, None) if versions.releases.is_empty() => skipped("never released".to_string()),
+                    (None, None) if versions.releases.is_empty() => {
+                        skipped("never released".to_string())
+                    }
                     (None, None) => skipped(format!("no release older than {git_ref}")),
                 },
-                (Tier::Backup | Tier::Restore, _) if backed_up.is_empty() => skipped("no backupbot labels".to_string()),
+                (Tier::Backup | Tier::Restore, _) if backed_up.is_empty() => {
+                    skipped("no backupbot labels".to_string())
+                }
                 (Tier::Backup, _) => runs(format!("backupbot.backup on: {}", backed_up.join(", "))),
-                (Tier::Restore, _) => runs("restore the backup taken in the backup tier".to_string()),
+                (Tier::Restore, _) => {
+                    runs("restore the backup taken in the backup tier".to_string())
+                }
                 (Tier::Custom, _) if recipe.has_tests_dir => {
                     runs("the recipe's tests/ and the CI's checks".to_string())
                 }
@@ -278,7 +331,9 @@ fn tiers(
 }
 
 fn services(doc: &Value) -> Vec<ServicePlan> {
-    let Some(map) = doc.get("services").and_then(Value::as_mapping) else { return Vec::new() };
+    let Some(map) = doc.get("services").and_then(Value::as_mapping) else {
+        return Vec::new();
+    };
     map.iter()
         .filter_map(|(name, def)| {
             let labels = deploy_labels(def);
@@ -291,18 +346,41 @@ fn services(doc: &Value) -> Vec<ServicePlan> {
         .collect()
 }
 
-fn configs(doc: &Value, stack: &str) -> Vec<ConfigPlan> {
-    let Some(map) = doc.get("configs").and_then(Value::as_mapping) else { return Vec::new() };
+/// `path` relative to the recipe directory when it lies inside it (the rendered document holds
+/// absolute paths, as `docker stack config` prints them).
+fn relative_to(dir: &std::path::Path, path: &str) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    std::path::Path::new(path)
+        .strip_prefix(&dir)
+        .map_or_else(|_| path.to_string(), |p| p.display().to_string())
+}
+
+fn configs(doc: &Value, stack: &str, dir: &std::path::Path) -> Vec<ConfigPlan> {
+    let Some(map) = doc.get("configs").and_then(Value::as_mapping) else {
+        return Vec::new();
+    };
     map.iter()
         .filter_map(|(key, def)| {
             let key = key.as_str()?;
-            let name = def.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or(format!("{stack}_{key}"));
+            let name = def
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or(format!("{stack}_{key}"));
             let version = name
                 .strip_prefix(&format!("{stack}_{key}_"))
                 .filter(|v| !v.is_empty())
                 .map(str::to_string);
-            let file = def.get("file").and_then(Value::as_str).map(str::to_string);
-            Some(ConfigPlan { key: key.to_string(), name, version, file })
+            let file = def
+                .get("file")
+                .and_then(Value::as_str)
+                .map(|f| relative_to(dir, f));
+            Some(ConfigPlan {
+                key: key.to_string(),
+                name,
+                version,
+                file,
+            })
         })
         .collect()
 }
@@ -310,11 +388,16 @@ fn configs(doc: &Value, stack: &str) -> Vec<ConfigPlan> {
 fn timeout(doc: &Value, stack: &str, overrides: &Overrides) -> Timeout {
     if let Some(seconds) = overrides.timeout_secs {
         let from = overrides.source.as_deref().unwrap_or("per-recipe config");
-        return Timeout { seconds, source: format!("{from}: timeout") };
+        return Timeout {
+            seconds,
+            source: format!("{from}: timeout"),
+        };
     }
     let key = format!("coop-cloud.{stack}.timeout");
     let app = doc.get("services").and_then(|s| s.get("app"));
-    let value = app.map(deploy_labels).and_then(|labels| label(&labels, &key).map(str::to_string));
+    let value = app
+        .map(deploy_labels)
+        .and_then(|labels| label(&labels, &key).map(str::to_string));
     match value.as_deref().map(|v| (v, v.trim().parse::<u64>())) {
         Some((_, Ok(seconds))) => Timeout { seconds, source: "label coop-cloud.${STACK_NAME}.timeout on app".to_string() },
         Some((v, Err(_))) => Timeout {
@@ -326,9 +409,15 @@ fn timeout(doc: &Value, stack: &str, overrides: &Overrides) -> Timeout {
 }
 
 fn env_sample_note(path: &str) -> EnvSampleNote {
-    let note = (path != ".env.sample")
-        .then(|| format!("non-standard location: abra reads .env.sample at the recipe's top; the CI uses {path}"));
-    EnvSampleNote { path: path.to_string(), note }
+    let note = (path != ".env.sample").then(|| {
+        format!(
+            "non-standard location: abra reads .env.sample at the recipe's top; the CI uses {path}"
+        )
+    });
+    EnvSampleNote {
+        path: path.to_string(),
+        note,
+    }
 }
 
 impl Plan {
@@ -352,15 +441,23 @@ impl Plan {
         for note in &self.versions.notes {
             line(format!("  note: {note}"));
         }
-        line(format!("upgrade base: {}", self.upgrade_base.as_deref().unwrap_or("none")));
+        line(format!(
+            "upgrade base: {}",
+            self.upgrade_base.as_deref().unwrap_or("none")
+        ));
         line("tiers:".to_string());
         for t in &self.tiers {
             match &t.decision {
                 Decision::Runs { why } => line(format!("  {:<8} runs: {why}", t.tier.to_string())),
-                Decision::Skipped { reason } => line(format!("  {:<8} skipped: {reason}", t.tier.to_string())),
+                Decision::Skipped { reason } => {
+                    line(format!("  {:<8} skipped: {reason}", t.tier.to_string()))
+                }
             }
         }
-        line(format!("instance: {} (stack {})", self.instance.domain, self.instance.stack_name));
+        line(format!(
+            "instance: {} (stack {})",
+            self.instance.domain, self.instance.stack_name
+        ));
         line(format!("env sample: {}", self.env_sample.path));
         if let Some(note) = &self.env_sample.note {
             line(format!("  note: {note}"));
@@ -372,22 +469,39 @@ impl Plan {
         line("services:".to_string());
         for s in &self.services {
             let backup = if s.backup { " [backup]" } else { "" };
-            line(format!("  {}: {}{backup}", s.name, s.image.as_deref().unwrap_or("(no image)")));
+            line(format!(
+                "  {}: {}{backup}",
+                s.name,
+                s.image.as_deref().unwrap_or("(no image)")
+            ));
         }
         line("secrets:".to_string());
         for s in &self.secrets {
             let how = match &s.generator {
-                Generator::Password { length, charset } => format!("generate {length} chars ({charset:?})").to_lowercase(),
+                Generator::Password { length, charset } => {
+                    format!("generate {length} chars ({charset:?})").to_lowercase()
+                }
                 Generator::Passphrase { words } => format!("generate a {words}-word passphrase"),
                 Generator::Insert => "insert (generate=false)".to_string(),
             };
-            line(format!("  {} version {}: {how}", s.key, s.version.as_deref().unwrap_or("unset")));
+            line(format!(
+                "  {} version {}: {how}",
+                s.key,
+                s.version.as_deref().unwrap_or("unset")
+            ));
         }
         line("configs:".to_string());
         for c in &self.configs {
-            line(format!("  {} version {}", c.key, c.version.as_deref().unwrap_or("none")));
+            line(format!(
+                "  {} version {}",
+                c.key,
+                c.version.as_deref().unwrap_or("none")
+            ));
         }
-        line(format!("timeout: {}s ({})", self.timeout.seconds, self.timeout.source));
+        line(format!(
+            "timeout: {}s ({})",
+            self.timeout.seconds, self.timeout.source
+        ));
         match &self.overrides.source {
             Some(source) => line(format!("overrides: {source}")),
             None => line("overrides: none (per-recipe config not available yet)".to_string()),

@@ -155,7 +155,8 @@ impl Recipe {
             }
             None => None,
         };
-        let abra_sh = files::read_text_if_exists(dir, Path::new("abra.sh"))?.map(|t| app_env::abra_sh_exports(&t));
+        let abra_sh = files::read_text_if_exists(dir, Path::new("abra.sh"))?
+            .map(|t| app_env::abra_sh_exports(&t));
         let readme = files::read_text_if_exists(dir, Path::new("README.md"))?;
         let metadata = readme.as_deref().and_then(metadata::parse);
         Ok(Recipe {
@@ -181,7 +182,11 @@ impl Recipe {
 }
 
 fn recipe_name_from_url(url: &str) -> String {
-    let last = url.trim_end_matches('/').rsplit(['/', ':']).next().unwrap_or(url);
+    let last = url
+        .trim_end_matches('/')
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or(url);
     last.trim_end_matches(".git").to_string()
 }
 
@@ -192,7 +197,8 @@ fn load_compose_files(dir: &Path) -> Result<Vec<ComposeFile>> {
         .into_iter()
         .map(|path| {
             let text = files::read_text(dir, &path)?;
-            let doc = parse_yaml(&text).map_err(|(line, msg)| RecipeError::at(dir.join(&path), line, msg))?;
+            let doc = parse_yaml(&text)
+                .map_err(|(line, msg)| RecipeError::at(dir.join(&path), line, msg))?;
             Ok(ComposeFile { path, text, doc })
         })
         .collect()
@@ -211,11 +217,17 @@ pub fn parse_yaml(text: &str) -> std::result::Result<serde_norway::Value, (Optio
 
 fn read_versions(dir: &Path) -> Result<VersionInfo> {
     if !git::is_work_tree_root(dir) {
-        return Ok(VersionInfo::Unknown { reason: "not a git checkout".to_string() });
+        return Ok(VersionInfo::Unknown {
+            reason: "not a git checkout".to_string(),
+        });
     }
     let head = match git::resolve_commit(dir, "HEAD") {
         Ok(head) => head,
-        Err(_) => return Ok(VersionInfo::Unknown { reason: "git checkout without commits".to_string() }),
+        Err(_) => {
+            return Ok(VersionInfo::Unknown {
+                reason: "git checkout without commits".to_string(),
+            })
+        }
     };
     let tags = git::tags(dir)?;
     let mut error = None;
@@ -245,7 +257,10 @@ mod tests {
 
     #[test]
     fn names_from_urls() {
-        assert_eq!(recipe_name_from_url("https://git.example/coop-cloud/traefik.git"), "traefik");
+        assert_eq!(
+            recipe_name_from_url("https://git.example/coop-cloud/traefik.git"),
+            "traefik"
+        );
         assert_eq!(recipe_name_from_url("git@host:org/bonfire"), "bonfire");
         assert_eq!(recipe_name_from_url("/tmp/x/custom-php/"), "custom-php");
     }

@@ -22,10 +22,17 @@ pub(super) struct RawService<'a> {
 pub(super) fn raw_services<'a>(ctx: &Ctx<'a>) -> Vec<RawService<'a>> {
     let mut out = Vec::new();
     for cf in &ctx.recipe.compose_files {
-        let Some(services) = cf.doc.get("services").and_then(Value::as_mapping) else { continue };
+        let Some(services) = cf.doc.get("services").and_then(Value::as_mapping) else {
+            continue;
+        };
         for (name, def) in services {
             if let Some(name) = name.as_str() {
-                out.push(RawService { file: &cf.path, text: &cf.text, name, def });
+                out.push(RawService {
+                    file: &cf.path,
+                    text: &cf.text,
+                    name,
+                    def,
+                });
             }
         }
     }
@@ -76,7 +83,10 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
 
     let main = PathBuf::from("compose.yml");
     if !services.is_empty() && !services.iter().any(|s| s.name == "app") {
-        let line = ctx.recipe.compose_file(&main).and_then(|c| super::line_of(&c.text, &["services"]));
+        let line = ctx
+            .recipe
+            .compose_file(&main)
+            .and_then(|c| super::line_of(&c.text, &["services"]));
         report.add(
             "R009",
             Level::Error,
@@ -87,12 +97,19 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
         );
     }
 
-    let traefik_on = services
-        .iter()
-        .any(|s| deploy_labels(s.def).iter().any(|(k, v)| k == "traefik.enable" && v.trim() == "true"));
+    let traefik_on = services.iter().any(|s| {
+        deploy_labels(s.def)
+            .iter()
+            .any(|(k, v)| k == "traefik.enable" && v.trim() == "true")
+    });
     if !services.is_empty() && !traefik_on {
         let (file, line) = first_def("app")
-            .map(|s| (s.file.to_path_buf(), super::line_of(s.text, &["services", "app", "deploy"])))
+            .map(|s| {
+                (
+                    s.file.to_path_buf(),
+                    super::line_of(s.text, &["services", "app", "deploy"]),
+                )
+            })
             .unwrap_or((main, None));
         report.add(
             "R010",

@@ -8,7 +8,10 @@ use crate::recipe::VersionInfo;
 use crate::versions::TagNoteKind;
 
 pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
-    report.skip("R013", "needs the network: whether the recipe repository exists upstream is not checked offline");
+    report.skip(
+        "R013",
+        "needs the network: whether the recipe repository exists upstream is not checked offline",
+    );
     let versions = match &ctx.recipe.versions {
         VersionInfo::Known(v) => v,
         VersionInfo::Unknown { reason } => {
@@ -33,7 +36,10 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
             TagNoteKind::Lightweight => (
                 "R014",
                 Level::Error,
-                format!("recreate it annotated: `git tag -d {0} && git tag -a {0} -m {0}`", note.tag),
+                format!(
+                    "recreate it annotated: `git tag -d {0} && git tag -a {0} -m {0}`",
+                    note.tag
+                ),
             ),
             TagNoteKind::NonConforming { .. } => (
                 "R014",
