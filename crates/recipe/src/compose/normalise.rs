@@ -41,7 +41,7 @@ fn integer(v: &Value, path: &str) -> Res<i64> {
 
 fn scalar_text(v: &Value, path: &str) -> Res<String> {
     match v {
-        Value::Mapping(_) | Value::Sequence(_) => Err(format!("{path} must be a string, number, boolean or null")),
+        Value::Mapping(_) | Value::Sequence(_) | Value::Bool(_) => Err(format!("{path} must be a string, number or null")),
         other => Ok(sprint(other)),
     }
 }

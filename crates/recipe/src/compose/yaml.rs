@@ -1,6 +1,7 @@
-//! A YAML reader that types plain scalars the way Docker's loader (gopkg.in/yaml.v2, YAML 1.1)
-//! does: `0555` is octal, `yes`/`on`/`y` are booleans, `~` is null, `<<` merge keys apply, only
-//! the first document counts, and mapping keys must be strings.
+//! A YAML reader that types plain scalars the way Docker's loader (yaml.v3 decoding into untyped
+//! values) does: only `true`/`false` (any case form) are booleans (`yes`/`on` stay strings),
+//! `0555` is still octal, `~` is null, `<<` merge keys apply (explicit keys win), duplicate
+//! keys are errors, only the first document counts, and mapping keys must be strings.
 
 use serde_norway::{Mapping, Number, Value};
 use yaml_rust2::parser::{Event, Parser};
@@ -78,17 +79,23 @@ impl Reader<'_> {
 
     fn mapping(&mut self, path: &str) -> Result<Mapping, String> {
         let mut map = Mapping::new();
+        let mut merged = Mapping::new();
         loop {
             let (event, mark) = self.next()?;
             if event == Event::MappingEnd {
+                for (k, v) in merged {
+                    if !map.contains_key(&k) {
+                        map.insert(k, v);
+                    }
+                }
                 return Ok(map);
             }
             let is_merge = matches!(&event, Event::Scalar(k, TScalarStyle::Plain, _, None) if k == "<<");
             let key = self.node(event, mark, path)?;
             let (event, mark) = self.next()?;
             if is_merge {
-                let merged = self.node(event, mark, path)?;
-                let sources = match merged {
+                let value = self.node(event, mark, path)?;
+                let sources = match value {
                     Value::Sequence(items) => items,
                     other => vec![other],
                 };
@@ -97,7 +104,9 @@ impl Reader<'_> {
                         return Err(format!("yaml: line {}: map merge requires map or sequence of maps as the value", mark.line()));
                     };
                     for (k, v) in source {
-                        map.insert(k, v);
+                        if !merged.contains_key(&k) {
+                            merged.insert(k, v);
+                        }
                     }
                 }
                 continue;
@@ -108,6 +117,9 @@ impl Reader<'_> {
             };
             let child = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
             let value = self.node(event, mark, &child)?;
+            if map.contains_key(name.as_str()) {
+                return Err(format!("yaml: line {}: mapping key {name:?} already defined", mark.line()));
+            }
             map.insert(Value::String(name), value);
         }
     }
@@ -123,14 +135,12 @@ fn scalar_text(v: &Value) -> String {
     }
 }
 
-/// YAML 1.1 resolution of an untagged plain scalar, as yaml.v2 does it.
+/// Resolution of an untagged plain scalar, as yaml.v3 does it for untyped values.
 pub fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Value::Bool(true),
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false)
-        }
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Number(f64::INFINITY.into()),
         "-.inf" | "-.Inf" | "-.INF" => return Value::Number(f64::NEG_INFINITY.into()),
         ".nan" | ".NaN" | ".NAN" => return Value::Number(f64::NAN.into()),
@@ -238,10 +248,11 @@ mod tests {
 
     #[test]
     fn yaml11_scalars() {
-        let m = parse("a: 0555\nb: yes\nc: '0555'\nd: 1_000\ne: 1.5\nf: ~\ng: 0x1F\nh: 08\ni: v1\nj: 1e3\n").unwrap();
+        let m = parse("a: 0555\nb: true\nbb: yes\nc: '0555'\nd: 1_000\ne: 1.5\nf: ~\ng: 0x1F\nh: 08\ni: v1\nj: 1e3\n").unwrap();
         let get = |k: &str| m.get(k).unwrap().clone();
         assert_eq!(get("a"), Value::Number(365.into()));
         assert_eq!(get("b"), Value::Bool(true));
+        assert_eq!(get("bb"), Value::String("yes".into()));
         assert_eq!(get("c"), Value::String("0555".into()));
         assert_eq!(get("d"), Value::Number(1000.into()));
         assert_eq!(get("f"), Value::Null);
@@ -260,5 +271,6 @@ mod tests {
         assert!(parse("- a\n").is_err());
         assert!(parse("").is_err());
         assert!(parse("a:\n  1: x\n").unwrap_err().contains("non-string key in a"));
+        assert!(parse("a: 1\na: 2\n").unwrap_err().contains("already defined"));
     }
 }
