@@ -52,9 +52,11 @@ pub fn handle(client: TcpStream, routes: &Routes) -> io::Result<()> {
         .unwrap_or("")
         .to_string();
 
-    let mut backend = None;
+    // The cached table first (re-read by `backends` when the host is unknown); if none of its
+    // addresses answers, the app may have moved to new tasks: re-read once and try again.
+    let (mut candidates, mut backend) = (Vec::new(), None);
     for fresh in [false, true] {
-        let candidates = match routes.backends(&host, fresh) {
+        candidates = match routes.backends(&host, fresh) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("docker discovery failed: {e}");
@@ -64,12 +66,12 @@ pub fn handle(client: TcpStream, routes: &Routes) -> io::Result<()> {
         backend = candidates
             .iter()
             .find_map(|addr| TcpStream::connect_timeout(addr, CONNECT_TIMEOUT).ok());
-        if backend.is_some() || candidates.is_empty() && fresh {
+        if backend.is_some() || candidates.is_empty() {
             break;
         }
     }
     let Some(backend) = backend else {
-        let known = !routes.backends(&host, false)?.is_empty();
+        let known = !candidates.is_empty();
         println!(
             "{method} {host}{target} -> {}",
             if known { 502 } else { 404 }
