@@ -44,6 +44,18 @@ impl Tier {
     }
 }
 
+impl From<recipe::plan::Tier> for Tier {
+    fn from(t: recipe::plan::Tier) -> Self {
+        match t {
+            recipe::plan::Tier::Install => Tier::Install,
+            recipe::plan::Tier::Upgrade => Tier::Upgrade,
+            recipe::plan::Tier::Backup => Tier::Backup,
+            recipe::plan::Tier::Restore => Tier::Restore,
+            recipe::plan::Tier::Custom => Tier::Custom,
+        }
+    }
+}
+
 /// Whose fault a tier's end is: pass, the recipe's (fail), the CI's or infrastructure's (error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -143,8 +155,11 @@ pub struct RunResult {
     /// Number of leading tiers passed, out of `level_of`.
     pub level: usize,
     pub level_of: usize,
-    /// pass when every tier that ran passed; else fail if any failed; else error.
+    /// pass when every tier that ran passed; else error if any errored (or teardown did); else fail.
     pub outcome: Outcome,
+    /// Why teardown or the residual check failed, naming what was left behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown_error: Option<String>,
     #[serde(default)]
     pub artifacts: Vec<Artifact>,
 }
@@ -286,6 +301,7 @@ mod tests {
             level: 0,
             level_of: 2,
             outcome: Outcome::Fail,
+            teardown_error: None,
             artifacts: vec![],
         };
         let xml = junit_xml(&result);

@@ -1,0 +1,35 @@
+//! `ccci janitor`: remove every Docker object left by runs that are no longer live on this
+//! machine (killed, crashed, or kept past their --ttl), whatever their age.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+/// Arguments of `ccci janitor`.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let swarm = swarm::Swarm::connect()
+            .await
+            .context("cannot reach the Docker engine")?;
+        let report = harness::janitor::reap(&swarm, &harness::liveness::live_dir()).await?;
+        for run in &report.reaped_runs {
+            println!("reaped run {run}");
+        }
+        for (run, until) in &report.kept_runs {
+            println!("kept run {run} until {until} (unix time; --keep-on-failure)");
+        }
+        for object in &report.removed {
+            println!("  removed {object}");
+        }
+        println!(
+            "{} run(s) reaped, {} object(s) removed",
+            report.reaped_runs.len(),
+            report.removed.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}

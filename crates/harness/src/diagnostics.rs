@@ -1,0 +1,60 @@
+//! Failure diagnostics kept as an artifact: every task of the stack (state, error, exit code) as
+//! `docker service ps` would list it, and the last log lines of every service, all redacted.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::context::RunContext;
+use crate::result::Artifact;
+
+/// Log lines kept per service.
+const LOG_TAIL: usize = 50;
+
+/// Write `diagnostics.txt` into `artifacts` and return it as an artifact.
+pub async fn collect(ctx: &RunContext<'_>, artifacts: &Path) -> Option<Artifact> {
+    let mut text = String::new();
+    let _ = writeln!(text, "# tasks of stack {}", ctx.app.stack);
+    match ctx.swarm.tasks(&ctx.app.stack).await {
+        Ok(tasks) => {
+            let _ = writeln!(
+                text,
+                "{:<40} {:<10} {:<10} {:<6} {}",
+                "SERVICE", "DESIRED", "STATE", "EXIT", "ERROR / MESSAGE"
+            );
+            for t in tasks {
+                let exit = t.exit_code.map(|c| c.to_string()).unwrap_or_default();
+                let why = if t.error.is_empty() {
+                    t.message
+                } else {
+                    t.error
+                };
+                let _ = writeln!(
+                    text,
+                    "{:<40} {:<10} {:<10} {:<6} {}",
+                    t.service, t.desired_state, t.state, exit, why
+                );
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(text, "cannot list tasks: {e}");
+        }
+    }
+    match ctx.swarm.stack_logs(&ctx.app.stack, LOG_TAIL).await {
+        Ok(services) => {
+            for (service, lines) in services {
+                let _ = writeln!(text, "\n# last {} log lines of {service}", lines.len());
+                for line in lines {
+                    let _ = writeln!(text, "{line}");
+                }
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(text, "\ncannot read logs: {e}");
+        }
+    }
+    let path = artifacts.join("diagnostics.txt");
+    std::fs::write(&path, ctx.log.redactor().redact(&text)).ok()?;
+    ctx.log
+        .step(None, &format!("diagnostics written to {}", path.display()));
+    crate::run::artifact(artifacts, &path, "diagnostics")
+}
