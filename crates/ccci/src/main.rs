@@ -22,6 +22,10 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Check a recipe against abra's lint rules and the CI's pre-flight checks.
     Lint(cmd::lint::Args),
+    /// Test a recipe on the local swarm: deploy, converge, serve, tear down; results and exit code.
+    Test(cmd::test::Args),
+    /// Remove every Docker object of runs that are no longer live (killed, or kept past their TTL).
+    Janitor(cmd::janitor::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
         Command::Render(args) => cmd::render::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Lint(args) => cmd::lint::run(args),
+        Command::Test(args) => cmd::test::run(args),
+        Command::Janitor(args) => cmd::janitor::run(args),
     };
     match outcome {
         Ok(code) => code,

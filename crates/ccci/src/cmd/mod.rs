@@ -1,5 +1,7 @@
 //! One module per `ccci` subcommand: its arguments and a `run` that returns the exit code.
 
+pub mod janitor;
 pub mod lint;
 pub mod plan;
 pub mod render;
+pub mod test;
