@@ -17,10 +17,7 @@ pub struct Response {
 pub fn proxy_get(host: &str, path: &str) -> io::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&crate::proxy_addr(), Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: ccci-testbed\r\n\r\n"
-    )?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: ccci-testbed\r\n\r\n")?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw)
@@ -28,34 +25,23 @@ pub fn proxy_get(host: &str, path: &str) -> io::Result<Response> {
 
 fn parse(raw: &[u8]) -> io::Result<Response> {
     let text = String::from_utf8_lossy(raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| io::Error::other("incomplete HTTP answer"))?;
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| io::Error::other("incomplete HTTP answer"))?;
     let mut lines = head.lines();
     let status = lines
         .next()
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| io::Error::other("no HTTP status line"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Ok(Response {
-        status,
-        headers,
-        body: body.to_string(),
-    })
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    Ok(Response { status, headers, body: body.to_string() })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn parses_status_headers_and_body() {
-        let r = super::parse(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 19\r\n\r\n404 page not found\n",
-        )
-        .unwrap();
+        let r = super::parse(b"HTTP/1.1 404 Not Found\r\nContent-Length: 19\r\n\r\n404 page not found\n").unwrap();
         assert_eq!(r.status, 404);
         assert_eq!(r.headers[0], ("Content-Length".into(), "19".into()));
         assert_eq!(r.body, "404 page not found\n");

@@ -13,6 +13,6 @@ pub use error::Error;
 pub use fixture::{fixture, fixture_names, fixtures_dir, FixtureRepo};
 pub use http::{proxy_get, Response};
 pub use setup::{
-    ensure_images, ensure_ready, proxy_addr, repo_root, BUSYBOX_IMAGE, BUSYBOX_IMAGE_NEXT,
-    MISSING_IMAGE, PROXY_IMAGE, PROXY_SERVICE,
+    ensure_images, ensure_ready, proxy_addr, repo_root, BUSYBOX_IMAGE, BUSYBOX_IMAGE_NEXT, MISSING_IMAGE, PROXY_IMAGE,
+    PROXY_SERVICE,
 };

@@ -22,27 +22,17 @@ pub const PROXY_SERVICE: &str = "ccci-testbed-proxy";
 /// The root of the cc-ci checkout this crate was built from.
 pub fn repo_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .nth(2)
-        .map(PathBuf::from)
-        .unwrap_or(manifest)
+    manifest.ancestors().nth(2).map(PathBuf::from).unwrap_or(manifest)
 }
 
 /// Where the stand-in proxy listens on the host: `CCCI_PROXY_ADDR` if set (an `ip:port`), else
 /// `127.0.0.1:<CCCI_PROXY_PORT>` (the port `scripts/testbed-setup` publishes, default 8080). Send
 /// requests there with the app's domain as `Host`.
 pub fn proxy_addr() -> SocketAddr {
-    if let Some(addr) = std::env::var("CCCI_PROXY_ADDR")
-        .ok()
-        .and_then(|a| a.parse().ok())
-    {
+    if let Some(addr) = std::env::var("CCCI_PROXY_ADDR").ok().and_then(|a| a.parse().ok()) {
         return addr;
     }
-    let port = std::env::var("CCCI_PROXY_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
+    let port = std::env::var("CCCI_PROXY_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
@@ -54,10 +44,7 @@ pub fn ensure_ready() -> Result<(), Error> {
     READY
         .get_or_init(run_setup)
         .clone()
-        .map_err(|detail| Error::Command {
-            command: "scripts/testbed-setup".into(),
-            detail,
-        })
+        .map_err(|detail| Error::Command { command: "scripts/testbed-setup".into(), detail })
 }
 
 /// The images the fixtures need; the same preparation as [`ensure_ready`].
@@ -66,22 +53,14 @@ pub fn ensure_images() -> Result<(), Error> {
 }
 
 fn run_setup() -> Result<(), String> {
-    if std::env::var("CCCI_TESTBED_READY").as_deref() == Ok("1")
-        && TcpStream::connect(proxy_addr()).is_ok()
-    {
+    if std::env::var("CCCI_TESTBED_READY").as_deref() == Ok("1") && TcpStream::connect(proxy_addr()).is_ok() {
         return Ok(());
     }
     let script = repo_root().join("scripts/testbed-setup");
-    let out = Command::new(&script)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let out = Command::new(&script).output().map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim_end()
-        ))
+        Err(format!("{}\n{}", out.status, String::from_utf8_lossy(&out.stderr).trim_end()))
     }
 }

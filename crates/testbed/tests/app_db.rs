@@ -14,28 +14,15 @@ fn app_db_stores_markers_and_its_backup_hooks_restore_them() {
     let mut stack = TestStack::new("appdb");
     stack.create_secret("db_password", "v1", "S3cret&with=odd%chars+0123456789ab");
     stack.create_secret("app_key", "v1", "correct horse battery staple");
-    stack
-        .deploy(
-            &repo.path,
-            &["compose.yml", "compose.debug.yml"],
-            &["app", "db"],
-        )
-        .unwrap();
+    stack.deploy(&repo.path, &["compose.yml", "compose.debug.yml"], &["app", "db"]).unwrap();
 
     let page = stack.wait_http(&stack.domain, "/", 200, |_| true);
     assert!(page.body.contains("app-db 1.1.0"), "{}", page.body);
-    assert!(page
-        .body
-        .contains(&format!("Serving {} from database appdb", stack.domain)));
+    assert!(page.body.contains(&format!("Serving {} from database appdb", stack.domain)));
     let debug = stack.wait_http(&format!("debug.{}", stack.domain), "/", 200, |_| true);
     assert!(debug.body.contains("app-db 1.1.0"));
 
-    let set = stack.wait_http(
-        &stack.domain,
-        "/cgi-bin/marker?k=ccci&v=before%20backup",
-        200,
-        |_| true,
-    );
+    let set = stack.wait_http(&stack.domain, "/cgi-bin/marker?k=ccci&v=before%20backup", 200, |_| true);
     assert_eq!(set.body.trim(), "before backup");
     let missing = testbed::proxy_get(&stack.domain, "/cgi-bin/marker?k=nothing").unwrap();
     assert_eq!(missing.status, 404, "{}", missing.body);
@@ -43,12 +30,7 @@ fn app_db_stores_markers_and_its_backup_hooks_restore_them() {
     let db = stack.container("db");
     let dumped = docker(&["exec", &db, "sh", "-c", "/db-backup.sh backup"]).unwrap();
     assert!(dumped.contains("dumped 1 keys"), "{dumped}");
-    stack.wait_http(
-        &stack.domain,
-        "/cgi-bin/marker?k=ccci&v=changed",
-        200,
-        |_| true,
-    );
+    stack.wait_http(&stack.domain, "/cgi-bin/marker?k=ccci&v=changed", 200, |_| true);
     let restored = docker(&["exec", &db, "sh", "-c", "/db-backup.sh restore"]).unwrap();
     assert!(restored.contains("restored 1 keys"), "{restored}");
     let read = stack.wait_http(&stack.domain, "/cgi-bin/marker?k=ccci", 200, |_| true);

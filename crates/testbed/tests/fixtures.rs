@@ -10,16 +10,8 @@ use std::process::Command;
 use common::TestStack;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("git").current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -32,42 +24,19 @@ fn version_label(compose: &str) -> Option<String> {
 #[test]
 fn every_fixture_builds_with_annotated_tags_matching_its_version_label() {
     let names = testbed::fixture_names();
-    for expected in [
-        "simple",
-        "app-db",
-        "crashloop",
-        "unhealthy",
-        "missing-image",
-        "missing-overlay",
-        "long-secret",
-    ] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "fixture {expected} missing from {names:?}"
-        );
+    for expected in ["simple", "app-db", "crashloop", "unhealthy", "missing-image", "missing-overlay", "long-secret"] {
+        assert!(names.iter().any(|n| n == expected), "fixture {expected} missing from {names:?}");
     }
     let tmp = tempfile::tempdir().unwrap();
     for name in &names {
         let repo = testbed::fixture(name, &tmp.path().join(name)).unwrap();
         assert!(!repo.tags.is_empty(), "{name} has no release");
-        assert_eq!(
-            git(&repo.path, &["status", "--porcelain"]),
-            "",
-            "{name}: dirty tree"
-        );
+        assert_eq!(git(&repo.path, &["status", "--porcelain"]), "", "{name}: dirty tree");
         assert_eq!(git(&repo.path, &["branch", "--show-current"]), "main");
         for tag in &repo.tags {
-            assert_eq!(
-                git(&repo.path, &["cat-file", "-t", tag]),
-                "tag",
-                "{name} {tag} not annotated"
-            );
+            assert_eq!(git(&repo.path, &["cat-file", "-t", tag]), "tag", "{name} {tag} not annotated");
             let compose = git(&repo.path, &["show", &format!("{tag}:compose.yml")]);
-            assert_eq!(
-                version_label(&compose).as_deref(),
-                Some(tag.as_str()),
-                "{name} {tag}"
-            );
+            assert_eq!(version_label(&compose).as_deref(), Some(tag.as_str()), "{name} {tag}");
             git(&repo.path, &["show", &format!("{tag}:release/{tag}")]);
         }
         for file in ["compose.yml", ".env.sample", "abra.sh", "README.md"] {
@@ -83,29 +52,14 @@ fn app_db_has_two_releases_and_an_unreleased_branch() {
     assert_eq!(repo.tags, ["1.0.0+1.35", "1.1.0+1.36"]);
     assert_eq!(repo.branches, ["main", "next"]);
     assert_eq!(repo.latest_tag(), Some("1.1.0+1.36"));
-    assert_eq!(
-        repo.commit("main").unwrap(),
-        repo.commit("1.1.0+1.36").unwrap()
-    );
+    assert_eq!(repo.commit("main").unwrap(), repo.commit("1.1.0+1.36").unwrap());
     let ahead = git(&repo.path, &["rev-list", "--count", "main..next"]);
     assert_eq!(ahead, "1");
-    assert_eq!(
-        git(&repo.path, &["describe", "--tags", "next"])
-            .split('-')
-            .next(),
-        Some("1.1.0+1.36")
-    );
+    assert_eq!(git(&repo.path, &["describe", "--tags", "next"]).split('-').next(), Some("1.1.0+1.36"));
 
     let again = testbed::fixture("app-db", &tmp.path().join("again")).unwrap();
-    assert_eq!(
-        again.commit("next").unwrap(),
-        repo.commit("next").unwrap(),
-        "not reproducible"
-    );
-    assert!(
-        testbed::fixture("app-db", &tmp.path().join("app-db")).is_err(),
-        "non-empty dest"
-    );
+    assert_eq!(again.commit("next").unwrap(), repo.commit("next").unwrap(), "not reproducible");
+    assert!(testbed::fixture("app-db", &tmp.path().join("app-db")).is_err(), "non-empty dest");
     assert!(testbed::fixture("no-such-fixture", &tmp.path().join("x")).is_err());
 }
 
@@ -120,9 +74,7 @@ fn docker_stack_loader_accepts_every_deployable_fixture() {
             files.push("compose.debug.yml".into());
         }
         let mut cmd = Command::new("docker");
-        cmd.current_dir(&repo.path)
-            .env_clear()
-            .args(["stack", "config"]);
+        cmd.current_dir(&repo.path).env_clear().args(["stack", "config"]);
         for f in &files {
             cmd.args(["-c", f]);
         }
@@ -130,16 +82,9 @@ fn docker_stack_loader_accepts_every_deployable_fixture() {
             cmd.env("PATH", path);
         }
         let out = cmd.envs(stack.env(&repo.path)).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let config = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            config.contains(&format!("Host(`{}`)", stack.domain)),
-            "{name}: {config}"
-        );
+        assert!(config.contains(&format!("Host(`{}`)", stack.domain)), "{name}: {config}");
     }
 }
 

@@ -15,16 +15,11 @@ fn simple_fixture_is_served_through_the_proxy_across_an_upgrade() {
     let mut stack = TestStack::new("simple");
 
     repo.checkout("1.0.0+1.35").unwrap();
-    stack
-        .deploy(&repo.path, &["compose.yml"], &["app"])
-        .unwrap();
+    stack.deploy(&repo.path, &["compose.yml"], &["app"]).unwrap();
     let page = stack.wait_http(&stack.domain, "/", 200, |b| b.contains("simple 1.0.0"));
     assert!(page.body.contains("<h1>simple 1.0.0</h1>"), "{}", page.body);
     let upper = stack.domain.to_uppercase();
-    assert_eq!(
-        proxy_get(&format!("{upper}:8080"), "/").unwrap().status,
-        200
-    );
+    assert_eq!(proxy_get(&format!("{upper}:8080"), "/").unwrap().status, 200);
 
     let unknown = proxy_get("nobody.testbed.invalid", "/").unwrap();
     assert_eq!(unknown.status, 404);
@@ -38,17 +33,12 @@ fn simple_fixture_is_served_through_the_proxy_across_an_upgrade() {
     docker(&["exec", &app, "sh", "-c", "echo kept > /var/www/data/marker"]).unwrap();
 
     repo.checkout("main").unwrap();
-    stack
-        .deploy(&repo.path, &["compose.yml"], &["app"])
-        .unwrap();
+    stack.deploy(&repo.path, &["compose.yml"], &["app"]).unwrap();
     stack.wait_http(&stack.domain, "/", 200, |b| b.contains("simple 1.1.0"));
     let marker = stack.wait_http(&stack.domain, "/data/marker", 200, |_| true);
     assert_eq!(marker.body, "kept\n");
 
     stack.teardown().unwrap();
     let gone = proxy_get(&stack.domain, "/").unwrap();
-    assert_eq!(
-        gone.status, 404,
-        "a removed app must be unknown to the proxy"
-    );
+    assert_eq!(gone.status, 404, "a removed app must be unknown to the proxy");
 }

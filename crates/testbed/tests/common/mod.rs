@@ -25,18 +25,11 @@ pub struct TestStack {
 
 /// Runs docker with `args`; stdout on success, stderr in the error.
 pub fn docker(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
+    let out = Command::new("docker").args(args).output().map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
-        Err(format!(
-            "docker {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(format!("docker {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
 
@@ -47,10 +40,7 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Optio
         if let Some(v) = check() {
             return v;
         }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -60,13 +50,7 @@ impl TestStack {
         let hex = RandomState::new().hash_one(std::process::id()) & 0xff_ffff;
         let name = format!("ccci-tb-{what}-{hex:06x}");
         let domain = format!("{name}.testbed.invalid");
-        TestStack {
-            name,
-            domain,
-            secrets: Vec::new(),
-            dir: tempfile::tempdir().expect("temp dir"),
-            torn_down: false,
-        }
+        TestStack { name, domain, secrets: Vec::new(), dir: tempfile::tempdir().expect("temp dir"), torn_down: false }
     }
 
     /// The app env: `.env.sample` values (modifier comments and quotes dropped), `abra.sh` exports,
@@ -104,14 +88,7 @@ impl TestStack {
     pub fn create_secret(&mut self, name: &str, version: &str, value: &str) {
         let full = format!("{}_{name}_{version}", self.name);
         let mut child = Command::new("docker")
-            .args([
-                "secret",
-                "create",
-                "--label",
-                "cc-ci.testbed=test",
-                &full,
-                "-",
-            ])
+            .args(["secret", "create", "--label", "cc-ci.testbed=test", &full, "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -128,15 +105,11 @@ impl TestStack {
         let overlay = self.dir.path().join("dnsrr.yml");
         let mut text = String::from("version: \"3.8\"\nservices:\n");
         for s in services {
-            text.push_str(&format!(
-                "  {s}:\n    deploy:\n      endpoint_mode: dnsrr\n"
-            ));
+            text.push_str(&format!("  {s}:\n    deploy:\n      endpoint_mode: dnsrr\n"));
         }
         std::fs::write(&overlay, text).map_err(|e| e.to_string())?;
         let mut cmd = Command::new("docker");
-        cmd.current_dir(repo)
-            .env_clear()
-            .args(["stack", "deploy", "--resolve-image", "never"]);
+        cmd.current_dir(repo).env_clear().args(["stack", "deploy", "--resolve-image", "never"]);
         for f in files {
             cmd.args(["-c", f]);
         }
@@ -157,38 +130,19 @@ impl TestStack {
 
     /// Waits until `GET path` through the proxy with `Host: host` answers `status` and `accept`s the
     /// body; returns that response.
-    pub fn wait_http(
-        &self,
-        host: &str,
-        path: &str,
-        status: u16,
-        accept: impl Fn(&str) -> bool,
-    ) -> Response {
-        wait_for(
-            &format!("{host}{path} to answer {status}"),
-            Duration::from_secs(90),
-            || {
-                proxy_get(host, path)
-                    .ok()
-                    .filter(|r| r.status == status && accept(&r.body))
-            },
-        )
+    pub fn wait_http(&self, host: &str, path: &str, status: u16, accept: impl Fn(&str) -> bool) -> Response {
+        wait_for(&format!("{host}{path} to answer {status}"), Duration::from_secs(90), || {
+            proxy_get(host, path).ok().filter(|r| r.status == status && accept(&r.body))
+        })
     }
 
     /// The id of the running container of service `<stack>_<service>`.
     pub fn container(&self, service: &str) -> String {
-        let filter = format!(
-            "label=com.docker.swarm.service.name={}_{service}",
-            self.name
-        );
-        wait_for(
-            &format!("a container of {service}"),
-            Duration::from_secs(60),
-            || {
-                let ids = docker(&["ps", "-q", "--filter", &filter]).ok()?;
-                ids.lines().next().map(str::to_string)
-            },
-        )
+        let filter = format!("label=com.docker.swarm.service.name={}_{service}", self.name);
+        wait_for(&format!("a container of {service}"), Duration::from_secs(60), || {
+            let ids = docker(&["ps", "-q", "--filter", &filter]).ok()?;
+            ids.lines().next().map(str::to_string)
+        })
     }
 
     /// Removes the stack, its volumes and the secrets created here; waits until nothing remains.
@@ -198,12 +152,7 @@ impl TestStack {
         let _ = docker(&["stack", "rm", &self.name]);
         let leftovers = || -> Vec<String> {
             let mut left = Vec::new();
-            for kind in [
-                ["service", "ls"],
-                ["network", "ls"],
-                ["config", "ls"],
-                ["ps", "-a"],
-            ] {
+            for kind in [["service", "ls"], ["network", "ls"], ["config", "ls"], ["ps", "-a"]] {
                 let mut args = kind.to_vec();
                 args.extend(["-q", "--filter", &ns]);
                 if let Ok(out) = docker(&args) {

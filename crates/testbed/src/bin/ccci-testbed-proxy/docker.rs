@@ -26,15 +26,9 @@ impl Discovery {
     /// Reads services and tasks and builds the routing table.
     pub fn table(&self) -> io::Result<Table> {
         let filter = r#"{"label":["traefik.enable=true"]}"#;
-        let services = get_json(
-            &self.socket,
-            &format!("/services?filters={}", encode(filter)),
-        )?;
+        let services = get_json(&self.socket, &format!("/services?filters={}", encode(filter)))?;
         let tasks_filter = r#"{"desired-state":["running"]}"#;
-        let tasks = get_json(
-            &self.socket,
-            &format!("/tasks?filters={}", encode(tasks_filter)),
-        )?;
+        let tasks = get_json(&self.socket, &format!("/tasks?filters={}", encode(tasks_filter)))?;
         Ok(build_table(&services, &tasks, &self.network))
     }
 }
@@ -52,10 +46,7 @@ fn build_table(services: &Value, tasks: &Value, default_network: &str) -> Table 
             .flatten()
             .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
             .collect();
-        let network = labels
-            .get("traefik.docker.network")
-            .map(String::as_str)
-            .unwrap_or(default_network);
+        let network = labels.get("traefik.docker.network").map(String::as_str).unwrap_or(default_network);
         let ips = task_ips(tasks, id, network);
         if ips.is_empty() {
             continue;
@@ -83,9 +74,7 @@ fn task_ips(tasks: &Value, service_id: &str, network: &str) -> Vec<IpAddr> {
                 continue;
             }
             for address in attachment["Addresses"].as_array().into_iter().flatten() {
-                let ip: Option<IpAddr> = address
-                    .as_str()
-                    .and_then(|a| a.split('/').next()?.parse().ok());
+                let ip: Option<IpAddr> = address.as_str().and_then(|a| a.split('/').next()?.parse().ok());
                 ips.extend(ip);
             }
         }
@@ -118,9 +107,7 @@ fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -141,8 +128,7 @@ mod tests {
                 "traefik.http.services.x.loadbalancer.server.port": "8000"
             }}
         }]);
-        let attach =
-            |net: &str, ip: &str| json!({"Network": {"Spec": {"Name": net}}, "Addresses": [ip]});
+        let attach = |net: &str, ip: &str| json!({"Network": {"Spec": {"Name": net}}, "Addresses": [ip]});
         let tasks = json!([
             {"ServiceID": "s1", "Status": {"State": "running"},
              "NetworksAttachments": [attach("x_internal", "10.0.2.3/24"), attach("proxy", "10.0.1.7/24")]},
@@ -158,9 +144,6 @@ mod tests {
 
     #[test]
     fn encodes_filters() {
-        assert_eq!(
-            encode(r#"{"a":["b=c"]}"#),
-            "%7B%22a%22%3A%5B%22b%3Dc%22%5D%7D"
-        );
+        assert_eq!(encode(r#"{"a":["b=c"]}"#), "%7B%22a%22%3A%5B%22b%3Dc%22%5D%7D");
     }
 }

@@ -22,10 +22,7 @@ struct Head {
 
 impl Head {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -39,18 +36,8 @@ pub fn handle(client: TcpStream, routes: &Routes) -> io::Result<()> {
     };
     let mut client = client;
     let host = request_host(&head);
-    let target = head
-        .request_line
-        .split(' ')
-        .nth(1)
-        .unwrap_or("")
-        .to_string();
-    let method = head
-        .request_line
-        .split(' ')
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let target = head.request_line.split(' ').nth(1).unwrap_or("").to_string();
+    let method = head.request_line.split(' ').next().unwrap_or("").to_string();
 
     // The cached table first (re-read by `backends` when the host is unknown); if none of its
     // addresses answers, the app may have moved to new tasks: re-read once and try again.
@@ -63,19 +50,14 @@ pub fn handle(client: TcpStream, routes: &Routes) -> io::Result<()> {
                 return respond(&mut client, "502 Bad Gateway", "Bad Gateway\n");
             }
         };
-        backend = candidates
-            .iter()
-            .find_map(|addr| TcpStream::connect_timeout(addr, CONNECT_TIMEOUT).ok());
+        backend = candidates.iter().find_map(|addr| TcpStream::connect_timeout(addr, CONNECT_TIMEOUT).ok());
         if backend.is_some() || candidates.is_empty() {
             break;
         }
     }
     let Some(backend) = backend else {
         let known = !candidates.is_empty();
-        println!(
-            "{method} {host}{target} -> {}",
-            if known { 502 } else { 404 }
-        );
+        println!("{method} {host}{target} -> {}", if known { 502 } else { 404 });
         return if known {
             respond(&mut client, "502 Bad Gateway", "Bad Gateway\n")
         } else {
@@ -129,10 +111,7 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
             Some((k.trim().to_string(), v.trim().to_string()))
         })
         .collect();
-    Ok(Some(Head {
-        request_line,
-        headers,
-    }))
+    Ok(Some(Head { request_line, headers }))
 }
 
 /// The host the request is for: `Host` without its port, lower-cased (or the absolute URI's).
@@ -145,10 +124,7 @@ fn request_host(head: &Head) -> String {
         .map(|(_, rest)| rest.split('/').next().unwrap_or(""));
     let raw = from_uri.or(head.header("host")).unwrap_or("");
     let without_port = if raw.starts_with('[') {
-        raw.split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
+        raw.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
     } else {
         raw.split(':').next().unwrap_or("").to_string()
     };
@@ -157,15 +133,8 @@ fn request_host(head: &Head) -> String {
 
 /// The head sent upstream: hop-by-hop headers dropped, forwarding headers added, one request only.
 fn forwarded_head(head: &Head, host: &str, peer: SocketAddr) -> String {
-    const HOP: [&str; 7] = [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "upgrade",
-        "x-forwarded-for",
-    ];
+    const HOP: [&str; 7] =
+        ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "x-forwarded-for"];
     let mut out = format!("{}\r\n", head.request_line);
     for (k, v) in &head.headers {
         if !HOP.iter().any(|h| k.eq_ignore_ascii_case(h)) {

@@ -33,10 +33,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    println!(
-        "ccci-testbed-proxy: listening on {listen}, network {}",
-        discovery.network
-    );
+    println!("ccci-testbed-proxy: listening on {listen}, network {}", discovery.network);
     let routes = Arc::new(Routes::new(discovery));
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };

@@ -18,11 +18,7 @@ pub struct Routes {
 
 impl Routes {
     pub fn new(discovery: Discovery) -> Self {
-        Routes {
-            discovery,
-            cached: Mutex::new(None),
-            turn: AtomicUsize::new(0),
-        }
+        Routes { discovery, cached: Mutex::new(None), turn: AtomicUsize::new(0) }
     }
 
     /// The backends for `host`, rotated so consecutive requests spread over tasks. `fresh` forces a

@@ -27,10 +27,7 @@ pub fn routes_from_labels(labels: &BTreeMap<String, String>) -> Vec<Route> {
     let ports = service_ports(labels);
     let mut routes = Vec::new();
     for (key, rule) in labels {
-        let Some(router) = key
-            .strip_prefix("traefik.http.routers.")
-            .and_then(|rest| rest.strip_suffix(".rule"))
-        else {
+        let Some(router) = key.strip_prefix("traefik.http.routers.").and_then(|rest| rest.strip_suffix(".rule")) else {
             continue;
         };
         let hosts = hosts_in_rule(rule);
@@ -45,11 +42,7 @@ pub fn routes_from_labels(labels: &BTreeMap<String, String>) -> Vec<Route> {
             None => ports.get(router).copied(),
         };
         if let Some(port) = port {
-            routes.push(Route {
-                router: router.to_string(),
-                hosts,
-                port,
-            });
+            routes.push(Route { router: router.to_string(), hosts, port });
         }
     }
     routes
@@ -60,9 +53,7 @@ fn service_ports(labels: &BTreeMap<String, String>) -> BTreeMap<String, u16> {
     labels
         .iter()
         .filter_map(|(key, value)| {
-            let name = key
-                .strip_prefix("traefik.http.services.")?
-                .strip_suffix(".loadbalancer.server.port")?;
+            let name = key.strip_prefix("traefik.http.services.")?.strip_suffix(".loadbalancer.server.port")?;
             Some((name.to_string(), value.trim().parse().ok()?))
         })
         .collect()
@@ -76,10 +67,7 @@ pub fn hosts_in_rule(rule: &str) -> Vec<String> {
     let mut hosts = Vec::new();
     let mut rest = rule;
     while let Some(at) = rest.find("Host(") {
-        let preceded_by_word = rest[..at]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
+        let preceded_by_word = rest[..at].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
         let args = &rest[at + "Host(".len()..];
         let end = args.find(')').unwrap_or(args.len());
         if !preceded_by_word {
@@ -109,26 +97,14 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn list_and_or_forms_of_host() {
-        assert_eq!(
-            hosts_in_rule("Host(`a.example`, `www.a.example`)"),
-            ["a.example", "www.a.example"]
-        );
-        assert_eq!(
-            hosts_in_rule("Host(`A.example`) || Host(\"b.example\")"),
-            ["a.example", "b.example"]
-        );
-        assert_eq!(
-            hosts_in_rule("Host(`a.example`) && PathPrefix(`/api`)"),
-            ["a.example"]
-        );
+        assert_eq!(hosts_in_rule("Host(`a.example`, `www.a.example`)"), ["a.example", "www.a.example"]);
+        assert_eq!(hosts_in_rule("Host(`A.example`) || Host(\"b.example\")"), ["a.example", "b.example"]);
+        assert_eq!(hosts_in_rule("Host(`a.example`) && PathPrefix(`/api`)"), ["a.example"]);
         assert!(hosts_in_rule("HostRegexp(`{sub:.+}.example`)").is_empty());
         assert!(hosts_in_rule("PathPrefix(`/`)").is_empty());
     }
@@ -137,23 +113,13 @@ mod tests {
     fn recipe_style_labels_route_to_the_declared_port() {
         let l = labels(&[
             ("traefik.enable", "true"),
-            (
-                "traefik.http.services.app_example.loadbalancer.server.port",
-                "4000",
-            ),
-            (
-                "traefik.http.routers.app_example.rule",
-                "Host(`app.example`)",
-            ),
+            ("traefik.http.services.app_example.loadbalancer.server.port", "4000"),
+            ("traefik.http.routers.app_example.rule", "Host(`app.example`)"),
             ("traefik.http.routers.app_example.entrypoints", "web-secure"),
         ]);
         assert_eq!(
             routes_from_labels(&l),
-            [Route {
-                router: "app_example".into(),
-                hosts: vec!["app.example".into()],
-                port: 4000
-            }]
+            [Route { router: "app_example".into(), hosts: vec!["app.example".into()], port: 4000 }]
         );
     }
 
@@ -175,10 +141,7 @@ mod tests {
 
     #[test]
     fn disabled_services_have_no_routes() {
-        let l = labels(&[
-            ("traefik.enable", "false"),
-            ("traefik.http.routers.s.rule", "Host(`a.example`)"),
-        ]);
+        let l = labels(&[("traefik.enable", "false"), ("traefik.http.routers.s.rule", "Host(`a.example`)")]);
         assert!(routes_from_labels(&l).is_empty());
     }
 }
