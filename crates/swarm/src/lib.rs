@@ -1,1 +1,58 @@
-//! Talks to the Docker engine: stack deploy/rm, convergence from events, secrets, volumes, exec, janitor by labels.
+//! Talks to the Docker engine: stack deploy/rm, convergence from events, secrets, volumes, exec,
+//! diagnostics and the janitor, all keyed by the `cc-ci.run` label. Knows nothing about forges,
+//! tiers or storage.
+//!
+//! Queries, events and object management go through bollard (API version negotiated, so a 20.10
+//! engine speaking API 1.41 works); the deploy itself goes through `docker stack deploy` so that
+//! Docker's own compose→service conversion is used.
+
+pub mod compose;
+pub mod converge;
+pub mod deploy;
+pub mod diagnostics;
+pub mod error;
+mod events;
+pub mod exec;
+pub mod images;
+pub mod janitor;
+pub mod labels;
+mod objects;
+pub mod secrets;
+mod state;
+pub mod teardown;
+pub mod volumes;
+
+pub use error::{Error, Fault, Leftover, PendingService, Result};
+
+use bollard::Docker;
+
+/// A connection to the Docker engine (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Swarm {
+    docker: Docker,
+    cli: std::path::PathBuf,
+}
+
+impl Swarm {
+    /// Connect with Docker's local defaults (`DOCKER_HOST` or the unix socket) and negotiate the
+    /// API version with the engine. The `docker` CLI used for stack deploy is looked up on PATH.
+    pub async fn connect() -> Result<Self> {
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(Error::docker("connecting"))?
+            .negotiate_version()
+            .await
+            .map_err(Error::docker("negotiating the API version"))?;
+        Ok(Swarm { docker, cli: "docker".into() })
+    }
+
+    /// Use this `docker` CLI binary for `docker stack deploy` instead of the one on PATH.
+    pub fn with_cli(mut self, cli: impl Into<std::path::PathBuf>) -> Self {
+        self.cli = cli.into();
+        self
+    }
+
+    /// The underlying bollard client, for callers that need something this crate lacks.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+}

@@ -1,0 +1,92 @@
+//! Run a command inside a running task of a service (`docker exec`), collecting its exit code,
+//! stdout and stderr. Used by checks, backup hooks and recipe tests.
+
+use std::collections::HashMap;
+
+use bollard::container::LogOutput;
+use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::models::{ExecConfig, TaskState};
+use bollard::query_parameters::ListTasksOptions;
+use futures_util::StreamExt;
+
+use crate::error::{Error, Result};
+use crate::Swarm;
+
+/// The outcome of an exec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// The command's exit code.
+    pub exit_code: i64,
+    /// What it wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// What it wrote to stderr.
+    pub stderr: Vec<u8>,
+}
+
+impl Swarm {
+    /// Id of the container of a running task of `<stack>_<service>` ([`Error::NoRunningTask`] if
+    /// there is none). On a multi-node swarm the container may live on another node; this crate
+    /// assumes the engine it talks to runs the task (true on a single-node swarm).
+    pub async fn running_container(&self, stack: &str, service: &str) -> Result<String> {
+        let full = format!("{stack}_{service}");
+        let tasks = self
+            .docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(HashMap::from([
+                    ("service".to_string(), vec![full.clone()]),
+                    ("desired-state".to_string(), vec!["running".to_string()]),
+                ])),
+            }))
+            .await
+            .map_err(Error::docker(format!("listing tasks of {full}")))?;
+        tasks
+            .into_iter()
+            .filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
+            // The service filter matches name prefixes; keep only this service's tasks.
+            .filter(|t| t.spec.is_some())
+            .filter_map(|t| t.status?.container_status?.container_id)
+            .find(|id| !id.is_empty())
+            .ok_or(Error::NoRunningTask { service: full })
+    }
+
+    /// Run `cmd` in a running task of `<stack>_<service>` and wait for it to finish.
+    pub async fn exec(&self, stack: &str, service: &str, cmd: &[&str]) -> Result<ExecOutput> {
+        let container = self.running_container(stack, service).await?;
+        self.exec_in(&container, cmd).await
+    }
+
+    /// Run `cmd` in container `container` and wait for it to finish.
+    pub async fn exec_in(&self, container: &str, cmd: &[&str]) -> Result<ExecOutput> {
+        let ctx = || format!("exec {cmd:?} in {container}");
+        let created = self
+            .docker
+            .create_exec(
+                container,
+                ExecConfig {
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(Error::docker(ctx()))?;
+        let mut out = ExecOutput { exit_code: -1, stdout: Vec::new(), stderr: Vec::new() };
+        let started =
+            self.docker.start_exec(&created.id, None::<StartExecOptions>).await.map_err(Error::docker(ctx()))?;
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(Error::docker(ctx()))? {
+                    LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        out.stdout.extend_from_slice(&message)
+                    }
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+        }
+        let inspected = self.docker.inspect_exec(&created.id).await.map_err(Error::docker(ctx()))?;
+        out.exit_code = inspected.exit_code.unwrap_or(-1);
+        Ok(out)
+    }
+}

@@ -1,0 +1,181 @@
+//! A uniform view of the Docker objects a run can leave behind (services, containers, networks,
+//! configs, secrets, volumes): list them by label filter, remove one, tell "gone" from "busy".
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions, ListServicesOptions,
+    ListVolumesOptions, RemoveContainerOptions, RemoveVolumeOptions,
+};
+
+use crate::error::{is_not_found, Error, Leftover, Result};
+use crate::Swarm;
+
+/// Kinds of object, in the order they must be removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Service,
+    Container,
+    Network,
+    Config,
+    Secret,
+    Volume,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 6] =
+        [Kind::Service, Kind::Container, Kind::Network, Kind::Config, Kind::Secret, Kind::Volume];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Service => "service",
+            Kind::Container => "container",
+            Kind::Network => "network",
+            Kind::Config => "config",
+            Kind::Secret => "secret",
+            Kind::Volume => "volume",
+        }
+    }
+}
+
+/// One object with its labels.
+#[derive(Debug, Clone)]
+pub(crate) struct Object {
+    pub kind: Kind,
+    /// Id (the name for volumes).
+    pub id: String,
+    pub name: String,
+    pub labels: HashMap<String, String>,
+}
+
+impl Object {
+    pub(crate) fn leftover(&self) -> Leftover {
+        Leftover {
+            kind: self.kind.name(),
+            name: if self.name.is_empty() { self.id.clone() } else { self.name.clone() },
+        }
+    }
+}
+
+/// The outcome of one removal attempt.
+pub(crate) enum Removal {
+    /// Removed, or already gone.
+    Done,
+    /// The engine refused for now (in use, active endpoints...): try again later.
+    Busy(String),
+}
+
+impl Swarm {
+    /// Objects of `kind` matching the engine filter.
+    pub(crate) async fn list_objects(&self, kind: Kind, filters: &HashMap<String, Vec<String>>) -> Result<Vec<Object>> {
+        let f = Some(filters.clone());
+        let ctx = format!("listing {}s", kind.name());
+        let objs = match kind {
+            Kind::Service => self
+                .docker
+                .list_services(Some(ListServicesOptions { filters: f, status: None }))
+                .await
+                .map_err(Error::docker(ctx))?
+                .into_iter()
+                .map(|s| {
+                    let spec = s.spec.unwrap_or_default();
+                    obj(kind, s.id, spec.name, spec.labels)
+                })
+                .collect(),
+            Kind::Container => self
+                .docker
+                .list_containers(Some(ListContainersOptions { all: true, filters: f, ..Default::default() }))
+                .await
+                .map_err(Error::docker(ctx))?
+                .into_iter()
+                .map(|c| {
+                    let name = c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_string()));
+                    obj(kind, c.id, name, c.labels)
+                })
+                .collect(),
+            Kind::Network => self
+                .docker
+                .list_networks(Some(ListNetworksOptions { filters: f }))
+                .await
+                .map_err(Error::docker(ctx))?
+                .into_iter()
+                .map(|n| obj(kind, n.id, n.name, n.labels))
+                .collect(),
+            Kind::Config => self
+                .docker
+                .list_configs(Some(ListConfigsOptions { filters: f }))
+                .await
+                .map_err(Error::docker(ctx))?
+                .into_iter()
+                .map(|c| {
+                    let spec = c.spec.unwrap_or_default();
+                    obj(kind, c.id, spec.name, spec.labels)
+                })
+                .collect(),
+            Kind::Secret => self
+                .docker
+                .list_secrets(Some(ListSecretsOptions { filters: f }))
+                .await
+                .map_err(Error::docker(ctx))?
+                .into_iter()
+                .map(|s| {
+                    let spec = s.spec.unwrap_or_default();
+                    obj(kind, s.id, spec.name, spec.labels)
+                })
+                .collect(),
+            Kind::Volume => self
+                .docker
+                .list_volumes(Some(ListVolumesOptions { filters: f }))
+                .await
+                .map_err(Error::docker(ctx))?
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| obj(kind, Some(v.name.clone()), Some(v.name), Some(v.labels)))
+                .collect(),
+        };
+        Ok(objs)
+    }
+
+    /// Objects of `kind` matching any of the filters, without duplicates.
+    pub(crate) async fn list_any(&self, kind: Kind, filters: &[HashMap<String, Vec<String>>]) -> Result<Vec<Object>> {
+        let mut out: Vec<Object> = Vec::new();
+        for f in filters {
+            for o in self.list_objects(kind, f).await? {
+                if !out.iter().any(|x| x.id == o.id) {
+                    out.push(o);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Try to remove one object (containers are force-removed with their anonymous volumes).
+    pub(crate) async fn remove_object(&self, o: &Object) -> Result<Removal> {
+        let r = match o.kind {
+            Kind::Service => self.docker.delete_service(&o.id).await,
+            Kind::Container => {
+                self.docker
+                    .remove_container(
+                        &o.id,
+                        Some(RemoveContainerOptions { force: true, v: true, ..Default::default() }),
+                    )
+                    .await
+            }
+            Kind::Network => self.docker.remove_network(&o.id).await,
+            Kind::Config => self.docker.delete_config(&o.id).await,
+            Kind::Secret => self.docker.delete_secret(&o.id).await,
+            Kind::Volume => self.docker.remove_volume(&o.id, None::<RemoveVolumeOptions>).await,
+        };
+        match r {
+            Ok(()) => Ok(Removal::Done),
+            Err(e) if is_not_found(&e) => Ok(Removal::Done),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => Ok(Removal::Busy(message)),
+            Err(e) => Err(Error::docker(format!("removing {} {}", o.kind.name(), o.name))(e)),
+        }
+    }
+}
+
+fn obj(kind: Kind, id: Option<String>, name: Option<String>, labels: Option<HashMap<String, String>>) -> Object {
+    Object { kind, id: id.unwrap_or_default(), name: name.unwrap_or_default(), labels: labels.unwrap_or_default() }
+}

@@ -1,0 +1,389 @@
+//! Reads a stack's services and tasks from the engine and judges them: converged, still pending
+//! (and why), or failing in a way that will not fix itself. The judgement is a pure function of
+//! the snapshot so it can be unit-tested.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    NodeSpecAvailabilityEnum, NodeState, Service, ServiceUpdateStatusStateEnum, Task,
+    TaskSpecRestartPolicyConditionEnum, TaskState,
+};
+use bollard::query_parameters::{ListNodesOptions, ListServicesOptions, ListTasksOptions};
+
+use crate::error::{Error, PendingService, Result};
+use crate::labels::filter_stack;
+use crate::Swarm;
+
+/// A stack's services and their tasks at one moment.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Snapshot {
+    pub services: Vec<Service>,
+    pub tasks: Vec<Task>,
+    /// Nodes that are ready and active (eligible for global services).
+    pub ready_nodes: usize,
+}
+
+/// Failing task counts at which we stop waiting (a crash loop).
+pub(crate) const FAILED_TASKS_LIMIT: usize = 3;
+
+/// The judgement of a snapshot.
+#[derive(Debug, Clone)]
+pub(crate) enum Verdict {
+    Converged,
+    Pending(Vec<PendingService>),
+    /// A service's tasks keep failing; `task` is the newest ended one.
+    Failing {
+        service: String,
+        task: Box<Task>,
+        failed: usize,
+    },
+    RolledBack {
+        service: String,
+        state: String,
+        message: String,
+    },
+    ImageMissing {
+        service: String,
+        task_error: String,
+    },
+}
+
+impl Swarm {
+    pub(crate) async fn snapshot(&self, stack: &str) -> Result<Snapshot> {
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions { filters: Some(filter_stack(stack)), status: Some(true) }))
+            .await
+            .map_err(Error::docker(format!("listing services of {stack}")))?;
+        let tasks = if services.is_empty() {
+            Vec::new()
+        } else {
+            let ids = services.iter().filter_map(|s| s.id.clone()).collect();
+            self.docker
+                .list_tasks(Some(ListTasksOptions { filters: Some(HashMap::from([("service".to_string(), ids)])) }))
+                .await
+                .map_err(Error::docker(format!("listing tasks of {stack}")))?
+        };
+        let nodes = self.docker.list_nodes(None::<ListNodesOptions>).await.map_err(Error::docker("listing nodes"))?;
+        let ready_nodes = nodes
+            .iter()
+            .filter(|n| n.status.as_ref().and_then(|s| s.state) == Some(NodeState::READY))
+            .filter(|n| n.spec.as_ref().and_then(|s| s.availability) == Some(NodeSpecAvailabilityEnum::ACTIVE))
+            .count();
+        Ok(Snapshot { services, tasks, ready_nodes })
+    }
+}
+
+/// Ids of the tasks that are running and meant to run.
+pub(crate) fn running_tasks(snap: &Snapshot) -> std::collections::BTreeSet<String> {
+    snap.tasks
+        .iter()
+        .filter(|t| t.desired_state == Some(TaskState::RUNNING) && state_of(t) == Some(TaskState::RUNNING))
+        .filter_map(|t| t.id.clone())
+        .collect()
+}
+
+pub(crate) fn service_name(s: &Service) -> String {
+    s.spec.as_ref().and_then(|s| s.name.clone()).unwrap_or_default()
+}
+
+/// Whether a task was created from the service's current spec (rather than a previous version
+/// being replaced by an update). The engine reports the service spec with defaults filled in
+/// (stop grace period, restart policy...) that the task's copy lacks, so the task's container
+/// spec and force-update counter must be a *subset* of the service's, not equal.
+fn is_current(task: &Task, service: &Service) -> bool {
+    let Some(template) = service.spec.as_ref().and_then(|s| s.task_template.as_ref()) else {
+        return true;
+    };
+    let Some(spec) = task.spec.as_ref() else {
+        return false;
+    };
+    let json = |v| serde_json::to_value(v).unwrap_or_default();
+    spec.force_update.unwrap_or(0) == template.force_update.unwrap_or(0)
+        && is_subset(&json(&spec.container_spec), &json(&template.container_spec))
+}
+
+/// Every non-null field of `part` is present in `whole` with a value that is itself a subset;
+/// arrays must have the same length and pairwise subset elements.
+fn is_subset(part: &serde_json::Value, whole: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (part, whole) {
+        (J::Null, _) => true,
+        (J::Object(p), J::Object(w)) => {
+            p.iter().all(|(k, v)| v.is_null() || w.get(k).is_some_and(|wv| is_subset(v, wv)))
+        }
+        (J::Array(p), J::Array(w)) => p.len() == w.len() && p.iter().zip(w).all(|(a, b)| is_subset(a, b)),
+        (p, w) => p == w,
+    }
+}
+
+fn state_of(task: &Task) -> Option<TaskState> {
+    task.status.as_ref().and_then(|s| s.state)
+}
+
+fn timestamp(task: &Task) -> String {
+    task.status.as_ref().and_then(|s| s.timestamp.clone()).or_else(|| task.updated_at.clone()).unwrap_or_default()
+}
+
+/// One-line description of a task's state: `starting (message)` or `failed: error`.
+pub(crate) fn describe(task: &Task) -> String {
+    let status = task.status.clone().unwrap_or_default();
+    let state = status.state.map_or("unknown".to_string(), |s| s.to_string());
+    match (status.err.filter(|e| !e.is_empty()), status.message.filter(|m| !m.is_empty())) {
+        (Some(err), _) => format!("{state}: {err}"),
+        (None, Some(msg)) => format!("{state} ({msg})"),
+        (None, None) => state,
+    }
+}
+
+/// Judge the snapshot.
+pub(crate) fn evaluate(snap: &Snapshot) -> Verdict {
+    if snap.services.is_empty() {
+        return Verdict::Pending(vec![PendingService {
+            service: "(none)".into(),
+            replicas: "0/0".into(),
+            state: "no services of the stack exist".into(),
+        }]);
+    }
+    let mut pending = Vec::new();
+    for service in &snap.services {
+        let name = service_name(service);
+        let spec = service.spec.clone().unwrap_or_default();
+        if let Some(update) = &service.update_status {
+            use ServiceUpdateStatusStateEnum as U;
+            if let Some(state @ (U::ROLLBACK_STARTED | U::ROLLBACK_PAUSED | U::ROLLBACK_COMPLETED | U::PAUSED)) =
+                update.state
+            {
+                return Verdict::RolledBack {
+                    service: name,
+                    state: state.to_string(),
+                    message: update.message.clone().unwrap_or_default(),
+                };
+            }
+        }
+        let id = service.id.clone().unwrap_or_default();
+        let mut tasks: Vec<&Task> = snap
+            .tasks
+            .iter()
+            .filter(|t| t.service_id.as_deref() == Some(id.as_str()) && is_current(t, service))
+            .collect();
+        tasks.sort_by_key(|t| timestamp(t));
+
+        // Fail fast.
+        if let Some(t) = tasks.iter().rev().find(|t| {
+            state_of(t) == Some(TaskState::REJECTED)
+                && t.status.as_ref().and_then(|s| s.err.as_deref()).is_some_and(|e| e.contains("No such image"))
+        }) {
+            return Verdict::ImageMissing {
+                service: name,
+                task_error: t.status.as_ref().and_then(|s| s.err.clone()).unwrap_or_default(),
+            };
+        }
+        let ended: Vec<&&Task> = tasks
+            .iter()
+            .filter(|t| matches!(state_of(t), Some(TaskState::FAILED | TaskState::REJECTED | TaskState::COMPLETE)))
+            .collect();
+        let policy = spec.task_template.as_ref().and_then(|t| t.restart_policy.clone()).unwrap_or_default();
+        let no_retry = match policy.condition {
+            Some(TaskSpecRestartPolicyConditionEnum::NONE) => !ended.is_empty(),
+            Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE) => {
+                ended.iter().any(|t| state_of(t) == Some(TaskState::COMPLETE))
+            }
+            _ => false,
+        };
+        let attempts_exhausted = policy.max_attempts.filter(|m| *m > 0).is_some_and(|m| ended.len() as i64 > m);
+        if let Some(last) = ended.last() {
+            if no_retry || attempts_exhausted || ended.len() >= FAILED_TASKS_LIMIT {
+                return Verdict::Failing { service: name, task: Box::new((**last).clone()), failed: ended.len() };
+            }
+        }
+
+        // Progress.
+        let running = tasks
+            .iter()
+            .filter(|t| t.desired_state == Some(TaskState::RUNNING) && state_of(t) == Some(TaskState::RUNNING))
+            .count();
+        let mode = spec.mode.clone().unwrap_or_default();
+        let desired = if mode.global.is_some() {
+            let daemon = service.service_status.as_ref().and_then(|s| s.desired_tasks).unwrap_or(0) as usize;
+            let constrained = spec
+                .task_template
+                .as_ref()
+                .and_then(|t| t.placement.as_ref())
+                .and_then(|p| p.constraints.as_ref())
+                .is_some_and(|c| !c.is_empty());
+            if constrained {
+                daemon
+            } else {
+                daemon.max(snap.ready_nodes)
+            }
+        } else {
+            mode.replicated.and_then(|r| r.replicas).unwrap_or(1).max(0) as usize
+        };
+        let updating = service
+            .update_status
+            .as_ref()
+            .and_then(|u| u.state)
+            .is_some_and(|s| s == ServiceUpdateStatusStateEnum::UPDATING);
+        if running < desired || updating {
+            let newest = tasks.iter().rev().find(|t| t.desired_state == Some(TaskState::RUNNING)).or(tasks.last());
+            let mut state = newest.map_or("no task yet".to_string(), |t| describe(t));
+            if updating {
+                state = format!("update in progress; {state}");
+            }
+            pending.push(PendingService { service: name, replicas: format!("{running}/{desired}"), state });
+        }
+    }
+    if pending.is_empty() {
+        Verdict::Converged
+    } else {
+        Verdict::Pending(pending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{
+        ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecRestartPolicy, TaskStatus,
+    };
+
+    fn service(replicas: i64, restart: Option<TaskSpecRestartPolicyConditionEnum>) -> Service {
+        Service {
+            id: Some("s1".into()),
+            spec: Some(ServiceSpec {
+                name: Some("st_app".into()),
+                mode: Some(ServiceSpecMode {
+                    replicated: Some(ServiceSpecModeReplicated { replicas: Some(replicas) }),
+                    ..Default::default()
+                }),
+                task_template: Some(TaskSpec {
+                    restart_policy: Some(TaskSpecRestartPolicy { condition: restart, ..Default::default() }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn task(svc: &Service, n: u32, desired: TaskState, state: TaskState) -> Task {
+        Task {
+            id: Some(format!("t{n}")),
+            service_id: svc.id.clone(),
+            spec: svc.spec.as_ref().and_then(|s| s.task_template.clone()),
+            desired_state: Some(desired),
+            status: Some(TaskStatus {
+                state: Some(state),
+                timestamp: Some(format!("2026-01-01T00:00:0{n}Z")),
+                err: (state == TaskState::FAILED).then(|| "task: non-zero exit (3)".to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn snap(services: Vec<Service>, tasks: Vec<Task>) -> Snapshot {
+        Snapshot { services, tasks, ready_nodes: 1 }
+    }
+
+    #[test]
+    fn all_replicas_running_is_converged() {
+        let s = service(2, None);
+        let tasks = vec![
+            task(&s, 1, TaskState::RUNNING, TaskState::RUNNING),
+            task(&s, 2, TaskState::RUNNING, TaskState::RUNNING),
+        ];
+        assert!(matches!(evaluate(&snap(vec![s], tasks)), Verdict::Converged));
+    }
+
+    #[test]
+    fn a_starting_task_is_pending_with_its_state() {
+        let s = service(1, None);
+        let tasks = vec![task(&s, 1, TaskState::RUNNING, TaskState::STARTING)];
+        match evaluate(&snap(vec![s], tasks)) {
+            Verdict::Pending(p) => {
+                assert_eq!(p[0].service, "st_app");
+                assert_eq!(p[0].replicas, "0/1");
+                assert!(p[0].state.starts_with("starting"));
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn three_failed_tasks_are_a_crash_loop_but_two_are_not() {
+        let s = service(1, None);
+        let mut tasks = vec![
+            task(&s, 1, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&s, 2, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&s, 3, TaskState::RUNNING, TaskState::STARTING),
+        ];
+        assert!(matches!(evaluate(&snap(vec![s.clone()], tasks.clone())), Verdict::Pending(_)));
+        tasks.push(task(&s, 4, TaskState::SHUTDOWN, TaskState::FAILED));
+        match evaluate(&snap(vec![s], tasks)) {
+            Verdict::Failing { service, task, failed } => {
+                assert_eq!(service, "st_app");
+                assert_eq!(failed, 3);
+                assert_eq!(task.id.as_deref(), Some("t4"));
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn one_failure_without_restart_is_final() {
+        let s = service(1, Some(TaskSpecRestartPolicyConditionEnum::NONE));
+        let tasks = vec![task(&s, 1, TaskState::SHUTDOWN, TaskState::FAILED)];
+        assert!(matches!(evaluate(&snap(vec![s], tasks)), Verdict::Failing { failed: 1, .. }));
+    }
+
+    #[test]
+    fn failures_of_a_previous_spec_do_not_count() {
+        let s = service(1, None);
+        let mut old = service(1, None);
+        old.spec.as_mut().unwrap().task_template.as_mut().unwrap().container_spec =
+            Some(bollard::models::TaskSpecContainerSpec { image: Some("old:1".into()), ..Default::default() });
+        let tasks = vec![
+            task(&old, 1, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&old, 2, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&old, 3, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&s, 4, TaskState::RUNNING, TaskState::RUNNING),
+        ];
+        assert!(matches!(evaluate(&snap(vec![s], tasks)), Verdict::Converged));
+    }
+
+    #[test]
+    fn a_task_spec_without_the_engine_defaults_is_current() {
+        let mut s = service(1, None);
+        let mut t = task(&s, 1, TaskState::RUNNING, TaskState::RUNNING);
+        let full = bollard::models::TaskSpecContainerSpec {
+            image: Some("x:1".into()),
+            stop_grace_period: Some(10_000_000_000),
+            ..Default::default()
+        };
+        s.spec.as_mut().unwrap().task_template.as_mut().unwrap().container_spec = Some(full);
+        t.spec.as_mut().unwrap().container_spec =
+            Some(bollard::models::TaskSpecContainerSpec { image: Some("x:1".into()), ..Default::default() });
+        assert!(matches!(evaluate(&snap(vec![s], vec![t])), Verdict::Converged));
+    }
+
+    #[test]
+    fn a_rollback_is_reported() {
+        let mut s = service(1, None);
+        s.update_status = Some(bollard::models::ServiceUpdateStatus {
+            state: Some(ServiceUpdateStatusStateEnum::ROLLBACK_COMPLETED),
+            message: Some("rollback completed".into()),
+            ..Default::default()
+        });
+        assert!(matches!(evaluate(&snap(vec![s], vec![])), Verdict::RolledBack { .. }));
+    }
+
+    #[test]
+    fn a_missing_image_rejection_is_recognised() {
+        let s = service(1, None);
+        let mut t = task(&s, 1, TaskState::SHUTDOWN, TaskState::REJECTED);
+        t.status.as_mut().unwrap().err = Some("No such image: nope:1".into());
+        assert!(matches!(evaluate(&snap(vec![s], vec![t])), Verdict::ImageMissing { .. }));
+    }
+}

@@ -1,0 +1,131 @@
+//! D5: undeploy a run's stack and prove nothing of it remains. Services first (like
+//! `docker stack rm`), then wait — on events — until swarm has removed their containers, then
+//! networks, configs, secrets and volumes (volumes only once no container uses them), then a
+//! residual check over everything labelled with the run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Leftover, Result};
+use crate::labels::{filter_run, filter_stack, RUN, STACK_NAMESPACE};
+use crate::objects::{Kind, Object, Removal};
+use crate::Swarm;
+
+/// What a teardown did.
+#[derive(Debug, Clone)]
+pub struct TornDown {
+    /// Wall time of the whole teardown.
+    pub elapsed: Duration,
+    /// Objects removed, as `kind name`.
+    pub removed: Vec<Leftover>,
+}
+
+/// Label of task containers naming their service id.
+const SWARM_SERVICE_ID: &str = "com.docker.swarm.service.id";
+
+impl Swarm {
+    /// Remove the stack `stack` of run `run_id` and everything labelled with the run, then run the
+    /// residual check. Objects are selected by `cc-ci.run=<run_id>` or
+    /// `com.docker.stack.namespace=<stack>` (what `docker stack rm` would remove). Errors:
+    /// [`Error::TeardownTimeout`] if containers are still there at `timeout`,
+    /// [`Error::Residual`] if anything of the run remains.
+    pub async fn teardown(&self, stack: &str, run_id: &str, timeout: Duration) -> Result<TornDown> {
+        let start = Instant::now();
+        let selectors = vec![filter_run(run_id), filter_stack(stack)];
+        let (run, st) = (run_id.to_string(), stack.to_string());
+        let removed = self
+            .reap(
+                &selectors,
+                &move |o: &Object| o.labels.get(RUN) == Some(&run) || o.labels.get(STACK_NAMESPACE) == Some(&st),
+                stack,
+                timeout,
+            )
+            .await?;
+        self.residual_check(run_id, Some(stack)).await?;
+        Ok(TornDown { elapsed: start.elapsed(), removed })
+    }
+
+    /// Everything still labelled `cc-ci.run=<run_id>` (or, if given, with the stack's namespace
+    /// label): [`Error::Residual`] naming each leftover, or `Ok(())` when nothing remains.
+    pub async fn residual_check(&self, run_id: &str, stack: Option<&str>) -> Result<()> {
+        let mut selectors = vec![filter_run(run_id)];
+        if let Some(stack) = stack {
+            selectors.push(filter_stack(stack));
+        }
+        let mut leftovers = Vec::new();
+        for kind in Kind::ALL {
+            leftovers.extend(self.list_any(kind, &selectors).await?.iter().map(Object::leftover));
+        }
+        if leftovers.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Residual { run_id: run_id.to_string(), leftovers })
+        }
+    }
+
+    /// Remove every object that matches one of the engine `selectors` and `keep` says is ours,
+    /// in order: services → (wait for swarm to remove their containers) → remaining containers →
+    /// networks, configs, secrets, volumes (retried on events while the engine says "in use").
+    pub(crate) async fn reap(
+        &self,
+        selectors: &[HashMap<String, Vec<String>>],
+        ours: &(dyn Fn(&Object) -> bool + Sync),
+        what: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Leftover>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let removed = std::sync::Mutex::new(Vec::new());
+        let list = |kind| async move {
+            Ok::<_, Error>(self.list_any(kind, selectors).await?.into_iter().filter(|o| ours(o)).collect::<Vec<_>>())
+        };
+
+        for service in list(Kind::Service).await? {
+            if let Removal::Done = self.remove_object(&service).await? {
+                removed.lock().expect("not poisoned").push(service.leftover());
+            }
+        }
+        // Swarm removes the task containers of deleted services itself; wait for that.
+        let remaining = self
+            .wait_until_none(deadline, || async {
+                Ok(list(Kind::Container)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.labels.contains_key(SWARM_SERVICE_ID))
+                    .map(|c| c.name)
+                    .collect())
+            })
+            .await?;
+        if !remaining.is_empty() {
+            return Err(Error::TeardownTimeout { stack: what.to_string(), after: timeout, remaining });
+        }
+        // Containers that are not swarm tasks (helpers) or that swarm left behind.
+        for c in list(Kind::Container).await? {
+            if let Removal::Done = self.remove_object(&c).await? {
+                removed.lock().expect("not poisoned").push(c.leftover());
+            }
+        }
+        // The rest; the engine may call a network or volume busy for a moment after its last
+        // container went away, so retry on events until the deadline.
+        let leftovers = self
+            .wait_until_none(deadline, || {
+                let removed = &removed;
+                async move {
+                    let mut busy = Vec::new();
+                    for kind in [Kind::Network, Kind::Config, Kind::Secret, Kind::Volume] {
+                        for o in list(kind).await? {
+                            match self.remove_object(&o).await? {
+                                Removal::Done => removed.lock().expect("not poisoned").push(o.leftover()),
+                                Removal::Busy(why) => busy.push(format!("{} ({why})", o.leftover())),
+                            }
+                        }
+                    }
+                    Ok(busy)
+                }
+            })
+            .await?;
+        if !leftovers.is_empty() {
+            return Err(Error::TeardownTimeout { stack: what.to_string(), after: timeout, remaining: leftovers });
+        }
+        Ok(removed.into_inner().expect("not poisoned"))
+    }
+}
