@@ -42,8 +42,6 @@ impl Swarm {
         tasks
             .into_iter()
             .filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
-            // The service filter matches name prefixes; keep only this service's tasks.
-            .filter(|t| t.spec.is_some())
             .filter_map(|t| t.status?.container_status?.container_id)
             .find(|id| !id.is_empty())
             .ok_or(Error::NoRunningTask { service: full })

@@ -245,8 +245,9 @@ async fn dollar_signs_deploy_literally() {
     let stack = stack_for(&run);
     let work = tempfile::tempdir().unwrap();
     // The already-interpolated value contains `$`, `$$` and `${X}` literally.
+    // A global service too, to converge on "one task per eligible node".
     let mut doc = yaml(&format!(
-        "version: '3.8'\nservices:\n  app:\n    image: '{IMAGE}'\n    command: ['sh', '-c', \"{SLEEPER}\"]\n"
+        "version: '3.8'\nservices:\n  app:\n    image: '{IMAGE}'\n    command: ['sh', '-c', \"{SLEEPER}\"]\n  agent:\n    image: '{IMAGE}'\n    command: ['sh', '-c', \"{SLEEPER}\"]\n    deploy: {{mode: global}}\n"
     ));
     let literal = "pa$s$$w${HOME}rd$";
     doc["services"]["app"]["environment"] = yaml(&format!("{{PASS: '{literal}'}}"));
@@ -305,4 +306,46 @@ async fn janitor_reaps_runs_that_are_not_live_and_spares_live_and_kept_ones() {
 
     sw.teardown(&stack_for(&live), &live, Duration::from_secs(60)).await.unwrap();
     sw.teardown(&stack_for(&kept), &kept, Duration::from_secs(60)).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_update_that_swarm_rolls_back_is_reported_as_rolled_back() {
+    ensure_image();
+    let sw = swarm().await;
+    let run = run_id("rollback");
+    let _guard = Cleanup(run.clone());
+    support::protect(&sw, &run).await;
+    let stack = stack_for(&run);
+    let work = tempfile::tempdir().unwrap();
+    let doc = |command: &str| {
+        yaml(&format!(
+            r#"
+version: "3.8"
+services:
+  app:
+    image: {IMAGE}
+    command: ["sh", "-c", "{command}"]
+    deploy:
+      update_config: {{failure_action: rollback, monitor: 5s}}
+"#
+        ))
+    };
+    let v1 = doc(SLEEPER);
+    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &v1, workdir: work.path(), dnsrr: true }).await.unwrap();
+    sw.wait_converged(&stack, Duration::from_secs(60)).await.unwrap();
+    let v2 = doc("echo v2 is broken; exit 1");
+    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &v2, workdir: work.path(), dnsrr: true }).await.unwrap();
+    let t0 = Instant::now();
+    let err = sw.wait_converged(&stack, Duration::from_secs(90)).await.unwrap_err();
+    eprintln!("rollback detected after {:?}: {err}", t0.elapsed());
+    match &err {
+        Error::RolledBack { service, state, .. } => {
+            assert_eq!(service, &format!("{stack}_app"));
+            assert!(state.starts_with("rollback"), "{state}");
+        }
+        other => panic!("expected RolledBack, got {other:?}"),
+    }
+    assert_eq!(err.fault(), Fault::Recipe);
+    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
 }
