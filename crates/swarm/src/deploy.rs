@@ -82,12 +82,33 @@ impl Swarm {
         if out.status.success() {
             return Ok(format!("{stdout}{stderr}"));
         }
-        let message = stderr.trim().to_string();
         let unreachable = ["Cannot connect to the Docker daemon", "error during connect", "connection refused"];
-        if unreachable.iter().any(|m| message.contains(m)) {
-            Err(Error::DeployUnavailable { stack: stack.into(), message })
-        } else {
-            Err(Error::DeployRejected { stack: stack.into(), message })
+        if unreachable.iter().any(|m| stderr.contains(m)) {
+            return Err(Error::DeployUnavailable { stack: stack.into(), message: one_line(&stderr) });
         }
+        Err(Error::DeployRejected { stack: stack.into(), message: one_line(&stderr), stderr: stderr.into_owned() })
+    }
+}
+
+/// The CLI's stderr on one line, without its warnings (`Ignoring unsupported options...`).
+fn one_line(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Ignoring") && !l.starts_with("Since --detach"))
+        .collect();
+    if lines.is_empty() {
+        stderr.trim().replace('\n', "; ")
+    } else {
+        lines.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_errors_become_one_line_without_warnings() {
+        let stderr = "Ignoring unsupported options: restart\n\nservice app: undefined network \"nope\"\n";
+        assert_eq!(super::one_line(stderr), "service app: undefined network \"nope\"");
     }
 }

@@ -68,8 +68,10 @@ pub enum Error {
     DeployRejected {
         /// Stack name.
         stack: String,
-        /// The last meaningful line(s) of the CLI's stderr.
+        /// The CLI's error lines joined on one line (warnings left out).
         message: String,
+        /// The CLI's whole stderr.
+        stderr: String,
     },
     /// `docker stack deploy` could not talk to the engine.
     #[error("docker stack deploy {stack} could not reach the engine: {message}")]

@@ -236,6 +236,26 @@ async fn missing_image_is_an_infrastructure_error_before_anything_is_deployed() 
 }
 
 #[tokio::test]
+async fn a_document_docker_rejects_is_a_recipe_fault_with_docker_s_reason() {
+    ensure_image();
+    let sw = swarm().await;
+    let run = run_id("rejected");
+    let _guard = Cleanup(run.clone());
+    let stack = stack_for(&run);
+    let work = tempfile::tempdir().unwrap();
+    let doc = yaml(&format!("version: '3.8'\nservices:\n  app:\n    image: '{IMAGE}'\n    networks: [nope]\n"));
+    let err = sw
+        .deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DeployRejected { .. }), "{err:?}");
+    assert_eq!(err.fault(), Fault::Recipe);
+    let line = err.to_string();
+    assert!(line.contains("nope") && !line.contains('\n'), "{line}");
+    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn dollar_signs_deploy_literally() {
     ensure_image();
     let sw = swarm().await;
