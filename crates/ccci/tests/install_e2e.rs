@@ -14,18 +14,11 @@ fn install_passes(fixture: &str) {
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr());
     assert_eq!(install["outcome"], "pass", "{install}");
     let reason = install["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("answered 200"),
-        "serving check made no HTTP request: {reason}"
-    );
+    assert!(reason.contains("answered 200"), "serving check made no HTTP request: {reason}");
     assert_eq!(run.result["level"], 1);
     assert!(run.out_dir.join("junit.xml").is_file());
     assert!(run.out_dir.join("log.txt").is_file());
-    assert_eq!(
-        leftovers(run.run_id()),
-        Vec::<String>::new(),
-        "objects of the run remain"
-    );
+    assert_eq!(leftovers(run.run_id()), Vec::<String>::new(), "objects of the run remain");
 }
 
 #[test]

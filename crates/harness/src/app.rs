@@ -35,48 +35,28 @@ pub struct NotDeployable(pub String);
 /// The instance names of a run.
 pub fn instance_for(identity: &RunIdentity<'_>, base_domain: &str) -> Instance {
     let domain = naming::app_domain(identity, base_domain);
-    Instance {
-        stack_name: app_env::stack_name(&domain),
-        domain,
-    }
+    Instance { stack_name: app_env::stack_name(&domain), domain }
 }
 
 /// Render `recipe` for `instance`; `chaos` is the chaos version when the ref is not a release.
-pub fn prepare(
-    recipe: &Recipe,
-    instance: &Instance,
-    chaos: Option<&str>,
-) -> Result<App, NotDeployable> {
-    let combination = instance::combinations(recipe)
-        .into_iter()
-        .next()
-        .ok_or_else(|| NotDeployable("no compose files".into()))?;
+pub fn prepare(recipe: &Recipe, instance: &Instance, chaos: Option<&str>) -> Result<App, NotDeployable> {
+    let combination =
+        instance::combinations(recipe).into_iter().next().ok_or_else(|| NotDeployable("no compose files".into()))?;
     let mut env = instance::app_env(recipe, instance);
     // The CI serves with a wildcard certificate: no ACME resolver (COOPCLOUD.md).
     env.insert("LETS_ENCRYPT_ENV".into(), String::new());
     env.insert("COMPOSE_FILE".into(), combination.files.join(":"));
-    let mut doc = recipe::compose::load(&recipe.dir, &combination.files, &env)
-        .map_err(|e| NotDeployable(e.to_string()))?
-        .doc;
+    let mut doc =
+        recipe::compose::load(&recipe.dir, &combination.files, &env).map_err(|e| NotDeployable(e.to_string()))?.doc;
     check_names(&instance.stack_name, &doc)?;
     add_abra_labels(&mut doc, &instance.stack_name, &recipe.name, chaos)?;
     expose_env(&mut doc, &env)?;
-    let env_path = recipe
-        .env_sample
-        .as_ref()
-        .map(|s| recipe.dir.join(&s.path))
-        .unwrap_or_else(|| recipe.dir.join(".env.sample"));
+    let env_path =
+        recipe.env_sample.as_ref().map(|s| recipe.dir.join(&s.path)).unwrap_or_else(|| recipe.dir.join(".env.sample"));
     let empty = recipe::env::EnvFile::default();
     let env_file = recipe.env_sample.as_ref().map(|s| &s.env).unwrap_or(&empty);
-    let secrets = secrets::secret_specs(&doc, env_file, &env_path)
-        .map_err(|e| NotDeployable(e.to_string()))?;
-    Ok(App {
-        domain: instance.domain.clone(),
-        stack: instance.stack_name.clone(),
-        env,
-        doc,
-        secrets,
-    })
+    let secrets = secrets::secret_specs(&doc, env_file, &env_path).map_err(|e| NotDeployable(e.to_string()))?;
+    Ok(App { domain: instance.domain.clone(), stack: instance.stack_name.clone(), env, doc, secrets })
 }
 
 fn check_names(stack: &str, doc: &Value) -> Result<(), NotDeployable> {
@@ -87,21 +67,12 @@ fn check_names(stack: &str, doc: &Value) -> Result<(), NotDeployable> {
     }
     let list: Vec<String> = over
         .iter()
-        .map(|c| {
-            format!(
-                "{:?} {} is {} characters (limit {})",
-                c.kind, c.name, c.length, c.limit
-            )
-            .to_lowercase()
-        })
+        .map(|c| format!("{:?} {} is {} characters (limit {})", c.kind, c.name, c.length, c.limit).to_lowercase())
         .collect();
-    Err(NotDeployable(format!(
-        "refused before deploying: {}; shorten the names in the recipe",
-        list.join("; ")
-    )))
+    Err(NotDeployable(format!("refused before deploying: {}; shorten the names in the recipe", list.join("; "))))
 }
 
-fn app_service<'a>(doc: &'a mut Value) -> Result<&'a mut Mapping, NotDeployable> {
+fn app_service(doc: &mut Value) -> Result<&mut Mapping, NotDeployable> {
     doc.get_mut("services")
         .and_then(|s| s.get_mut(APP_SERVICE))
         .and_then(Value::as_mapping_mut)
@@ -109,9 +80,7 @@ fn app_service<'a>(doc: &'a mut Value) -> Result<&'a mut Mapping, NotDeployable>
 }
 
 fn child_mapping<'a>(parent: &'a mut Mapping, key: &str) -> &'a mut Mapping {
-    let slot = parent
-        .entry(Value::from(key))
-        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    let slot = parent.entry(Value::from(key)).or_insert_with(|| Value::Mapping(Mapping::new()));
     if !slot.is_mapping() {
         *slot = Value::Mapping(Mapping::new());
     }
@@ -119,21 +88,13 @@ fn child_mapping<'a>(parent: &'a mut Mapping, key: &str) -> &'a mut Mapping {
 }
 
 /// abra's deploy-time labels on `app`: the recipe name, and for an unreleased ref the chaos pair.
-fn add_abra_labels(
-    doc: &mut Value,
-    stack: &str,
-    recipe: &str,
-    chaos: Option<&str>,
-) -> Result<(), NotDeployable> {
+fn add_abra_labels(doc: &mut Value, stack: &str, recipe: &str, chaos: Option<&str>) -> Result<(), NotDeployable> {
     let app = app_service(doc)?;
     let labels = child_mapping(child_mapping(app, "deploy"), "labels");
     labels.insert(format!("coop-cloud.{stack}.recipe").into(), recipe.into());
     if let Some(version) = chaos {
         labels.insert(format!("coop-cloud.{stack}.chaos").into(), "true".into());
-        labels.insert(
-            format!("coop-cloud.{stack}.chaos-version").into(),
-            version.into(),
-        );
+        labels.insert(format!("coop-cloud.{stack}.chaos-version").into(), version.into());
     }
     Ok(())
 }
@@ -142,9 +103,7 @@ fn add_abra_labels(
 fn expose_env(doc: &mut Value, env: &BTreeMap<String, String>) -> Result<(), NotDeployable> {
     let environment = child_mapping(app_service(doc)?, "environment");
     for (k, v) in env {
-        environment
-            .entry(k.as_str().into())
-            .or_insert_with(|| v.as_str().into());
+        environment.entry(k.as_str().into()).or_insert_with(|| v.as_str().into());
     }
     Ok(())
 }
@@ -154,30 +113,18 @@ mod tests {
     use super::*;
 
     fn doc() -> Value {
-        serde_norway::from_str(
-            "services: {app: {image: x:1, environment: {KEEP: mine}}, db: {image: y:1}}",
-        )
-        .unwrap()
+        serde_norway::from_str("services: {app: {image: x:1, environment: {KEEP: mine}}, db: {image: y:1}}").unwrap()
     }
 
     #[test]
     fn abra_labels_and_env_land_on_app_only() {
         let mut d = doc();
         add_abra_labels(&mut d, "s_example", "simple", Some("abc123+U")).unwrap();
-        let env = BTreeMap::from([
-            ("KEEP".to_string(), "env".to_string()),
-            ("NEW".to_string(), "v".to_string()),
-        ]);
+        let env = BTreeMap::from([("KEEP".to_string(), "env".to_string()), ("NEW".to_string(), "v".to_string())]);
         expose_env(&mut d, &env).unwrap();
         let app = &d["services"]["app"];
-        assert_eq!(
-            app["deploy"]["labels"]["coop-cloud.s_example.recipe"],
-            Value::from("simple")
-        );
-        assert_eq!(
-            app["deploy"]["labels"]["coop-cloud.s_example.chaos-version"],
-            Value::from("abc123+U")
-        );
+        assert_eq!(app["deploy"]["labels"]["coop-cloud.s_example.recipe"], Value::from("simple"));
+        assert_eq!(app["deploy"]["labels"]["coop-cloud.s_example.chaos-version"], Value::from("abc123+U"));
         assert_eq!(app["environment"]["KEEP"], Value::from("mine"));
         assert_eq!(app["environment"]["NEW"], Value::from("v"));
         assert!(d["services"]["db"].get("environment").is_none());
@@ -198,10 +145,6 @@ mod tests {
         ))
         .unwrap();
         let err = check_names("stack", &d).unwrap_err();
-        assert!(
-            err.0
-                .contains(&format!("{long}_pw_v1 is 66 characters (limit 64)")),
-            "{err}"
-        );
+        assert!(err.0.contains(&format!("{long}_pw_v1 is 66 characters (limit 64)")), "{err}");
     }
 }

@@ -24,11 +24,7 @@ pub struct Checkout {
 impl Checkout {
     /// Short commit for the chaos version label, `+U` when the tree has uncommitted changes.
     pub fn chaos_version(&self) -> String {
-        let short = self
-            .commit
-            .as_deref()
-            .map(|c| &c[..c.len().min(8)])
-            .unwrap_or("unknown");
+        let short = self.commit.as_deref().map(|c| &c[..c.len().min(8)]).unwrap_or("unknown");
         if self.dirty {
             format!("{short}+U")
         } else {
@@ -44,13 +40,7 @@ pub fn recipe_name(source: &str) -> String {
         .canonicalize()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| {
-            trimmed
-                .rsplit(['/', ':'])
-                .next()
-                .unwrap_or(trimmed)
-                .to_string()
-        });
+        .unwrap_or_else(|| trimmed.rsplit(['/', ':']).next().unwrap_or(trimmed).to_string());
     last.trim_end_matches(".git").to_string()
 }
 
@@ -62,29 +52,13 @@ pub fn checkout(source: &str, git_ref: Option<&str>, dest: &Path) -> Result<Chec
         copy_tree(Path::new(source), dest)?;
         let commit = git::resolve_commit(dest, "HEAD").ok();
         let dirty = commit.is_some()
-            && git::run(dest, &["status", "--porcelain"])
-                .map(|s| !s.trim().is_empty())
-                .unwrap_or(false);
-        return Ok(Checkout {
-            dir: dest.to_path_buf(),
-            name,
-            commit,
-            dirty,
-        });
+            && git::run(dest, &["status", "--porcelain"]).map(|s| !s.trim().is_empty()).unwrap_or(false);
+        return Ok(Checkout { dir: dest.to_path_buf(), name, commit, dirty });
     }
-    let url = if is_dir {
-        absolute(source)
-    } else {
-        source.to_string()
-    };
+    let url = if is_dir { absolute(source) } else { source.to_string() };
     git::clone_at(&url, dest, git_ref).map_err(|e| RunError::Input(e.to_string()))?;
     let commit = git::resolve_commit(dest, "HEAD").ok();
-    Ok(Checkout {
-        dir: dest.to_path_buf(),
-        name,
-        commit,
-        dirty: false,
-    })
+    Ok(Checkout { dir: dest.to_path_buf(), name, commit, dirty: false })
 }
 
 /// Copy the recipe's `tests/` (if any) to `dest`, so later tiers see it as it was at checkout.
@@ -98,15 +72,11 @@ pub fn snapshot_tests(checkout: &Path, dest: &Path) -> Result<bool, RunError> {
 }
 
 fn absolute(path: &str) -> String {
-    Path::new(path)
-        .canonicalize()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| path.to_string())
+    Path::new(path).canonicalize().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.to_string())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), RunError> {
-    std::fs::create_dir_all(to)
-        .map_err(|e| RunError::Infra(format!("creating {}: {e}", to.display())))?;
+    std::fs::create_dir_all(to).map_err(|e| RunError::Infra(format!("creating {}: {e}", to.display())))?;
     // `cp -a src/. dest` copies contents including dotfiles and keeps symlinks as links.
     let status = Command::new("cp")
         .arg("-a")
@@ -117,9 +87,6 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), RunError> {
     if status.success() {
         Ok(())
     } else {
-        Err(RunError::Input(format!(
-            "cannot copy {} ({status})",
-            from.display()
-        )))
+        Err(RunError::Input(format!("cannot copy {} ({status})", from.display())))
     }
 }

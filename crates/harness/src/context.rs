@@ -36,15 +36,53 @@ pub struct RunOptions {
     pub pr: Option<u64>,
 }
 
+/// The release the upgrade tier starts from: install deploys it, upgrade replaces it in place.
+#[derive(Debug, Clone)]
+pub struct BaseApp {
+    /// The release tag.
+    pub version: String,
+    /// The base release rendered for the same instance (same domain and stack) as the target.
+    pub app: App,
+}
+
+/// What tiers learn and hand on to later tiers of the same run.
+#[derive(Debug, Default)]
+pub struct RunState {
+    /// Files kept as artifacts so far.
+    pub artifacts: Vec<crate::result::Artifact>,
+    /// Docker secret names created so far (each is created once per run).
+    pub secrets_created: Vec<String>,
+}
+
 /// The run as its tiers see it.
 pub struct RunContext<'a> {
     pub run_id: &'a str,
     pub swarm: &'a Swarm,
+    /// The recipe at the ref under test.
     pub app: &'a App,
+    /// The release to upgrade from, when the upgrade tier runs.
+    pub base: Option<&'a BaseApp>,
     pub log: &'a RunLog,
     pub options: &'a RunOptions,
     /// The run's private work directory.
     pub workdir: &'a Path,
     /// How long to wait for convergence.
     pub timeout: Duration,
+    /// Where artifacts go.
+    pub artifacts_dir: PathBuf,
+    pub state: std::sync::Mutex<RunState>,
+}
+
+impl RunContext<'_> {
+    /// The app the install tier deploys: the base release when an upgrade follows, else the target.
+    pub fn install_app(&self) -> &App {
+        self.base.map_or(self.app, |b| &b.app)
+    }
+
+    /// Keep `path` (inside the artifacts directory) as an artifact of the run.
+    pub fn keep_artifact(&self, path: &Path, kind: &str) {
+        if let Some(a) = crate::run::artifact(&self.artifacts_dir, path, kind) {
+            self.state.lock().unwrap_or_else(|e| e.into_inner()).artifacts.push(a);
+        }
+    }
 }

@@ -16,23 +16,11 @@ pub async fn collect(ctx: &RunContext<'_>, artifacts: &Path) -> Option<Artifact>
     let _ = writeln!(text, "# tasks of stack {}", ctx.app.stack);
     match ctx.swarm.tasks(&ctx.app.stack).await {
         Ok(tasks) => {
-            let _ = writeln!(
-                text,
-                "{:<40} {:<10} {:<10} {:<6} {}",
-                "SERVICE", "DESIRED", "STATE", "EXIT", "ERROR / MESSAGE"
-            );
+            let _ = writeln!(text, "{:<40} {:<10} {:<10} {:<6} ERROR / MESSAGE", "SERVICE", "DESIRED", "STATE", "EXIT");
             for t in tasks {
                 let exit = t.exit_code.map(|c| c.to_string()).unwrap_or_default();
-                let why = if t.error.is_empty() {
-                    t.message
-                } else {
-                    t.error
-                };
-                let _ = writeln!(
-                    text,
-                    "{:<40} {:<10} {:<10} {:<6} {}",
-                    t.service, t.desired_state, t.state, exit, why
-                );
+                let why = if t.error.is_empty() { t.message } else { t.error };
+                let _ = writeln!(text, "{:<40} {:<10} {:<10} {:<6} {}", t.service, t.desired_state, t.state, exit, why);
             }
         }
         Err(e) => {
@@ -54,7 +42,6 @@ pub async fn collect(ctx: &RunContext<'_>, artifacts: &Path) -> Option<Artifact>
     }
     let path = artifacts.join("diagnostics.txt");
     std::fs::write(&path, ctx.log.redactor().redact(&text)).ok()?;
-    ctx.log
-        .step(None, &format!("diagnostics written to {}", path.display()));
+    ctx.log.step(None, &format!("diagnostics written to {}", path.display()));
     crate::run::artifact(artifacts, &path, "diagnostics")
 }

@@ -1,5 +1,9 @@
 //! Reaping what dead runs left behind (SPEC D6): every Docker object labelled with a run that holds
 //! no live lock on this machine is removed, whatever its age.
+//!
+//! Liveness is asked per run *after* the engine's objects are listed: a run claims its lock before
+//! it creates its first object, so any object the listing sees belongs to a run whose lock already
+//! exists, and a run that starts during the pass is never taken for dead.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,19 +16,8 @@ use crate::liveness;
 /// How long one janitor pass may take.
 pub const JANITOR_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The runs live on this machine now.
-pub fn live_runs(live_dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(live_dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|id| liveness::is_live(live_dir, id))
-        .collect()
-}
-
-/// Remove every object of every run that is not live.
+/// Remove every object of every run that is not live (kept runs wait for their TTL).
 pub async fn reap(swarm: &Swarm, live_dir: &Path) -> swarm::Result<JanitorReport> {
-    let live = live_runs(live_dir);
-    swarm.janitor(&live, JANITOR_TIMEOUT).await
+    let none: [&str; 0] = [];
+    swarm.janitor_where(&none, |run| !liveness::is_live(live_dir, run), JANITOR_TIMEOUT).await
 }

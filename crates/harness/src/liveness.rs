@@ -49,18 +49,11 @@ impl Drop for LiveGuard {
 /// Mark `run` live for as long as the returned guard is held by this process.
 pub fn claim(dir: &Path, run: &str) -> io::Result<LiveGuard> {
     if !run_id::is_valid(run) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid run id {run:?}"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid run id {run:?}")));
     }
     fs::create_dir_all(dir)?;
     let path = dir.join(run);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)?;
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
     flock(&file, libc::LOCK_EX)?;
     Ok(LiveGuard { path, _file: file })
 }
@@ -117,10 +110,7 @@ mod tests {
             .expect("flock(1) from util-linux");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !is_live(dir.path(), &id) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "child never took the lock"
-            );
+            assert!(std::time::Instant::now() < deadline, "child never took the lock");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         child.kill().unwrap();

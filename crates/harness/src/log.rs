@@ -25,20 +25,9 @@ struct Inner {
 }
 
 impl RunLog {
-    pub fn create(
-        path: &Path,
-        redactor: Redactor,
-        reporter: Arc<dyn Reporter>,
-    ) -> io::Result<Self> {
+    pub fn create(path: &Path, redactor: Redactor, reporter: Arc<dyn Reporter>) -> io::Result<Self> {
         let file = File::create(path)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                file: Mutex::new(file),
-                redactor,
-                reporter,
-                started: Instant::now(),
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { file: Mutex::new(file), redactor, reporter, started: Instant::now() }) })
     }
 
     pub fn redactor(&self) -> &Redactor {

@@ -18,9 +18,7 @@ pub fn for_stderr() -> Box<dyn Reporter> {
     if std::io::stderr().is_terminal() {
         Box::new(Live::default())
     } else {
-        Box::new(Plain {
-            started: Instant::now(),
-        })
+        Box::new(Plain { started: Instant::now() })
     }
 }
 
@@ -31,9 +29,7 @@ pub struct Plain {
 
 impl Plain {
     pub fn new() -> Self {
-        Self {
-            started: Instant::now(),
-        }
+        Self { started: Instant::now() }
     }
 }
 
@@ -46,21 +42,13 @@ impl Default for Plain {
 impl Reporter for Plain {
     fn step(&self, tier: Option<Tier>, message: &str) {
         let scope = tier.map(Tier::name).unwrap_or("run");
-        eprintln!(
-            "[{:7.1}s] {scope:<8} {message}",
-            self.started.elapsed().as_secs_f64()
-        );
+        eprintln!("[{:7.1}s] {scope:<8} {message}", self.started.elapsed().as_secs_f64());
     }
 
     fn tier_finished(&self, r: &TierResult) {
         self.step(
             Some(r.tier),
-            &format!(
-                "{} ({}): {}",
-                r.outcome.name().to_uppercase(),
-                secs(r.duration_ms),
-                r.reason
-            ),
+            &format!("{} ({}): {}", r.outcome.name().to_uppercase(), secs(r.duration_ms), r.reason),
         );
     }
 }
@@ -83,16 +71,8 @@ impl Reporter for Live {
                 };
                 *current = Some((t, since));
                 let width = 100usize;
-                let mut line = format!(
-                    "  ⋯ {:<8} {:>5.1}s  {message}",
-                    t.name(),
-                    since.elapsed().as_secs_f64()
-                );
-                line.truncate(
-                    line.char_indices()
-                        .nth(width)
-                        .map_or(line.len(), |(i, _)| i),
-                );
+                let mut line = format!("  ⋯ {:<8} {:>5.1}s  {message}", t.name(), since.elapsed().as_secs_f64());
+                line.truncate(line.char_indices().nth(width).map_or(line.len(), |(i, _)| i));
                 let _ = write!(err, "\r\x1b[2K{line}");
             }
             None => {
@@ -110,12 +90,7 @@ impl Reporter for Live {
             Outcome::Error => "\x1b[35m‼ ERROR\x1b[0m",
             Outcome::Skipped => "\x1b[33m- SKIP\x1b[0m",
         };
-        eprintln!(
-            "\r\x1b[2K  {mark} {:<8} {:>7}  {}",
-            r.tier.name(),
-            secs(r.duration_ms),
-            r.reason
-        );
+        eprintln!("\r\x1b[2K  {mark} {:<8} {:>7}  {}", r.tier.name(), secs(r.duration_ms), r.reason);
     }
 }
 
@@ -132,10 +107,7 @@ pub fn summary(result: &RunResult) -> String {
         result.git_ref.as_deref().unwrap_or("working tree"),
         result.run_id
     ));
-    out.push_str(&format!(
-        "  {:<8} {:<8} {:>8}  {}\n",
-        "TIER", "RESULT", "TIME", "DETAIL"
-    ));
+    out.push_str(&format!("  {:<8} {:<8} {:>8}  {}\n", "TIER", "RESULT", "TIME", "DETAIL"));
     for t in &result.tiers {
         out.push_str(&format!(
             "  {:<8} {:<8} {:>8}  {}\n",

@@ -41,10 +41,8 @@ impl Redactor {
         inner.values.push(value.to_owned());
         // Longest first, so a secret that contains another is masked whole.
         inner.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        inner.matcher = AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(&inner.values)
-            .ok();
+        inner.matcher =
+            AhoCorasick::builder().match_kind(aho_corasick::MatchKind::LeftmostLongest).build(&inner.values).ok();
     }
 
     /// The text with every registered value replaced by [`MASK`].

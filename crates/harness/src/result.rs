@@ -9,52 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the `result.json` schema; bump on any incompatible change (docs/result-json.md).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The tiers, in the order a run carries one deployment through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    Install,
-    Upgrade,
-    Backup,
-    Restore,
-    Custom,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 5] = [
-        Tier::Install,
-        Tier::Upgrade,
-        Tier::Backup,
-        Tier::Restore,
-        Tier::Custom,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Install => "install",
-            Tier::Upgrade => "upgrade",
-            Tier::Backup => "backup",
-            Tier::Restore => "restore",
-            Tier::Custom => "custom",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.name() == name)
-    }
-}
-
-impl From<recipe::plan::Tier> for Tier {
-    fn from(t: recipe::plan::Tier) -> Self {
-        match t {
-            recipe::plan::Tier::Install => Tier::Install,
-            recipe::plan::Tier::Upgrade => Tier::Upgrade,
-            recipe::plan::Tier::Backup => Tier::Backup,
-            recipe::plan::Tier::Restore => Tier::Restore,
-            recipe::plan::Tier::Custom => Tier::Custom,
-        }
-    }
-}
+pub use recipe::plan::Tier;
 
 /// Whose fault a tier's end is: pass, the recipe's (fail), the CI's or infrastructure's (error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,19 +55,8 @@ pub struct TierResult {
 }
 
 impl TierResult {
-    pub fn new(
-        tier: Tier,
-        outcome: Outcome,
-        reason: impl Into<String>,
-        duration: Duration,
-    ) -> Self {
-        Self {
-            tier,
-            outcome,
-            reason: reason.into(),
-            duration_ms: millis(duration),
-            cases: Vec::new(),
-        }
+    pub fn new(tier: Tier, outcome: Outcome, reason: impl Into<String>, duration: Duration) -> Self {
+        Self { tier, outcome, reason: reason.into(), duration_ms: millis(duration), cases: Vec::new() }
     }
 
     pub fn skipped(tier: Tier, reason: impl Into<String>) -> Self {
@@ -166,20 +110,13 @@ pub struct RunResult {
 
 /// Number of leading tiers that passed.
 pub fn level(tiers: &[TierResult]) -> usize {
-    tiers
-        .iter()
-        .take_while(|t| t.outcome == Outcome::Pass)
-        .count()
+    tiers.iter().take_while(|t| t.outcome == Outcome::Pass).count()
 }
 
 /// The run's overall class: error beats fail (the result cannot be trusted), fail beats pass.
 /// Skipped tiers do not count; a run where nothing ran is an error.
 pub fn overall(tiers: &[TierResult]) -> Outcome {
-    let ran: Vec<Outcome> = tiers
-        .iter()
-        .map(|t| t.outcome)
-        .filter(|o| *o != Outcome::Skipped)
-        .collect();
+    let ran: Vec<Outcome> = tiers.iter().map(|t| t.outcome).filter(|o| *o != Outcome::Skipped).collect();
     if ran.is_empty() || ran.contains(&Outcome::Error) {
         Outcome::Error
     } else if ran.contains(&Outcome::Fail) {
@@ -221,11 +158,8 @@ pub fn junit_xml(result: &RunResult) -> String {
                     s
                 }
                 Outcome::Fail | Outcome::Error => {
-                    let kind = if case.outcome == Outcome::Fail {
-                        NonSuccessKind::Failure
-                    } else {
-                        NonSuccessKind::Error
-                    };
+                    let kind =
+                        if case.outcome == Outcome::Fail { NonSuccessKind::Failure } else { NonSuccessKind::Error };
                     let mut s = TestCaseStatus::non_success(kind);
                     if let Some(m) = &case.message {
                         s.set_message(m.as_str());
@@ -263,19 +197,10 @@ mod tests {
 
     #[test]
     fn error_outranks_fail_and_nothing_run_is_an_error() {
-        let tiers = [
-            tier(Tier::Install, Outcome::Fail),
-            tier(Tier::Upgrade, Outcome::Error),
-        ];
+        let tiers = [tier(Tier::Install, Outcome::Fail), tier(Tier::Upgrade, Outcome::Error)];
         assert_eq!(overall(&tiers), Outcome::Error);
-        assert_eq!(
-            overall(&[tier(Tier::Install, Outcome::Skipped)]),
-            Outcome::Error
-        );
-        assert_eq!(
-            overall(&[tier(Tier::Install, Outcome::Fail)]),
-            Outcome::Fail
-        );
+        assert_eq!(overall(&[tier(Tier::Install, Outcome::Skipped)]), Outcome::Error);
+        assert_eq!(overall(&[tier(Tier::Install, Outcome::Fail)]), Outcome::Fail);
     }
 
     #[test]
@@ -287,17 +212,11 @@ mod tests {
             git_ref: None,
             commit: None,
             mode: "cold".into(),
-            instance: Instance {
-                domain: "d".into(),
-                stack: "s".into(),
-            },
+            instance: Instance { domain: "d".into(), stack: "s".into() },
             started_at: String::new(),
             finished_at: String::new(),
             duration_ms: 0,
-            tiers: vec![
-                tier(Tier::Install, Outcome::Fail),
-                TierResult::skipped(Tier::Upgrade, "never released"),
-            ],
+            tiers: vec![tier(Tier::Install, Outcome::Fail), TierResult::skipped(Tier::Upgrade, "never released")],
             level: 0,
             level_of: 2,
             outcome: Outcome::Fail,

@@ -3,7 +3,7 @@
 //! result.json, JUnit and the log. A run that cannot start returns [`RunError`]; once it has
 //! started, every outcome is recorded in the result.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use swarm::Swarm;
 
 use crate::app::{self, App};
 use crate::checkout::{self, Checkout};
-use crate::context::{RunContext, RunOptions};
+use crate::context::{BaseApp, RunContext, RunOptions};
 use crate::error::RunError;
 use crate::log::RunLog;
 use crate::progress::Reporter;
@@ -42,46 +42,28 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
     let started = Instant::now();
     let id = run_id::new_run_id();
     let live_dir = liveness::live_dir();
-    let _live = liveness::claim(&live_dir, &id).map_err(|e| {
-        RunError::Infra(format!(
-            "cannot mark the run live in {}: {e}",
-            live_dir.display()
-        ))
-    })?;
+    let _live = liveness::claim(&live_dir, &id)
+        .map_err(|e| RunError::Infra(format!("cannot mark the run live in {}: {e}", live_dir.display())))?;
     let ws = Workspace::create(&options.data_dir, &id, options.out.as_deref())
         .map_err(|e| RunError::Infra(format!("cannot create the run's workspace: {e}")))?;
     let log = RunLog::create(&ws.log_path(), Redactor::new(), reporter)
         .map_err(|e| RunError::Infra(format!("cannot write {}: {e}", ws.log_path().display())))?;
     log.step(
         None,
-        &format!(
-            "run {id}: {} at {}",
-            options.source,
-            options.git_ref.as_deref().unwrap_or("working tree")
-        ),
+        &format!("run {id}: {} at {}", options.source, options.git_ref.as_deref().unwrap_or("working tree")),
     );
 
-    let swarm = Swarm::connect()
-        .await
-        .map_err(|e| RunError::Infra(format!("cannot reach the Docker engine: {e}")))?;
+    let swarm = Swarm::connect().await.map_err(|e| RunError::Infra(format!("cannot reach the Docker engine: {e}")))?;
     match janitor::reap(&swarm, &live_dir).await {
         Ok(report) if !report.reaped_runs.is_empty() => log.step(
             None,
-            &format!(
-                "janitor reaped {} dead run(s): {}",
-                report.reaped_runs.len(),
-                report.reaped_runs.join(", ")
-            ),
+            &format!("janitor reaped {} dead run(s): {}", report.reaped_runs.len(), report.reaped_runs.join(", ")),
         ),
         Ok(_) => {}
         Err(e) => log.step(None, &format!("janitor: {e}")),
     }
 
-    let checkout = checkout::checkout(
-        &options.source,
-        options.git_ref.as_deref(),
-        &ws.checkout_dir(),
-    )?;
+    let checkout = checkout::checkout(&options.source, options.git_ref.as_deref(), &ws.checkout_dir())?;
     let has_tests = checkout::snapshot_tests(&checkout.dir, &ws.tests_snapshot_dir())?;
     log.step(
         None,
@@ -89,11 +71,7 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
             "checked out {} at {}{}",
             checkout.name,
             checkout.chaos_version(),
-            if has_tests {
-                " (tests/ snapshotted)"
-            } else {
-                ""
-            }
+            if has_tests { " (tests/ snapshotted)" } else { "" }
         ),
     );
 
@@ -104,7 +82,7 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
         run_id: &id,
     };
     let instance = app::instance_for(&identity, &options.base_domain);
-    let prepared = prepare(&checkout, &options, &instance);
+    let prepared = prepare(&checkout, &options, &instance, &ws.work_dir().join("base"));
 
     let mut tier_results = Vec::new();
     let mut kept = None;
@@ -118,17 +96,20 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
             tier_results.push(failed);
             skip_rest(&options, Tier::Install, &mut tier_results, &log);
         }
-        Ok((app, timeout, decisions)) => {
+        Ok(prepared) => {
             let ctx = RunContext {
                 run_id: &id,
                 swarm: &swarm,
-                app: &app,
+                app: &prepared.app,
+                base: prepared.base.as_ref(),
                 log: &log,
                 options: &options,
                 workdir: ws.work_dir(),
-                timeout,
+                timeout: prepared.timeout,
+                artifacts_dir: ws.artifacts_dir(),
+                state: Default::default(),
             };
-            tier_results = run_tiers(&ctx, &decisions).await;
+            tier_results = run_tiers(&ctx, &prepared.decisions).await;
             let failed = result::overall(&tier_results) != Outcome::Pass;
             if failed {
                 artifacts.extend(diagnostics::collect(&ctx, &ws.artifacts_dir()).await);
@@ -137,6 +118,7 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
                 Some(ttl) => kept = Some(keep(&ctx, ttl).await),
                 None => teardown_error = teardown(&ctx).await.err(),
             }
+            artifacts.extend(std::mem::take(&mut ctx.state.lock().unwrap_or_else(|e| e.into_inner()).artifacts));
         }
     }
 
@@ -152,10 +134,7 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
         git_ref: options.git_ref.clone(),
         commit: checkout.commit.clone(),
         mode: "cold".into(),
-        instance: Instance {
-            domain: instance.domain.clone(),
-            stack: instance.stack_name.clone(),
-        },
+        instance: Instance { domain: instance.domain.clone(), stack: instance.stack_name.clone() },
         started_at,
         finished_at: now_rfc3339(),
         duration_ms: result::millis(started.elapsed()),
@@ -171,75 +150,76 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
     if kept.is_none() {
         let _ = ws.discard_work();
     }
-    Ok(RunReport {
-        result: run_result,
-        out_dir: ws.out_dir().to_path_buf(),
-        kept,
-    })
+    Ok(RunReport { result: run_result, out_dir: ws.out_dir().to_path_buf(), kept })
 }
 
-type Prepared = (App, Duration, Vec<(Tier, Decision)>);
+/// What a run needs before its first tier: the target app, the base release when an upgrade
+/// follows, the convergence timeout and the plan's decision per tier.
+struct Prepared {
+    app: App,
+    base: Option<BaseApp>,
+    timeout: Duration,
+    decisions: Vec<(Tier, Decision)>,
+}
 
-/// Load and plan the recipe and build the app: every failure here is the recipe's.
+/// Load and plan the recipe and build the apps: every failure here is the recipe's.
 fn prepare(
     checkout: &Checkout,
     options: &RunOptions,
     instance: &recipe::instance::Instance,
+    base_dir: &Path,
 ) -> Result<Prepared, TierEnd> {
     let recipe = Recipe::load(&checkout.dir).map_err(|e| TierEnd::fail(e.to_string()))?;
     let plan = plan::plan(&recipe, options.git_ref.as_deref(), &Overrides::default())
         .map_err(|e| TierEnd::fail(e.to_string()))?;
     let chaos = (!plan.versions.ref_is_release || checkout.dirty).then(|| checkout.chaos_version());
     let app = app::prepare(&recipe, instance, chaos.as_deref()).map_err(|e| TierEnd::fail(e.0))?;
-    let decisions = plan
-        .tiers
-        .iter()
-        .map(|t| (Tier::from(t.tier), t.decision.clone()))
-        .collect();
-    Ok((app, Duration::from_secs(plan.timeout.seconds), decisions))
+    let decisions: Vec<(Tier, Decision)> = plan.tiers.iter().map(|t| (t.tier, t.decision.clone())).collect();
+    let upgrade_runs = options.tiers.contains(&Tier::Upgrade)
+        && tiers::is_available(Tier::Upgrade)
+        && decisions.iter().any(|(t, d)| *t == Tier::Upgrade && matches!(d, Decision::Runs { .. }));
+    let base = match (upgrade_runs, &plan.upgrade_base) {
+        (true, Some(version)) => Some(prepare_base(checkout, version, instance, base_dir)?),
+        _ => None,
+    };
+    Ok(Prepared { app, base, timeout: Duration::from_secs(plan.timeout.seconds), decisions })
 }
 
-/// The tiers this version of the harness can carry out.
-fn implemented(tier: Tier) -> bool {
-    tier == Tier::Install
+/// Check out the base release beside the target and render it for the same instance.
+fn prepare_base(
+    checkout: &Checkout,
+    version: &str,
+    instance: &recipe::instance::Instance,
+    base_dir: &Path,
+) -> Result<BaseApp, TierEnd> {
+    let source = checkout.dir.to_string_lossy();
+    recipe::git::clone_at(&source, base_dir, Some(version))
+        .map_err(|e| TierEnd::error(format!("cannot check out the base release {version}: {e}")))?;
+    let recipe = Recipe::load(base_dir).map_err(|e| TierEnd::fail(format!("base release {version}: {e}")))?;
+    let app =
+        app::prepare(&recipe, instance, None).map_err(|e| TierEnd::fail(format!("base release {version}: {}", e.0)))?;
+    Ok(BaseApp { version: version.to_string(), app })
 }
 
 async fn run_tiers(ctx: &RunContext<'_>, decisions: &[(Tier, Decision)]) -> Vec<TierResult> {
     let mut results: Vec<TierResult> = Vec::new();
     for &tier in &ctx.options.tiers {
-        let earlier_failed = results
-            .iter()
-            .find(|r| matches!(r.outcome, Outcome::Fail | Outcome::Error));
-        let planned = decisions
-            .iter()
-            .find(|(t, _)| *t == tier)
-            .map(|(_, d)| d.clone());
+        let earlier_failed = results.iter().find(|r| matches!(r.outcome, Outcome::Fail | Outcome::Error));
+        let planned = decisions.iter().find(|(t, _)| *t == tier).map(|(_, d)| d.clone());
         let result = if let Some(prev) = earlier_failed {
-            TierResult::skipped(
-                tier,
-                format!("after {} {}", prev.tier.name(), prev.outcome.name()),
-            )
+            TierResult::skipped(tier, format!("after {} {}", prev.tier.name(), prev.outcome.name()))
         } else if let Some(Decision::Skipped { reason }) = planned {
             TierResult::skipped(tier, reason)
-        } else if !implemented(tier) {
-            TierResult::skipped(
-                tier,
-                format!(
-                    "the {} tier is not available in this version of cc-ci",
-                    tier.name()
-                ),
-            )
+        } else if !tiers::is_available(tier) {
+            TierResult::skipped(tier, format!("the {} tier is not available in this version of cc-ci", tier.name()))
         } else {
             ctx.log.step(Some(tier), "starting");
             let started = Instant::now();
-            let body = tiers::install::run(ctx).await;
+            let body = tiers::run(tier, ctx).await;
             tiers::finish(tier, started, body)
         };
         ctx.log.reporter().tier_finished(&result);
-        ctx.log.detail(
-            Some(tier),
-            &format!("{}: {}", result.outcome.name(), result.reason),
-        );
+        ctx.log.detail(Some(tier), &format!("{}: {}", result.outcome.name(), result.reason));
         results.push(result);
     }
     results
@@ -254,17 +234,9 @@ fn skip_rest(options: &RunOptions, after: Tier, results: &mut Vec<TierResult>, l
 }
 
 async fn teardown(ctx: &RunContext<'_>) -> Result<(), String> {
-    ctx.log
-        .step(None, &format!("tearing down {}", ctx.app.stack));
-    let torn = ctx
-        .swarm
-        .teardown(&ctx.app.stack, ctx.run_id, TEARDOWN_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    ctx.swarm
-        .residual_check(ctx.run_id, Some(&ctx.app.stack))
-        .await
-        .map_err(|e| e.to_string())?;
+    ctx.log.step(None, &format!("tearing down {}", ctx.app.stack));
+    let torn = ctx.swarm.teardown(&ctx.app.stack, ctx.run_id, TEARDOWN_TIMEOUT).await.map_err(|e| e.to_string())?;
+    ctx.swarm.residual_check(ctx.run_id, Some(&ctx.app.stack)).await.map_err(|e| e.to_string())?;
     ctx.log.step(
         None,
         &format!(
@@ -282,8 +254,7 @@ async fn keep(ctx: &RunContext<'_>, ttl: Duration) -> String {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs());
     if let Err(e) = ctx.swarm.keep_until(ctx.run_id, until).await {
-        ctx.log
-            .step(None, &format!("cannot mark the run kept: {e}"));
+        ctx.log.step(None, &format!("cannot mark the run kept: {e}"));
     }
     let how = format!(
         "kept {} deployed for {}s at {}://{} (stack {}); `ccci janitor` removes it after that",
@@ -307,26 +278,12 @@ fn write_results(ws: &Workspace, result: &RunResult, redactor: &Redactor) -> Res
     write(ws.junit_path(), result::junit_xml(result))
 }
 
-pub(crate) fn artifact(
-    ws_artifacts: &std::path::Path,
-    path: &std::path::Path,
-    kind: &str,
-) -> Option<Artifact> {
+pub(crate) fn artifact(ws_artifacts: &std::path::Path, path: &std::path::Path, kind: &str) -> Option<Artifact> {
     let bytes = std::fs::metadata(path).ok()?.len();
-    let rel = path
-        .strip_prefix(ws_artifacts.parent()?)
-        .ok()?
-        .to_string_lossy()
-        .into_owned();
-    Some(Artifact {
-        path: rel,
-        kind: kind.into(),
-        bytes,
-    })
+    let rel = path.strip_prefix(ws_artifacts.parent()?).ok()?.to_string_lossy().into_owned();
+    Some(Artifact { path: rel, kind: kind.into(), bytes })
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -6,9 +6,7 @@ use rand::Rng;
 pub fn new_run_id() -> String {
     let now = time::OffsetDateTime::now_utc();
     let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]t[hour][minute][second]"
-        ))
+        .format(time::macros::format_description!("[year][month][day]t[hour][minute][second]"))
         .unwrap_or_else(|_| now.unix_timestamp().to_string());
     let suffix: u32 = rand::rng().random_range(0..0x100_0000);
     format!("{stamp}-{suffix:06x}")
@@ -16,11 +14,7 @@ pub fn new_run_id() -> String {
 
 /// Whether `id` looks like a run id this module made (guards paths built from ids).
 pub fn is_valid(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]

@@ -13,22 +13,13 @@ pub fn generate(generator: &Generator) -> Option<String> {
     match generator {
         Generator::Password { length, charset } => {
             let alphabet = charset.alphabet();
-            Some(
-                (0..*length)
-                    .map(|_| *alphabet.choose(&mut rng).unwrap_or(&b'x') as char)
-                    .collect(),
-            )
+            Some((0..*length).map(|_| *alphabet.choose(&mut rng).unwrap_or(&b'x') as char).collect())
         }
         Generator::Passphrase { words } => {
             // A few list words contain the separator (`t-shirt`); leave them out.
-            let list: Vec<&str> = eff_wordlist::large::LIST
-                .iter()
-                .map(|(_, w)| *w)
-                .filter(|w| !w.contains(WORD_SEPARATOR))
-                .collect();
-            let chosen: Vec<&str> = (0..*words)
-                .filter_map(|_| list.choose(&mut rng).copied())
-                .collect();
+            let list: Vec<&str> =
+                eff_wordlist::large::LIST.iter().map(|(_, w)| *w).filter(|w| !w.contains(WORD_SEPARATOR)).collect();
+            let chosen: Vec<&str> = (0..*words).filter_map(|_| list.choose(&mut rng).copied()).collect();
             Some(chosen.join(WORD_SEPARATOR))
         }
         Generator::Insert => None,
@@ -42,30 +33,11 @@ mod tests {
 
     #[test]
     fn passwords_have_the_length_and_charset_asked_for() {
-        let v = generate(&Generator::Password {
-            length: 40,
-            charset: Charset::Hex,
-        })
-        .unwrap();
+        let v = generate(&Generator::Password { length: 40, charset: Charset::Hex }).unwrap();
         assert_eq!(v.len(), 40);
-        assert!(
-            v.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
-            "{v}"
-        );
-        let a = generate(&Generator::Password {
-            length: 40,
-            charset: Charset::Alphanumeric,
-        })
-        .unwrap();
-        assert_ne!(
-            a,
-            generate(&Generator::Password {
-                length: 40,
-                charset: Charset::Alphanumeric
-            })
-            .unwrap()
-        );
+        assert!(v.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{v}");
+        let a = generate(&Generator::Password { length: 40, charset: Charset::Alphanumeric }).unwrap();
+        assert_ne!(a, generate(&Generator::Password { length: 40, charset: Charset::Alphanumeric }).unwrap());
     }
 
     #[test]

@@ -21,10 +21,7 @@ pub struct Target {
 
 impl Target {
     pub fn url(&self) -> String {
-        let port = self
-            .proxy
-            .map(|a| a.port())
-            .filter(|p| !is_default_port(&self.scheme, *p));
+        let port = self.proxy.map(|a| a.port()).filter(|p| !is_default_port(&self.scheme, *p));
         match port {
             Some(p) => format!("{}://{}:{}{}", self.scheme, self.domain, p, self.path),
             None => format!("{}://{}{}", self.scheme, self.domain, self.path),
@@ -49,19 +46,9 @@ pub struct Served {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NotServing {
     #[error("{url} answered {status} after {attempts} attempts in {secs:.1}s{hint}", secs = elapsed.as_secs_f64())]
-    BadStatus {
-        url: String,
-        status: u16,
-        attempts: u32,
-        elapsed: Duration,
-        hint: &'static str,
-    },
+    BadStatus { url: String, status: u16, attempts: u32, elapsed: Duration, hint: &'static str },
     #[error("cannot reach {url} (proxy at {proxy}): {cause}")]
-    Unreachable {
-        url: String,
-        proxy: String,
-        cause: String,
-    },
+    Unreachable { url: String, proxy: String, cause: String },
     #[error("cannot build an HTTP client: {0}")]
     Client(String),
 }
@@ -90,9 +77,7 @@ pub async fn check(target: &Target, patience: Duration) -> Result<Served, NotSer
     if let Some(addr) = target.proxy {
         builder = builder.resolve(&target.domain, addr);
     }
-    let client = builder
-        .build()
-        .map_err(|e| NotServing::Client(e.to_string()))?;
+    let client = builder.build().map_err(|e| NotServing::Client(e.to_string()))?;
     let url = target.url();
     let started = Instant::now();
     let mut backoff = Duration::from_millis(100);
@@ -103,12 +88,7 @@ pub async fn check(target: &Target, patience: Duration) -> Result<Served, NotSer
         let out_of_time = started.elapsed() + backoff > patience;
         match answer {
             Ok(resp) if acceptable(target, resp.status().as_u16()) => {
-                return Ok(Served {
-                    url,
-                    status: resp.status().as_u16(),
-                    attempts,
-                    elapsed: started.elapsed(),
-                });
+                return Ok(Served { url, status: resp.status().as_u16(), attempts, elapsed: started.elapsed() });
             }
             Ok(resp) if out_of_time => {
                 let status = resp.status().as_u16();
@@ -117,24 +97,11 @@ pub async fn check(target: &Target, patience: Duration) -> Result<Served, NotSer
                     502..=504 => ": the proxy could not reach the app's port",
                     _ => "",
                 };
-                return Err(NotServing::BadStatus {
-                    url,
-                    status,
-                    attempts,
-                    elapsed: started.elapsed(),
-                    hint,
-                });
+                return Err(NotServing::BadStatus { url, status, attempts, elapsed: started.elapsed(), hint });
             }
             Err(e) if out_of_time => {
-                let proxy = target
-                    .proxy
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| "DNS".into());
-                return Err(NotServing::Unreachable {
-                    url,
-                    proxy,
-                    cause: root_cause(&e),
-                });
+                let proxy = target.proxy.map(|a| a.to_string()).unwrap_or_else(|| "DNS".into());
+                return Err(NotServing::Unreachable { url, proxy, cause: root_cause(&e) });
             }
             _ => {}
         }
@@ -166,14 +133,9 @@ mod tests {
                 let mut buf = [0u8; 4096];
                 let n = conn.read(&mut buf).unwrap();
                 let request = String::from_utf8_lossy(&buf[..n]).to_string();
-                let host_ok = request
-                    .to_ascii_lowercase()
-                    .contains("host: app.test.example");
+                let host_ok = request.to_ascii_lowercase().contains("host: app.test.example");
                 let status = if host_ok { status } else { 421 };
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                );
+                let _ = write!(conn, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             }
         });
         addr
@@ -199,22 +161,15 @@ mod tests {
     #[tokio::test]
     async fn a_404_that_persists_is_a_recipe_failure_naming_the_status() {
         let addr = serve(vec![404; 50]);
-        let err = check(&target(addr), Duration::from_millis(400))
-            .await
-            .unwrap_err();
+        let err = check(&target(addr), Duration::from_millis(400)).await.unwrap_err();
         assert!(!err.is_infrastructure());
         assert!(err.to_string().contains("answered 404"), "{err}");
     }
 
     #[tokio::test]
     async fn a_closed_port_is_an_infrastructure_error() {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let err = check(&target(addr), Duration::from_millis(300))
-            .await
-            .unwrap_err();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let err = check(&target(addr), Duration::from_millis(300)).await.unwrap_err();
         assert!(err.is_infrastructure(), "{err}");
     }
 }

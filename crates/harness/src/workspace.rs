@@ -17,9 +17,7 @@ pub fn data_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
         return PathBuf::from(xdg).join("ccci");
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
     home.join(".local").join("share").join("ccci")
 }
 
@@ -34,9 +32,7 @@ impl Workspace {
     /// Create `<data>/work/<run>` and the output directory (`out`, or `<data>/runs/<run>`).
     pub fn create(data: &Path, run: &str, out: Option<&Path>) -> io::Result<Self> {
         let work = data.join("work").join(run);
-        let out = out
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| data.join("runs").join(run));
+        let out = out.map(Path::to_path_buf).unwrap_or_else(|| data.join("runs").join(run));
         fs::create_dir_all(&work)?;
         fs::create_dir_all(out.join("artifacts"))?;
         Ok(Self { work, out })

@@ -28,18 +28,21 @@ pub struct RunIdentity<'a> {
     pub run_id: &'a str,
 }
 
-/// The first four characters of the recipe name made DNS-safe (lowercase `a-z0-9-`).
+/// The first four characters of the recipe name made DNS-safe (lowercase `a-z0-9-`), without
+/// leading or trailing hyphens: `app-db` gives `app`, never `app-`, whose domain label `app--<hex>`
+/// would have hyphens in the places DNS reserves for IDNA (`xn--`).
 fn recipe_prefix(recipe: &str) -> String {
-    let cleaned: String = recipe
+    let four: String = recipe
         .chars()
         .map(|c| c.to_ascii_lowercase())
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .take(4)
         .collect();
+    let cleaned = four.trim_matches('-');
     if cleaned.is_empty() {
         "app".to_string()
     } else {
-        cleaned
+        cleaned.to_string()
     }
 }
 
@@ -183,6 +186,14 @@ mod tests {
             git_ref: "abc123",
             run_id: "r1",
         }
+    }
+
+    #[test]
+    fn prefix_never_ends_in_a_hyphen() {
+        assert_eq!(recipe_prefix("app-db"), "app");
+        assert_eq!(recipe_prefix("-x.y"), "x-y");
+        assert_eq!(recipe_prefix("---"), "app");
+        assert_eq!(recipe_prefix("Go-SSB-room"), "go-s");
     }
 
     #[test]

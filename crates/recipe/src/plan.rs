@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_norway::Value;
 
 use crate::instance::{self, Instance};
@@ -19,8 +19,8 @@ use crate::{RecipeError, Result};
 /// The convergence timeout when the recipe sets none: abra's default (50 s, unconfirmed).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 50;
 
-/// The tiers of a run, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// The tiers of a run, in the order a run carries one deployment through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Install,
@@ -31,24 +31,26 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub const ALL: [Tier; 5] = [
-        Tier::Install,
-        Tier::Upgrade,
-        Tier::Backup,
-        Tier::Restore,
-        Tier::Custom,
-    ];
-}
+    pub const ALL: [Tier; 5] = [Tier::Install, Tier::Upgrade, Tier::Backup, Tier::Restore, Tier::Custom];
 
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+    pub fn name(self) -> &'static str {
+        match self {
             Tier::Install => "install",
             Tier::Upgrade => "upgrade",
             Tier::Backup => "backup",
             Tier::Restore => "restore",
             Tier::Custom => "custom",
-        })
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -12,9 +12,7 @@ pub struct Args {}
 pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let swarm = swarm::Swarm::connect()
-            .await
-            .context("cannot reach the Docker engine")?;
+        let swarm = swarm::Swarm::connect().await.context("cannot reach the Docker engine")?;
         let report = harness::janitor::reap(&swarm, &harness::liveness::live_dir()).await?;
         for run in &report.reaped_runs {
             println!("reaped run {run}");
@@ -25,11 +23,7 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
         for object in &report.removed {
             println!("  removed {object}");
         }
-        println!(
-            "{} run(s) reaped, {} object(s) removed",
-            report.reaped_runs.len(),
-            report.removed.len()
-        );
+        println!("{} run(s) reaped, {} object(s) removed", report.reaped_runs.len(), report.removed.len());
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -24,11 +24,7 @@ pub struct Args {
     #[arg(long = "ref")]
     pub git_ref: Option<String>,
     /// Tiers to run, comma-separated, in order: install,upgrade,backup,restore,custom.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "install,upgrade,backup,restore,custom"
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "install,upgrade,backup,restore,custom")]
     pub tiers: Vec<String>,
     /// Where to write result.json, junit.xml, log.txt and artifacts (default: under the data dir).
     #[arg(long)]
@@ -60,9 +56,7 @@ fn tiers(names: &[String]) -> anyhow::Result<Vec<Tier>> {
     let mut out = Vec::new();
     for name in names {
         let tier = Tier::parse(name.trim()).with_context(|| {
-            format!(
-                "unknown tier {name:?}; the tiers are install, upgrade, backup, restore, custom"
-            )
+            format!("unknown tier {name:?}; the tiers are install, upgrade, backup, restore, custom")
         })?;
         if !out.contains(&tier) {
             out.push(tier);

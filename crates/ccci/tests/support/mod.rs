@@ -21,9 +21,7 @@ impl TestRun {
         self.output.status.code()
     }
     pub fn run_id(&self) -> &str {
-        self.result["run_id"]
-            .as_str()
-            .expect("run_id in result.json")
+        self.result["run_id"].as_str().expect("run_id in result.json")
     }
     pub fn tier(&self, name: &str) -> &serde_json::Value {
         self.result["tiers"]
@@ -51,26 +49,11 @@ pub fn ccci(work: &Path) -> Command {
 /// Run `ccci test <recipe> <args...> --out <work>/out` and read its result.json.
 pub fn ccci_test(work: &Path, recipe: &Path, args: &[&str]) -> TestRun {
     let out_dir = work.join("out");
-    let output = ccci(work)
-        .arg("test")
-        .arg(recipe)
-        .args(args)
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .expect("ccci runs");
-    let text = std::fs::read_to_string(out_dir.join("result.json")).unwrap_or_else(|e| {
-        panic!(
-            "no result.json ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let output = ccci(work).arg("test").arg(recipe).args(args).arg("--out").arg(&out_dir).output().expect("ccci runs");
+    let text = std::fs::read_to_string(out_dir.join("result.json"))
+        .unwrap_or_else(|e| panic!("no result.json ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr)));
     let result = serde_json::from_str(&text).expect("result.json is JSON");
-    TestRun {
-        output,
-        out_dir,
-        result,
-    }
+    TestRun { output, out_dir, result }
 }
 
 /// Every Docker object (of each kind) still labelled `cc-ci.run=<run>`, as `kind name` lines.
@@ -85,15 +68,8 @@ pub fn leftovers(run: &str) -> Vec<String> {
         ("network", vec!["network", "ls", "-q"]),
         ("volume", vec!["volume", "ls", "-q"]),
     ] {
-        let out = Command::new("docker")
-            .args(&args)
-            .args(["--filter", &filter])
-            .output()
-            .expect("docker runs");
-        for line in String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.is_empty())
-        {
+        let out = Command::new("docker").args(&args).args(["--filter", &filter]).output().expect("docker runs");
+        for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()) {
             found.push(format!("{kind} {line}"));
         }
     }

@@ -1,10 +1,25 @@
 //! The tiers a run carries one deployment through, and how a tier's end is classed.
 
 pub mod install;
+pub mod steps;
 
 use std::time::Instant;
 
+use crate::context::RunContext;
 use crate::result::{Outcome, Tier, TierResult};
+
+/// Whether this version of cc-ci can carry out `tier`.
+pub fn is_available(tier: Tier) -> bool {
+    matches!(tier, Tier::Install)
+}
+
+/// Carry out `tier`; returns what it proved.
+pub async fn run(tier: Tier, ctx: &RunContext<'_>) -> Result<String, TierEnd> {
+    match tier {
+        Tier::Install => install::run(ctx).await,
+        other => Err(TierEnd::error(format!("the {other} tier is not available in this version of cc-ci"))),
+    }
+}
 
 /// How a tier ended when it did not pass: whose fault, and the one-line reason.
 #[derive(Debug, Clone)]
@@ -15,16 +30,10 @@ pub struct TierEnd {
 
 impl TierEnd {
     pub fn fail(reason: impl Into<String>) -> Self {
-        Self {
-            outcome: Outcome::Fail,
-            reason: reason.into(),
-        }
+        Self { outcome: Outcome::Fail, reason: reason.into() }
     }
     pub fn error(reason: impl Into<String>) -> Self {
-        Self {
-            outcome: Outcome::Error,
-            reason: reason.into(),
-        }
+        Self { outcome: Outcome::Error, reason: reason.into() }
     }
 }
 
