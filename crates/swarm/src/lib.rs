@@ -5,6 +5,19 @@
 //! Queries, events and object management go through bollard (API version negotiated, so a 20.10
 //! engine speaking API 1.41 works); the deploy itself goes through `docker stack deploy` so that
 //! Docker's own compose→service conversion is used.
+//!
+//! A run, in order:
+//! 1. [`Swarm::janitor`] with the live runs (reaps dead runs' objects);
+//! 2. [`Swarm::check_images`] before the clock starts ([`Error::ImagesMissing`] is an
+//!    infrastructure error);
+//! 3. [`Swarm::create_secret`] for each secret;
+//! 4. [`Swarm::deploy`] (labels everything with the run, dnsrr if asked, escapes `$`);
+//! 5. [`Swarm::wait_converged`]; on failure, [`Swarm::tasks`] and [`Swarm::stack_logs`] for the
+//!    artifacts; [`Swarm::exec`] and the volume helpers for checks and backups;
+//! 6. [`Swarm::teardown`] (ends with the residual check), or [`Swarm::keep_until`] to keep a
+//!    failed run around for a while.
+//!
+//! Every [`Error`] says whether the recipe or the infrastructure is at fault ([`Error::fault`]).
 
 pub mod compose;
 pub mod converge;
