@@ -85,10 +85,12 @@ impl Swarm {
 
     /// Ask the janitor to keep run `run_id` until `until` (unix seconds) even when it is not live:
     /// creates a small marker config `cc-ci-keep_<run_id>` labelled with the run and
-    /// `cc-ci.keep-until`. The janitor removes the marker with the rest once the time has passed.
+    /// `cc-ci.keep-until`, replacing an earlier marker of the run. The janitor removes the marker
+    /// with the rest once the time has passed; teardown removes it at once.
     pub async fn keep_until(&self, run_id: &str, until: u64) -> Result<()> {
+        let name = format!("cc-ci-keep_{run_id}");
         let spec = ConfigSpec {
-            name: Some(format!("cc-ci-keep_{run_id}")),
+            name: Some(name.clone()),
             labels: Some(HashMap::from([
                 (RUN.to_string(), run_id.to_string()),
                 (KEEP_UNTIL.to_string(), until.to_string()),
@@ -96,10 +98,16 @@ impl Swarm {
             data: Some(base64::engine::general_purpose::STANDARD.encode(until.to_string())),
             ..Default::default()
         };
-        self.docker
-            .create_config(spec)
-            .await
-            .map_err(Error::docker(format!("creating the keep marker of {run_id}")))?;
-        Ok(())
+        let ctx = format!("creating the keep marker of {run_id}");
+        match self.docker.create_config(spec.clone()).await {
+            Ok(_) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+                // Configs are immutable: replace the earlier marker.
+                self.docker.delete_config(&name).await.map_err(Error::docker(ctx.clone()))?;
+                self.docker.create_config(spec).await.map_err(Error::docker(ctx))?;
+                Ok(())
+            }
+            Err(e) => Err(Error::docker(ctx)(e)),
+        }
     }
 }

@@ -304,8 +304,9 @@ async fn janitor_reaps_runs_that_are_not_live_and_spares_live_and_kept_ones() {
     }
     sw.create_secret(&kept, &stack_for(&kept), &format!("{}_pw_v1", stack_for(&kept)), b"x").await.unwrap();
     let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
-    sw.keep_until(&kept, until).await.unwrap();
-    // The dead run was protected from other janitors while it was set up; now it is fair game.
+    sw.keep_until(&kept, until - 60).await.unwrap();
+    sw.keep_until(&kept, until).await.unwrap(); // replaces the first marker
+                                                // The dead run was protected from other janitors while it was set up; now it is fair game.
     support::unprotect(&dead);
 
     // Scope to this test's runs: other tests (and other people) share the engine.
