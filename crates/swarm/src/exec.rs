@@ -88,3 +88,17 @@ impl Swarm {
         Ok(out)
     }
 }
+
+impl Swarm {
+    /// The labels of service `<stack>_<service>` as its current spec has them (compose
+    /// `deploy.labels`), e.g. to read the version label after an upgrade.
+    pub async fn service_labels(&self, stack: &str, service: &str) -> Result<HashMap<String, String>> {
+        let full = format!("{stack}_{service}");
+        let inspected = self
+            .docker
+            .inspect_service(&full, None::<bollard::query_parameters::InspectServiceOptions>)
+            .await
+            .map_err(Error::docker(format!("inspecting service {full}")))?;
+        Ok(inspected.spec.and_then(|s| s.labels).unwrap_or_default())
+    }
+}

@@ -129,7 +129,8 @@ fn timestamp(task: &Task) -> String {
 pub(crate) fn describe(task: &Task) -> String {
     let status = task.status.clone().unwrap_or_default();
     let state = status.state.map_or("unknown".to_string(), |s| s.to_string());
-    match (status.err.filter(|e| !e.is_empty()), status.message.filter(|m| !m.is_empty())) {
+    let message = status.message.filter(|m| !m.is_empty() && *m != state);
+    match (status.err.filter(|e| !e.is_empty()), message) {
         (Some(err), _) => format!("{state}: {err}"),
         (None, Some(msg)) => format!("{state} ({msg})"),
         (None, None) => state,
