@@ -370,3 +370,45 @@ services:
     sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
     assert_eq!(cli_leftovers(&run), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn dnsrr_deploy_keeps_a_published_port_reachable_in_host_mode() {
+    ensure_image();
+    let sw = swarm().await;
+    let run = run_id("ports");
+    let _guard = Cleanup(run.clone());
+    support::protect(&sw, &run).await;
+    let stack = stack_for(&run);
+    let work = tempfile::tempdir().unwrap();
+    // A free port on loopback for the host-mode publication.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let doc = yaml(&format!(
+        r#"
+version: "3.8"
+services:
+  web:
+    image: {IMAGE}
+    command: ["sh", "-c", "echo hi-from-web > /www/index.html; exec httpd -f -p 8080 -h /www"]
+    ports: ["{port}:8080"]
+    stop_grace_period: 1s
+"#
+    ));
+    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
+        .await
+        .unwrap();
+    sw.wait_converged(&stack, Duration::from_secs(60)).await.unwrap();
+    let body = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("host-mode port published");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    })
+    .await
+    .unwrap();
+    assert!(body.starts_with("HTTP/1.") && body.contains("hi-from-web"), "{body}");
+    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
+}
