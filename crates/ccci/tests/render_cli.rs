@@ -15,7 +15,13 @@ fn corpus() -> PathBuf {
 
 fn ccci() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccci"));
-    for (k, v) in [("LANG", "junk"), ("HOME", "/junk"), ("DOMAIN", "junk.invalid"), ("STACK_NAME", "junk"), ("APP_VERSION", "junk")] {
+    for (k, v) in [
+        ("LANG", "junk"),
+        ("HOME", "/junk"),
+        ("DOMAIN", "junk.invalid"),
+        ("STACK_NAME", "junk"),
+        ("APP_VERSION", "junk"),
+    ] {
         cmd.env(k, v);
     }
     cmd
@@ -58,9 +64,20 @@ fn missing_env_sample_exits_2_with_one_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains(".env.sample"), "{stderr}");
-    let ok = ccci().arg("render").arg(corpus().join("docs-coopcloud")).args(["--set", "DOMAIN=docs.example.com"]).output().unwrap();
+    let ok = ccci()
+        .arg("render")
+        .arg(corpus().join("docs-coopcloud"))
+        .args(["--set", "DOMAIN=docs.example.com"])
+        .output()
+        .unwrap();
     assert_eq!(ok.status.code(), Some(2), "--set alone does not replace the missing env sample");
     let explicit = tempfile::NamedTempFile::new().unwrap();
-    let out = ccci().arg("render").arg(corpus().join("docs-coopcloud")).arg("--env-file").arg(explicit.path()).output().unwrap();
+    let out = ccci()
+        .arg("render")
+        .arg(corpus().join("docs-coopcloud"))
+        .arg("--env-file")
+        .arg(explicit.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

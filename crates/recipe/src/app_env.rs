@@ -123,7 +123,8 @@ pub fn compose_combinations(env_file: &EnvFile) -> Vec<Combination> {
         },
     }];
     for e in env_file.entries.iter().filter(|e| e.commented && e.key == "COMPOSE_FILE") {
-        let combination = Combination { value: e.value.clone(), line: Some(e.line), commented: true, files: split(&e.value) };
+        let combination =
+            Combination { value: e.value.clone(), line: Some(e.line), commented: true, files: split(&e.value) };
         if !out.iter().any(|c| c.files == combination.files) {
             out.push(combination);
         }
@@ -161,6 +162,9 @@ mod tests {
         )
         .unwrap();
         let files: Vec<Vec<String>> = compose_combinations(&f).into_iter().map(|c| c.files).collect();
-        assert_eq!(files, vec![vec!["compose.yml", "b.yml"], vec!["compose.yml", "a.yml"], vec!["compose.yml", "b.yml", "c.yml"]]);
+        assert_eq!(
+            files,
+            vec![vec!["compose.yml", "b.yml"], vec!["compose.yml", "a.yml"], vec!["compose.yml", "b.yml", "c.yml"]]
+        );
     }
 }

@@ -54,11 +54,7 @@ pub struct EnvFile {
 impl EnvFile {
     /// The active (uncommented) keys and their final values; a later assignment wins.
     pub fn active_map(&self) -> BTreeMap<String, String> {
-        self.entries
-            .iter()
-            .filter(|e| !e.commented)
-            .map(|e| (e.key.clone(), e.value.clone()))
-            .collect()
+        self.entries.iter().filter(|e| !e.commented).map(|e| (e.key.clone(), e.value.clone())).collect()
     }
 
     /// The last active entry for `key`.
@@ -74,8 +70,8 @@ pub fn parse(text: &str) -> Result<EnvFile> {
 
 /// Read and parse the env file at `path`; errors read `path:line: message`.
 pub fn parse_file(path: &Path) -> Result<EnvFile> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| RecipeError::at(path, None, format!("cannot read env file: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| RecipeError::at(path, None, format!("cannot read env file: {e}")))?;
     parse_text(&text).map_err(|(line, message)| RecipeError::at(path, Some(line), message))
 }
 
@@ -95,11 +91,7 @@ fn parse_text(text: &str) -> std::result::Result<EnvFile, (usize, String)> {
                 parser.bump();
                 let start = (parser.pos, parser.line);
                 parser.skip_blanks();
-                let attempt = if parser.peek() == Some('#') {
-                    None
-                } else {
-                    parser.assignment(&active).ok()
-                };
+                let attempt = if parser.peek() == Some('#') { None } else { parser.assignment(&active).ok() };
                 match attempt {
                     Some(a) => entries.push(a.into_entry(line, true)),
                     None => {

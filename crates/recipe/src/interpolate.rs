@@ -42,10 +42,9 @@ impl fmt::Display for InterpolateError {
             Self::Required { var, message } => {
                 write!(f, "required variable {var} is missing a value: {message}")
             }
-            Self::Invalid { template } => write!(
-                f,
-                "invalid interpolation format {template:?}; you may need to escape any $ with another $"
-            ),
+            Self::Invalid { template } => {
+                write!(f, "invalid interpolation format {template:?}; you may need to escape any $ with another $")
+            }
         }
     }
 }
@@ -148,10 +147,9 @@ fn docker_resolve(expr: &str, env: &BTreeMap<String, String>) -> Result<String, 
         return Ok(lookup(name).unwrap_or(default).to_string());
     }
     let required = |name: &str, message: &str, value: Option<&str>| {
-        value.map(str::to_string).ok_or_else(|| InterpolateError::Required {
-            var: name.to_string(),
-            message: message.to_string(),
-        })
+        value
+            .map(str::to_string)
+            .ok_or_else(|| InterpolateError::Required { var: name.to_string(), message: message.to_string() })
     };
     if let Some((name, message)) = expr.split_once(":?") {
         return required(name, message, lookup(name).filter(|v| !v.is_empty()));

@@ -62,7 +62,10 @@ proptest! {
 fn required_errors_name_variable_and_message() {
     for d in DIALECTS {
         let err = substitute("${DB_PASS:?run abra app secret generate}", &BTreeMap::new(), d).unwrap_err();
-        assert_eq!(err, InterpolateError::Required { var: "DB_PASS".into(), message: "run abra app secret generate".into() });
+        assert_eq!(
+            err,
+            InterpolateError::Required { var: "DB_PASS".into(), message: "run abra app secret generate".into() }
+        );
         assert!(err.to_string().contains("DB_PASS") && err.to_string().contains("run abra app secret generate"));
     }
 }

@@ -46,7 +46,11 @@ fn same_as_docker(name: &str, files: &[(&str, &str)], env: &[(&str, &str)], dock
         (Ok(e), Ok(o)) => {
             let o: Value = serde_norway::from_str(&o.to_yaml()).unwrap();
             if e != o {
-                eprintln!("{name}: differs\n--- docker\n{}--- ccci\n{}", serde_norway::to_string(&e).unwrap(), serde_norway::to_string(&o).unwrap());
+                eprintln!(
+                    "{name}: differs\n--- docker\n{}--- ccci\n{}",
+                    serde_norway::to_string(&e).unwrap(),
+                    serde_norway::to_string(&o).unwrap()
+                );
             }
             e == o
         }
@@ -166,7 +170,8 @@ secrets:
 
 #[test]
 fn merge_and_normalisation_quirks_match_docker() {
-    let env = [("T", "7"), ("CMD", "echo \"a b\" c"), ("FROM_ENV", "from-app-env"), ("STACK_NAME", "s"), ("C", "env-c")];
+    let env =
+        [("T", "7"), ("CMD", "echo \"a b\" c"), ("FROM_ENV", "from-app-env"), ("STACK_NAME", "s"), ("C", "env-c")];
     assert!(same_as_docker("base", &[("a.yml", BASE)], &env, true));
     assert!(same_as_docker("base+overlay", &[("a.yml", BASE), ("b.yml", OVERLAY)], &env, true));
     assert!(same_as_docker("overlay+base", &[("b.yml", OVERLAY), ("a.yml", BASE)], &env, true));

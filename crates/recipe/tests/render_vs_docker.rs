@@ -24,7 +24,12 @@ fn docker_available() -> bool {
 
 /// `docker stack config -c f1 -c f2 ...` run in the recipe with exactly `env` (plus PATH and a
 /// private DOCKER_CONFIG so the client needs no HOME).
-fn docker_config(recipe: &Path, files: &[String], env: &BTreeMap<String, String>, scratch: &Path) -> Result<Value, String> {
+fn docker_config(
+    recipe: &Path,
+    files: &[String],
+    env: &BTreeMap<String, String>,
+    scratch: &Path,
+) -> Result<Value, String> {
     let mut cmd = Command::new("docker");
     cmd.arg("stack").arg("config").current_dir(recipe).env_clear();
     for f in files {
@@ -60,7 +65,14 @@ struct Tally {
     failures: Vec<String>,
 }
 
-fn check(tally: &mut Tally, recipe: &Path, label: &str, files: &[String], env: &BTreeMap<String, String>, scratch: &Path) {
+fn check(
+    tally: &mut Tally,
+    recipe: &Path,
+    label: &str,
+    files: &[String],
+    env: &BTreeMap<String, String>,
+    scratch: &Path,
+) {
     tally.compared += 1;
     let ours = recipe::compose::load(recipe, files, env);
     match (docker_config(recipe, files, env, scratch), ours) {
@@ -82,10 +94,14 @@ fn check(tally: &mut Tally, recipe: &Path, label: &str, files: &[String], env: &
                 tally.rejected_by_both += 1;
                 tally.equal += 1;
             } else {
-                tally.failures.push(format!("{label}: rejected by both, but ccci's error names no file: {ours} (docker: {docker_err})"));
+                tally.failures.push(format!(
+                    "{label}: rejected by both, but ccci's error names no file: {ours} (docker: {docker_err})"
+                ));
             }
         }
-        (Err(docker_err), Ok(_)) => tally.failures.push(format!("{label}: docker rejects ({docker_err}) but ccci accepts")),
+        (Err(docker_err), Ok(_)) => {
+            tally.failures.push(format!("{label}: docker rejects ({docker_err}) but ccci accepts"))
+        }
         (Ok(_), Err(ours)) => tally.failures.push(format!("{label}: docker accepts but ccci rejects: {ours}")),
     }
 }
@@ -99,8 +115,12 @@ fn every_corpus_combination_renders_like_docker_stack_config() {
     pollute_process_env();
     let scratch = tempfile::tempdir().unwrap();
     let mut tally = Tally { compared: 0, equal: 0, rejected_by_both: 0, failures: Vec::new() };
-    let mut recipes: Vec<PathBuf> =
-        std::fs::read_dir(corpus()).expect("shared recipe corpus").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut recipes: Vec<PathBuf> = std::fs::read_dir(corpus())
+        .expect("shared recipe corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     recipes.sort();
     assert!(recipes.len() >= 7, "expected the 7-recipe corpus in {}", corpus().display());
     for recipe in &recipes {
@@ -112,7 +132,14 @@ fn every_corpus_combination_renders_like_docker_stack_config() {
             Err(err) => {
                 assert!(err.to_string().contains(".env.sample"), "unclear error for {name}: {err}");
                 let env = app_env::build(&recipe::env::EnvFile::default(), &abra_sh, Some(&domain));
-                check(&mut tally, recipe, &format!("{name} (explicit env)"), &app_env::compose_files(&env), &env, scratch.path());
+                check(
+                    &mut tally,
+                    recipe,
+                    &format!("{name} (explicit env)"),
+                    &app_env::compose_files(&env),
+                    &env,
+                    scratch.path(),
+                );
                 continue;
             }
         };
@@ -127,5 +154,11 @@ fn every_corpus_combination_renders_like_docker_stack_config() {
         "render_vs_docker: {} combinations compared, {} equal to docker stack config ({} rejected by both)",
         tally.compared, tally.equal, tally.rejected_by_both
     );
-    assert!(tally.failures.is_empty(), "{} of {} combinations differ:\n{}", tally.failures.len(), tally.compared, tally.failures.join("\n\n"));
+    assert!(
+        tally.failures.is_empty(),
+        "{} of {} combinations differ:\n{}",
+        tally.failures.len(),
+        tally.compared,
+        tally.failures.join("\n\n")
+    );
 }

@@ -31,17 +31,12 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (file, default_domain) = match &args.env_file {
         Some(path) => (env::parse_file(path)?, None),
-        None => (
-            app_env::env_sample(&args.recipe)?.file,
-            Some(PLACEHOLDER_DOMAIN),
-        ),
+        None => (app_env::env_sample(&args.recipe)?.file, Some(PLACEHOLDER_DOMAIN)),
     };
     let abra_sh = app_env::read_abra_sh(&args.recipe)?;
     let mut app = app_env::build(&file, &abra_sh, args.domain.as_deref().or(default_domain));
     for pair in &args.set {
-        let (k, v) = pair
-            .split_once('=')
-            .with_context(|| format!("--set {pair}: expected KEY=VALUE"))?;
+        let (k, v) = pair.split_once('=').with_context(|| format!("--set {pair}: expected KEY=VALUE"))?;
         app.insert(k.to_string(), v.to_string());
     }
     let rendered = compose::load(&args.recipe, &app_env::compose_files(&app), &app)?;

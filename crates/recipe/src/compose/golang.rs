@@ -4,16 +4,8 @@
 
 use serde_norway::Value;
 
-const UNITS: &[(&str, f64)] = &[
-    ("ns", 1.0),
-    ("us", 1e3),
-    ("µs", 1e3),
-    ("μs", 1e3),
-    ("ms", 1e6),
-    ("s", 1e9),
-    ("m", 60e9),
-    ("h", 3600e9),
-];
+const UNITS: &[(&str, f64)] =
+    &[("ns", 1.0), ("us", 1e3), ("µs", 1e3), ("μs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)];
 
 /// Go's `time.ParseDuration`, in nanoseconds.
 pub fn parse_duration(s: &str) -> Option<i64> {
@@ -203,7 +195,18 @@ mod tests {
 
     #[test]
     fn durations_print_like_go() {
-        for (input, printed) in [("2m", "2m0s"), ("1m", "1m0s"), ("30s", "30s"), ("1h", "1h0m0s"), ("1.5s", "1.5s"), ("100ms", "100ms"), ("90m", "1h30m0s"), ("0", "0s"), ("1m30s", "1m30s"), ("1500us", "1.5ms")] {
+        for (input, printed) in [
+            ("2m", "2m0s"),
+            ("1m", "1m0s"),
+            ("30s", "30s"),
+            ("1h", "1h0m0s"),
+            ("1.5s", "1.5s"),
+            ("100ms", "100ms"),
+            ("90m", "1h30m0s"),
+            ("0", "0s"),
+            ("1m30s", "1m30s"),
+            ("1500us", "1.5ms"),
+        ] {
             assert_eq!(format_duration(parse_duration(input).unwrap()), printed, "{input}");
         }
         assert!(parse_duration("10").is_none());

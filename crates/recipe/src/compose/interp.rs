@@ -68,8 +68,12 @@ fn walk(value: &Value, path: &mut Vec<String>, env: &BTreeMap<String, String>) -
             }
             match cast_for(path) {
                 None => Ok(Value::String(new)),
-                Some(cast) => apply(cast, &new)
-                    .ok_or_else(|| format!("error while interpolating {}: failed to cast to expected type: invalid value {new:?}", path.join("."))),
+                Some(cast) => apply(cast, &new).ok_or_else(|| {
+                    format!(
+                        "error while interpolating {}: failed to cast to expected type: invalid value {new:?}",
+                        path.join(".")
+                    )
+                }),
             }
         }
         Value::Mapping(m) => {

@@ -83,7 +83,11 @@ fn field(dst: Option<&Value>, src: Option<&Value>, ty: Ty) -> Option<Value> {
         Ty::Command => s.clone(),
         Ty::BoolPtr | Ty::U32Ptr | Ty::DurationPtr => {
             let zero = matches!(s, Value::Bool(false)) || s.as_i64() == Some(0) || s.as_str() == Some("0s");
-            if zero { d.clone() } else { s.clone() }
+            if zero {
+                d.clone()
+            } else {
+                s.clone()
+            }
         }
         Ty::Environment => {
             let mut out = map(d);

@@ -69,7 +69,10 @@ pub fn load(recipe_dir: &Path, compose_files: &[String], env: &BTreeMap<String, 
                     return Err(RecipeError::at(
                         &path,
                         None,
-                        format!("version mismatched between two composefiles : {} and {}", base.version, loaded.version),
+                        format!(
+                            "version mismatched between two composefiles : {} and {}",
+                            base.version, loaded.version
+                        ),
                     ));
                 }
                 merge_files(base, loaded)
@@ -143,7 +146,12 @@ fn check_forbidden(raw: &Mapping) -> std::result::Result<(), String> {
 }
 
 /// One service: fields, `x-` extras, environment from the app env, bind paths made absolute.
-fn service(name: &str, def: &Value, working_dir: &Path, env: &BTreeMap<String, String>) -> std::result::Result<Mapping, String> {
+fn service(
+    name: &str,
+    def: &Value,
+    working_dir: &Path,
+    env: &BTreeMap<String, String>,
+) -> std::result::Result<Mapping, String> {
     let path = format!("services.{name}");
     if !def.is_mapping() {
         return Err(format!("{path} must be a mapping"));
@@ -182,7 +190,11 @@ fn is_windows_abs(p: &str) -> bool {
 
 /// Docker's `resolveEnvironment`: `env_file` entries, then `environment`; keys without a value
 /// (or with an empty one) take the app env's value when it has the key.
-fn resolve_environment(svc: &mut Mapping, working_dir: &Path, env: &BTreeMap<String, String>) -> std::result::Result<(), String> {
+fn resolve_environment(
+    svc: &mut Mapping,
+    working_dir: &Path,
+    env: &BTreeMap<String, String>,
+) -> std::result::Result<(), String> {
     let mut entries: Vec<(Value, Value)> = Vec::new();
     if let Some(Value::Sequence(files)) = svc.get("env_file") {
         for f in files.iter().filter_map(Value::as_str) {
@@ -245,7 +257,9 @@ fn top_entries(section: &Mapping, kind: &str, working_dir: &Path) -> std::result
             if kind == "volumes" {
                 for conflict in ["driver", "driver_opts", "labels"] {
                     if entry.contains_key(conflict) {
-                        return Err(format!("conflicting parameters \"external\" and \"{conflict}\" specified for volume \"{name}\""));
+                        return Err(format!(
+                            "conflicting parameters \"external\" and \"{conflict}\" specified for volume \"{name}\""
+                        ));
                     }
                 }
             }
@@ -269,11 +283,14 @@ fn top_entries(section: &Mapping, kind: &str, working_dir: &Path) -> std::result
             let file = entry.get("file").and_then(Value::as_str).map(str::to_string);
             if has_driver && file.is_some() {
                 let singular = kind.trim_end_matches('s');
-                return Err(format!("{singular} {name}: {singular}.driver and {singular}.file conflict; only use {singular}.driver"));
+                return Err(format!(
+                    "{singular} {name}: {singular}.driver and {singular}.file conflict; only use {singular}.driver"
+                ));
             }
             if !has_driver {
                 let file = file.unwrap_or_default();
-                let abs = if Path::new(&file).is_absolute() { PathBuf::from(&file) } else { clean(&working_dir.join(&file)) };
+                let abs =
+                    if Path::new(&file).is_absolute() { PathBuf::from(&file) } else { clean(&working_dir.join(&file)) };
                 entry.insert(key("file"), Value::String(abs.to_string_lossy().into_owned()));
             }
         }

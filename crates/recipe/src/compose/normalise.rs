@@ -41,7 +41,9 @@ fn integer(v: &Value, path: &str) -> Res<i64> {
 
 fn scalar_text(v: &Value, path: &str) -> Res<String> {
     match v {
-        Value::Mapping(_) | Value::Sequence(_) | Value::Bool(_) => Err(format!("{path} must be a string, number or null")),
+        Value::Mapping(_) | Value::Sequence(_) | Value::Bool(_) => {
+            Err(format!("{path} must be a string, number or null"))
+        }
         other => Ok(sprint(other)),
     }
 }
@@ -139,8 +141,11 @@ pub fn value(v: &Value, ty: Ty, path: &str) -> Res<Option<Value>> {
         },
         Ty::Hosts => match v {
             Value::Mapping(m) => {
-                let mut items: Vec<String> =
-                    m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{}:{}", sprint(k), sprint(v))).collect();
+                let mut items: Vec<String> = m
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| format!("{}:{}", sprint(k), sprint(v)))
+                    .collect();
                 items.sort();
                 non_empty_list(items.into_iter().map(Value::String).collect())
             }
@@ -227,9 +232,7 @@ pub fn value(v: &Value, ty: Ty, path: &str) -> Res<Option<Value>> {
                 let p = format!("{path}.{}", sprint(name));
                 let limit = match limit {
                     Value::Number(_) => Value::Number(integer(limit, &p)?.into()),
-                    Value::Mapping(_) => {
-                        Value::Mapping(fields(limit, &[("soft", Ty::Int), ("hard", Ty::Int)], &p)?)
-                    }
+                    Value::Mapping(_) => Value::Mapping(fields(limit, &[("soft", Ty::Int), ("hard", Ty::Int)], &p)?),
                     _ => return Err(format!("{p} must be a integer or mapping")),
                 };
                 out.insert(Value::String(sprint(name)), limit);
@@ -273,6 +276,11 @@ pub fn fields(v: &Value, fields: &[Field], path: &str) -> Res<Mapping> {
 /// The `x-` keys of a mapping, as given.
 pub fn extras(v: &Value) -> Mapping {
     v.as_mapping()
-        .map(|m| m.iter().filter(|(k, _)| k.as_str().is_some_and(|k| k.starts_with("x-"))).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.as_str().is_some_and(|k| k.starts_with("x-")))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -37,11 +37,8 @@ pub fn ports(spec: &str) -> Result<Vec<Value>, String> {
         return Err(format!("no port specified: {spec}<empty>"));
     }
     let (start, end) = port_range(container).ok_or_else(|| format!("invalid containerPort: {container}"))?;
-    let host_range = if host.is_empty() {
-        None
-    } else {
-        Some(port_range(host).ok_or_else(|| format!("invalid hostPort: {host}"))?)
-    };
+    let host_range =
+        if host.is_empty() { None } else { Some(port_range(host).ok_or_else(|| format!("invalid hostPort: {host}"))?) };
     if let Some((hs, he)) = host_range {
         if end - start != he - hs && end != start {
             return Err(format!("invalid ranges specified for container and host Ports: {container} and {host}"));
@@ -176,7 +173,10 @@ mod tests {
 
     #[test]
     fn port_specs() {
-        assert_eq!(Value::Sequence(ports("80:8080").unwrap()), y("[{mode: ingress, target: 8080, published: 80, protocol: tcp}]"));
+        assert_eq!(
+            Value::Sequence(ports("80:8080").unwrap()),
+            y("[{mode: ingress, target: 8080, published: 80, protocol: tcp}]")
+        );
         assert_eq!(Value::Sequence(ports("22").unwrap()), y("[{mode: ingress, target: 22, protocol: tcp}]"));
         assert_eq!(ports("127.0.0.1:5000-5001:6000-6001/udp").unwrap().len(), 2);
         assert!(ports("x:80").is_err());
@@ -184,10 +184,16 @@ mod tests {
 
     #[test]
     fn volume_specs() {
-        assert_eq!(Value::Mapping(volume("data:/x:ro").unwrap()), y("{type: volume, source: data, target: /x, read_only: true}"));
+        assert_eq!(
+            Value::Mapping(volume("data:/x:ro").unwrap()),
+            y("{type: volume, source: data, target: /x, read_only: true}")
+        );
         assert_eq!(Value::Mapping(volume("./d:/y").unwrap()), y("{type: bind, source: ./d, target: /y}"));
         assert_eq!(Value::Mapping(volume("v:/a").unwrap()), y("{type: volume, target: 'v:/a'}"));
         assert!(volume("/a:/b:ro:x").is_err());
-        assert_eq!(Value::Mapping(volume("ab:/cd:ro").unwrap()), y("{type: volume, source: ab, target: /cd, read_only: true}"));
+        assert_eq!(
+            Value::Mapping(volume("ab:/cd:ro").unwrap()),
+            y("{type: volume, source: ab, target: /cd, read_only: true}")
+        );
     }
 }

@@ -174,22 +174,15 @@ const RESOURCES: &[Field] = &[("limits", Ty::Ptr(LIMITS)), ("reservations", Ty::
 
 const LIMITS: &[Field] = &[("cpus", Ty::NumStr), ("memory", Ty::Bytes), ("pids", Ty::Int)];
 
-const RESERVATIONS: &[Field] = &[
-    ("cpus", Ty::NumStr),
-    ("memory", Ty::Bytes),
-    ("generic_resources", Ty::ListOf(GENERIC_RESOURCE)),
-];
+const RESERVATIONS: &[Field] =
+    &[("cpus", Ty::NumStr), ("memory", Ty::Bytes), ("generic_resources", Ty::ListOf(GENERIC_RESOURCE))];
 
 const GENERIC_RESOURCE: &[Field] = &[("discrete_resource_spec", Ty::Ptr(DISCRETE_RESOURCE))];
 
 const DISCRETE_RESOURCE: &[Field] = &[("kind", Ty::Str), ("value", Ty::Int)];
 
-const RESTART_POLICY: &[Field] = &[
-    ("condition", Ty::Str),
-    ("delay", Ty::DurationPtr),
-    ("max_attempts", Ty::U64Ptr),
-    ("window", Ty::DurationPtr),
-];
+const RESTART_POLICY: &[Field] =
+    &[("condition", Ty::Str), ("delay", Ty::DurationPtr), ("max_attempts", Ty::U64Ptr), ("window", Ty::DurationPtr)];
 
 const PLACEMENT: &[Field] = &[
     ("constraints", Ty::List),
@@ -213,8 +206,7 @@ pub const VOLUME: &[Field] = &[
     ("tmpfs", Ty::Ptr(&[("size", Ty::Int)])),
 ];
 
-pub const SERVICE_NETWORK: &[Field] =
-    &[("aliases", Ty::List), ("ipv4_address", Ty::Str), ("ipv6_address", Ty::Str)];
+pub const SERVICE_NETWORK: &[Field] = &[("aliases", Ty::List), ("ipv4_address", Ty::Str), ("ipv6_address", Ty::Str)];
 
 /// Top-level `networks.<name>` (besides `external`, handled by the loader).
 pub const NETWORK: &[Field] = &[

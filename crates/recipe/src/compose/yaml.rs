@@ -44,7 +44,11 @@ impl Reader<'_> {
         let value = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let value = if style == TScalarStyle::Plain && !is_str_tag { resolve_plain(&text) } else { Value::String(text) };
+                let value = if style == TScalarStyle::Plain && !is_str_tag {
+                    resolve_plain(&text)
+                } else {
+                    Value::String(text)
+                };
                 self.remember(anchor, &value);
                 value
             }
@@ -101,7 +105,10 @@ impl Reader<'_> {
                 };
                 for source in sources {
                     let Value::Mapping(source) = source else {
-                        return Err(format!("yaml: line {}: map merge requires map or sequence of maps as the value", mark.line()));
+                        return Err(format!(
+                            "yaml: line {}: map merge requires map or sequence of maps as the value",
+                            mark.line()
+                        ));
                     };
                     for (k, v) in source {
                         if !merged.contains_key(&k) {
@@ -248,7 +255,8 @@ mod tests {
 
     #[test]
     fn yaml11_scalars() {
-        let m = parse("a: 0555\nb: true\nbb: yes\nc: '0555'\nd: 1_000\ne: 1.5\nf: ~\ng: 0x1F\nh: 08\ni: v1\nj: 1e3\n").unwrap();
+        let m = parse("a: 0555\nb: true\nbb: yes\nc: '0555'\nd: 1_000\ne: 1.5\nf: ~\ng: 0x1F\nh: 08\ni: v1\nj: 1e3\n")
+            .unwrap();
         let get = |k: &str| m.get(k).unwrap().clone();
         assert_eq!(get("a"), Value::Number(365.into()));
         assert_eq!(get("b"), Value::Bool(true));
