@@ -4,6 +4,7 @@
 
 pub mod app_env;
 pub mod compose;
+pub mod config;
 pub mod env;
 pub mod error;
 pub mod interpolate;
