@@ -5,6 +5,8 @@
 //! built from `testbed/fixtures/` into fresh git repositories by [`fixture`]. See docs/testbed.md.
 
 mod error;
+#[cfg(feature = "fake-forge")]
+pub mod fake_forge;
 mod fixture;
 pub mod http;
 mod setup;

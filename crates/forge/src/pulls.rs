@@ -1,0 +1,24 @@
+//! Pull requests: the open ones of a repository, and one by number.
+
+use crate::retry::Idempotency;
+use crate::{Client, Error, PullRequest, RepoRef};
+
+impl Client {
+    /// Every open pull request. `state=open` is always sent: on Gitea an absent `state` means all.
+    pub async fn list_open_pulls(&self, repo: &RepoRef) -> Result<Vec<PullRequest>, Error> {
+        self.all_pages(
+            "list open pull requests",
+            &["repos", &repo.owner, &repo.name, "pulls"],
+            &[("state", "open".into())],
+        )
+        .await
+    }
+
+    /// One pull request; `head.sha` is the commit to test (re-read it right before a run).
+    pub async fn get_pull(&self, repo: &RepoRef, number: u64) -> Result<PullRequest, Error> {
+        const CALL: &str = "get pull request";
+        let url = self.url(&["repos", &repo.owner, &repo.name, "pulls", &number.to_string()]);
+        let response = self.send(CALL, Idempotency::Safe, &[200], |http| http.get(url.clone())).await?;
+        Client::json(CALL, response).await
+    }
+}
