@@ -1,7 +1,7 @@
 //! The `!testme` command table (SPEC V2): forms, first line only, quotes, the bot's own comments,
 //! unknown words answered with the syntax help.
 
-use forge::{parse_comment, parse_command, Command, RunRequest, Tier, HELP_TEXT};
+use forge::{parse_command, parse_comment, Command, RunRequest, Tier, HELP_TEXT};
 
 fn run(quick: bool, tiers: Option<Vec<Tier>>) -> Option<Command> {
     Some(Command::Run(RunRequest { quick, tiers }))

@@ -4,7 +4,8 @@
 //!
 //! The validator covers the subset Gitea's spec uses for the operations the CI calls: `$ref` into
 //! `#/definitions` (and `#/responses`), `type` (object, array, string, integer, number, boolean),
-//! `properties`, `items`, `required`, `enum`, and `additionalProperties`. Two deliberate choices:
+//! `properties`, `items`, `required`, `enum`, `additionalProperties`, and `format: date-time`
+//! (RFC 3339); other formats are not checked. Two deliberate choices:
 //! - `null` is accepted for any property: Swagger 2.0 cannot say "nullable" and Gitea's spec has no
 //!   `x-nullable`, yet Gitea sends `null` for unset pointers and nil slices.
 //! - Object properties the schema does not declare are errors (unless `additionalProperties`
@@ -148,6 +149,12 @@ impl Swagger {
         if !ok {
             errors.push(format!("{at}: expected {kind}, got {value}"));
             return;
+        }
+        if kind == "string" && schema.get("format").and_then(Value::as_str) == Some("date-time") {
+            let text = value.as_str().expect("checked");
+            if chrono::DateTime::parse_from_rfc3339(text).is_err() {
+                errors.push(format!("{at}: {text:?} is not an RFC 3339 date-time"));
+            }
         }
         match kind {
             "object" => self.check_object(schema, value.as_object().expect("checked"), at, errors),
