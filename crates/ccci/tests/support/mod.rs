@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// A finished `ccci test` invocation.
 pub struct TestRun {
@@ -74,4 +75,165 @@ pub fn leftovers(run: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// Run `ccci test <recipe> <args...> --out <out>` with its own data dir `work/data` and its
+/// stdout/stderr in `work/stdout.txt` and `work/stderr.txt`, without waiting for it.
+pub fn spawn_ccci_test(work: &Path, recipe: &Path, args: &[&str]) -> Running {
+    std::fs::create_dir_all(work).expect("work dir");
+    let out_dir = work.join("out");
+    let stdout = work.join("stdout.txt");
+    let stderr = work.join("stderr.txt");
+    let child = ccci(work)
+        .arg("test")
+        .arg(recipe)
+        .args(args)
+        .arg("--out")
+        .arg(&out_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("ccci starts");
+    Running { child, out_dir, stdout, stderr }
+}
+
+/// A `ccci test` running in the background (see [`spawn_ccci_test`]).
+pub struct Running {
+    pub child: std::process::Child,
+    pub out_dir: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Running {
+    /// The run id, from the first line of the run's log (written before anything is deployed);
+    /// panics if it does not appear within `patience` or the process ends first.
+    pub fn run_id(&mut self, patience: Duration) -> String {
+        let log = self.out_dir.join("log.txt");
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(id) = std::fs::read_to_string(&log).ok().and_then(|text| run_id_in_log(&text)) {
+                return id;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("ccci ended ({status}) before logging its run id; stderr:\n{}", self.stderr_text());
+            }
+            assert!(Instant::now() < deadline, "no run id in {} after {patience:?}", log.display());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn stdout_text(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// `kill -9` the process and reap it.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let status = self.child.wait().expect("wait");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "ccci ended before it could be killed ({status}); stderr:\n{}",
+            self.stderr_text()
+        );
+    }
+
+    /// Wait for the process to end and read its result.json.
+    pub fn wait(mut self) -> TestRun {
+        let status = self.child.wait().expect("wait");
+        let output = Output {
+            status,
+            stdout: std::fs::read(&self.stdout).unwrap_or_default(),
+            stderr: std::fs::read(&self.stderr).unwrap_or_default(),
+        };
+        let text = std::fs::read_to_string(self.out_dir.join("result.json"))
+            .unwrap_or_else(|e| panic!("no result.json ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr)));
+        TestRun {
+            output,
+            out_dir: std::mem::take(&mut self.out_dir),
+            result: serde_json::from_str(&text).expect("result.json is JSON"),
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A test that panics must not leave a `ccci test` running (its app would stay live).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The run id in a run log's first line (`[   0.000s] run      run <id>: <source> at <ref>`).
+pub fn run_id_in_log(log: &str) -> Option<String> {
+    let words: Vec<&str> = log.lines().next()?.split_whitespace().collect();
+    let at = words.windows(2).position(|w| w == ["run", "run"])?;
+    let id = words.get(at + 2)?.strip_suffix(':')?;
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// Lines of a docker command's stdout (empty lines dropped); panics if docker cannot run.
+pub fn docker_lines(args: &[&str]) -> Vec<String> {
+    let out = Command::new("docker").args(args).output().expect("docker runs");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+}
+
+/// Ids of the running containers labelled with `run`.
+pub fn run_containers(run: &str) -> Vec<String> {
+    docker_lines(&["ps", "-q", "--filter", &format!("label=cc-ci.run={run}")])
+}
+
+/// Names of the services labelled with `run`.
+pub fn run_services(run: &str) -> Vec<String> {
+    docker_lines(&["service", "ls", "--format", "{{.Name}}", "--filter", &format!("label=cc-ci.run={run}")])
+}
+
+/// Poll `probe` every 50 ms until it returns `Some`, or panic with `what` after `patience`.
+pub fn poll<T>(what: &str, patience: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not seen after {patience:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Run `ccci janitor` (with the machine's live-run directory) and return its stdout.
+pub fn janitor(work: &Path) -> String {
+    let out = ccci(work).arg("janitor").output().expect("ccci janitor runs");
+    assert!(out.status.success(), "ccci janitor failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
