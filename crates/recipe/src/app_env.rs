@@ -34,8 +34,10 @@ pub struct EnvSample {
 pub fn env_sample(recipe_dir: &Path) -> Result<EnvSample> {
     for spot in ENV_SAMPLE_SPOTS {
         let path = recipe_dir.join(spot);
-        if path.is_file() {
-            return Ok(EnvSample { relative: PathBuf::from(spot), file: env::parse_file(&path)? });
+        if std::fs::symlink_metadata(&path).is_ok() {
+            let text = crate::files::read_text(recipe_dir, Path::new(spot))?;
+            let file = env::parse_named(&text, &path)?;
+            return Ok(EnvSample { relative: PathBuf::from(spot), file });
         }
     }
     Err(RecipeError::at(
@@ -65,12 +67,8 @@ pub fn abra_sh_exports(text: &str) -> Vec<(String, String)> {
 
 /// The exports of `<recipe>/abra.sh`, empty when the recipe has none.
 pub fn read_abra_sh(recipe_dir: &Path) -> Result<Vec<(String, String)>> {
-    let path = recipe_dir.join("abra.sh");
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| RecipeError::at(&path, None, format!("cannot read: {e}")))?;
-    Ok(abra_sh_exports(&text))
+    let text = crate::files::read_text_if_exists(recipe_dir, Path::new("abra.sh"))?;
+    Ok(text.map(|t| abra_sh_exports(&t)).unwrap_or_default())
 }
 
 /// Build the app env: `env_file`'s active entries, `abra_sh` exports on top, then `DOMAIN` and

@@ -72,7 +72,12 @@ pub fn parse(text: &str) -> Result<EnvFile> {
 pub fn parse_file(path: &Path) -> Result<EnvFile> {
     let text =
         std::fs::read_to_string(path).map_err(|e| RecipeError::at(path, None, format!("cannot read env file: {e}")))?;
-    parse_text(&text).map_err(|(line, message)| RecipeError::at(path, Some(line), message))
+    parse_named(&text, path)
+}
+
+/// Parse env-file text read from `path`; errors read `path:line: message`.
+pub fn parse_named(text: &str, path: &Path) -> Result<EnvFile> {
+    parse_text(text).map_err(|(line, message)| RecipeError::at(path, Some(line), message))
 }
 
 fn parse_text(text: &str) -> std::result::Result<EnvFile, (usize, String)> {

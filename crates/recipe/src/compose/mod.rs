@@ -59,8 +59,8 @@ pub fn load(recipe_dir: &Path, compose_files: &[String], env: &BTreeMap<String, 
     let mut merged: Option<Loaded> = None;
     for file in compose_files {
         let path = recipe_dir.join(file);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| RecipeError::at(&path, None, format!("cannot read compose file: {e}")))?;
+        // Inside the recipe, size-capped, UTF-8: the same guards as every other recipe file.
+        let text = crate::files::read_text(recipe_dir, Path::new(file))?;
         let loaded = load_one(&text, &working_dir, env).map_err(|message| RecipeError::at(&path, None, message))?;
         merged = Some(match merged {
             None => loaded,
