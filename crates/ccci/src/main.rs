@@ -26,6 +26,10 @@ enum Command {
     Test(cmd::test::Args),
     /// Remove every Docker object of runs that are no longer live (killed, or kept past their TTL).
     Janitor(cmd::janitor::Args),
+    /// From a recipe test: run a command in a service of the run's app (`-- cmd args...`).
+    RunExec(cmd::run_exec::Args),
+    /// From a recipe test: print the value of one of the run's secrets.
+    RunSecret(cmd::run_secret::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
         Command::Lint(args) => cmd::lint::run(args),
         Command::Test(args) => cmd::test::run(args),
         Command::Janitor(args) => cmd::janitor::run(args),
+        Command::RunExec(args) => cmd::run_exec::run(args),
+        Command::RunSecret(args) => cmd::run_secret::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -40,9 +40,20 @@ pub fn instance_for(identity: &RunIdentity<'_>, base_domain: &str) -> Instance {
 
 /// Render `recipe` for `instance`; `chaos` is the chaos version when the ref is not a release.
 pub fn prepare(recipe: &Recipe, instance: &Instance, chaos: Option<&str>) -> Result<App, NotDeployable> {
+    prepare_with(recipe, instance, chaos, &BTreeMap::new())
+}
+
+/// [`prepare`] with `extra` env (per-recipe config, dependency coordinates) over the app env.
+pub fn prepare_with(
+    recipe: &Recipe,
+    instance: &Instance,
+    chaos: Option<&str>,
+    extra: &BTreeMap<String, String>,
+) -> Result<App, NotDeployable> {
     let combination =
         instance::combinations(recipe).into_iter().next().ok_or_else(|| NotDeployable("no compose files".into()))?;
     let mut env = instance::app_env(recipe, instance);
+    env.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     // The CI serves with a wildcard certificate: no ACME resolver (COOPCLOUD.md).
     env.insert("LETS_ENCRYPT_ENV".into(), String::new());
     env.insert("COMPOSE_FILE".into(), combination.files.join(":"));

@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub keep_on_failure: Option<Duration>,
     /// The pull request the run is for, if any.
     pub pr: Option<u64>,
+    /// The CI's config tree (`recipes/<name>/ccci.toml` and `recipes/<name>/tests/`), if any (T4).
+    pub config_dir: Option<PathBuf>,
 }
 
 /// The release the upgrade tier starts from: install deploys it, upgrade replaces it in place.
@@ -52,6 +54,12 @@ pub struct RunState {
     pub artifacts: Vec<crate::result::Artifact>,
     /// Docker secret names created so far (each is created once per run).
     pub secrets_created: Vec<String>,
+    /// The recipe's per-recipe config (T4), both files merged.
+    pub config: recipe::config::RecipeConfig,
+    /// Cold dependencies of the run (T6), deployed before install.
+    pub dependencies: Vec<crate::dependencies::Dependency>,
+    /// Cases of the running tier (recipe tests), moved into its result when it ends.
+    pub cases: Vec<crate::result::Case>,
 }
 
 /// The run as its tiers see it.

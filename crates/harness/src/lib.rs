@@ -4,12 +4,15 @@
 pub mod app;
 pub mod checkout;
 pub mod context;
+pub mod dependencies;
 pub mod diagnostics;
 pub mod error;
+pub mod hooks;
 pub mod janitor;
 pub mod liveness;
 pub mod log;
 pub mod progress;
+pub mod recipe_tests;
 pub mod redact;
 pub mod result;
 pub mod run;

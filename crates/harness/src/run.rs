@@ -82,7 +82,7 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
         run_id: &id,
     };
     let instance = app::instance_for(&identity, &options.base_domain);
-    let prepared = prepare(&checkout, &options, &instance, &ws.work_dir().join("base"));
+    let prepared = prepare(&checkout, &options, &instance, &ws.work_dir().join("base"), &id, ws.work_dir());
 
     let mut tier_results = Vec::new();
     let mut kept = None;
@@ -107,7 +107,11 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
                 workdir: ws.work_dir(),
                 timeout: prepared.timeout,
                 artifacts_dir: ws.artifacts_dir(),
-                state: Default::default(),
+                state: std::sync::Mutex::new(crate::context::RunState {
+                    config: prepared.config.clone(),
+                    dependencies: prepared.dependencies.clone(),
+                    ..Default::default()
+                }),
             };
             tier_results = run_tiers(&ctx, &prepared.decisions).await;
             let failed = result::overall(&tier_results) != Outcome::Pass;
@@ -160,6 +164,9 @@ struct Prepared {
     base: Option<BaseApp>,
     timeout: Duration,
     decisions: Vec<(Tier, Decision)>,
+    /// The per-recipe config (T4) and the cold dependencies it declares (T6).
+    config: recipe::config::RecipeConfig,
+    dependencies: Vec<crate::dependencies::Dependency>,
 }
 
 /// Load and plan the recipe and build the apps: every failure here is the recipe's.
@@ -168,21 +175,32 @@ fn prepare(
     options: &RunOptions,
     instance: &recipe::instance::Instance,
     base_dir: &Path,
+    run_id: &str,
+    workdir: &Path,
 ) -> Result<Prepared, TierEnd> {
     let recipe = Recipe::load(&checkout.dir).map_err(|e| TierEnd::fail(e.to_string()))?;
-    let plan = plan::plan(&recipe, options.git_ref.as_deref(), &Overrides::default())
-        .map_err(|e| TierEnd::fail(e.to_string()))?;
+    let config = recipe::config::load(&checkout.dir, options.config_dir.as_deref(), &checkout.name)
+        .map_err(|e| TierEnd::fail(e.0))?;
+    let overrides: Overrides = config.overrides();
+    let plan = plan::plan(&recipe, options.git_ref.as_deref(), &overrides).map_err(|e| TierEnd::fail(e.to_string()))?;
+    let (dependencies, mut env) = crate::dependencies::prepare(&config, options, run_id, &instance.domain, workdir)?;
+    env.extend(config.env.clone());
     let chaos = (!plan.versions.ref_is_release || checkout.dirty).then(|| checkout.chaos_version());
-    let app = app::prepare(&recipe, instance, chaos.as_deref()).map_err(|e| TierEnd::fail(e.0))?;
+    let mut target_env = env.clone();
+    if options.tiers.contains(&Tier::Upgrade) && plan.upgrade_base.is_some() {
+        target_env.extend(config.upgrade_env.clone());
+    }
+    let app = app::prepare_with(&recipe, instance, chaos.as_deref(), &target_env).map_err(|e| TierEnd::fail(e.0))?;
     let decisions: Vec<(Tier, Decision)> = plan.tiers.iter().map(|t| (t.tier, t.decision.clone())).collect();
     let upgrade_runs = options.tiers.contains(&Tier::Upgrade)
         && tiers::is_available(Tier::Upgrade)
         && decisions.iter().any(|(t, d)| *t == Tier::Upgrade && matches!(d, Decision::Runs { .. }));
     let base = match (upgrade_runs, &plan.upgrade_base) {
-        (true, Some(version)) => Some(prepare_base(checkout, version, instance, base_dir)?),
+        (true, Some(version)) => Some(prepare_base(checkout, version, instance, base_dir, &env)?),
         _ => None,
     };
-    Ok(Prepared { app, base, timeout: Duration::from_secs(plan.timeout.seconds), decisions })
+    let timeout = Duration::from_secs(plan.timeout.seconds);
+    Ok(Prepared { app, base, timeout, decisions, config, dependencies })
 }
 
 /// Check out the base release beside the target and render it for the same instance.
@@ -191,13 +209,14 @@ fn prepare_base(
     version: &str,
     instance: &recipe::instance::Instance,
     base_dir: &Path,
+    env: &std::collections::BTreeMap<String, String>,
 ) -> Result<BaseApp, TierEnd> {
     let source = checkout.dir.to_string_lossy();
     recipe::git::clone_at(&source, base_dir, Some(version))
         .map_err(|e| TierEnd::error(format!("cannot check out the base release {version}: {e}")))?;
     let recipe = Recipe::load(base_dir).map_err(|e| TierEnd::fail(format!("base release {version}: {e}")))?;
-    let app =
-        app::prepare(&recipe, instance, None).map_err(|e| TierEnd::fail(format!("base release {version}: {}", e.0)))?;
+    let app = app::prepare_with(&recipe, instance, None, env)
+        .map_err(|e| TierEnd::fail(format!("base release {version}: {}", e.0)))?;
     Ok(BaseApp { version: version.to_string(), app })
 }
 
@@ -215,8 +234,10 @@ async fn run_tiers(ctx: &RunContext<'_>, decisions: &[(Tier, Decision)]) -> Vec<
         } else {
             ctx.log.step(Some(tier), "starting");
             let started = Instant::now();
-            let body = tiers::run(tier, ctx).await;
-            tiers::finish(tier, started, body)
+            let body = crate::hooks::around(tier, ctx).await;
+            let mut result = tiers::finish(tier, started, body);
+            result.cases = std::mem::take(&mut ctx.state.lock().unwrap_or_else(|e| e.into_inner()).cases);
+            result
         };
         ctx.log.reporter().tier_finished(&result);
         ctx.log.detail(Some(tier), &format!("{}: {}", result.outcome.name(), result.reason));

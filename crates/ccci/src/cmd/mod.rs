@@ -4,4 +4,6 @@ pub mod janitor;
 pub mod lint;
 pub mod plan;
 pub mod render;
+pub mod run_exec;
+pub mod run_secret;
 pub mod test;

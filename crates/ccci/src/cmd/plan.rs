@@ -14,6 +14,9 @@ pub struct Args {
     /// The git ref to plan for (a branch, tag or commit); the checkout's HEAD when omitted.
     #[arg(long = "ref")]
     pub git_ref: Option<String>,
+    /// The CI's recipe tree, for `recipes/<name>/ccci.toml` (per-recipe config).
+    #[arg(long, env = recipe::config::CONFIG_DIR_ENV)]
+    pub config_dir: Option<std::path::PathBuf>,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -21,7 +24,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let recipe = Recipe::open(&args.recipe, args.git_ref.as_deref())?;
-    let plan = plan::plan(&recipe, args.git_ref.as_deref(), &Overrides::default())?;
+    let config = recipe::config::load(&recipe.dir, args.config_dir.as_deref(), &recipe.name)?;
+    let overrides: Overrides = config.overrides();
+    let plan = plan::plan(&recipe, args.git_ref.as_deref(), &overrides)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {

@@ -47,6 +47,9 @@ pub struct Args {
     /// How long --keep-on-failure keeps the app (e.g. 30m, 2h); the janitor removes it after.
     #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
     pub ttl: Duration,
+    /// The CI's recipe tree: `recipes/<name>/ccci.toml` (per-recipe config) and `recipes/<name>/tests/`.
+    #[arg(long, env = recipe::config::CONFIG_DIR_ENV)]
+    pub config_dir: Option<PathBuf>,
     /// Quick mode against a warm canonical copy.
     #[arg(long)]
     pub quick: bool,
@@ -82,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dnsrr: args.dnsrr,
         keep_on_failure: args.keep_on_failure.then_some(args.ttl),
         pr: None,
+        config_dir: args.config_dir,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let reporter: Arc<dyn harness::progress::Reporter> = Arc::from(harness::progress::for_stderr());

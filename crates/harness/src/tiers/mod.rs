@@ -1,5 +1,6 @@
 //! The tiers a run carries one deployment through, and how a tier's end is classed.
 
+pub mod custom;
 pub mod install;
 pub mod steps;
 
@@ -10,13 +11,14 @@ use crate::result::{Outcome, Tier, TierResult};
 
 /// Whether this version of cc-ci can carry out `tier`.
 pub fn is_available(tier: Tier) -> bool {
-    matches!(tier, Tier::Install)
+    matches!(tier, Tier::Install | Tier::Custom)
 }
 
 /// Carry out `tier`; returns what it proved.
 pub async fn run(tier: Tier, ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     match tier {
         Tier::Install => install::run(ctx).await,
+        Tier::Custom => custom::run(ctx).await,
         other => Err(TierEnd::error(format!("the {other} tier is not available in this version of cc-ci"))),
     }
 }

@@ -20,13 +20,20 @@ pub async fn ensure_secrets(ctx: &RunContext<'_>, app: &App, tier: Tier) -> Resu
         if ctx.state.lock().unwrap_or_else(|e| e.into_inner()).secrets_created.contains(&spec.name) {
             continue;
         }
-        let value = crate::secrets::generate(&spec.generator).ok_or_else(|| {
-            TierEnd::error(format!(
-                "secret {} has generate=false and no value is configured for it; per-recipe secret values are not supported yet",
-                spec.key
-            ))
-        })?;
+        let configured = ctx.state.lock().unwrap_or_else(|e| e.into_inner()).config.secret_value(&spec.key);
+        let value = match configured {
+            Some(v) => v.map_err(|e| TierEnd::error(e.0))?,
+            None => crate::secrets::generate(&spec.generator).ok_or_else(|| {
+                TierEnd::fail(format!(
+                    "secret {} has generate=false and the per-recipe config gives no value for it ([secrets.{}] with env or file)",
+                    spec.key, spec.key
+                ))
+            })?,
+        };
         ctx.log.redactor().register(&value);
+        let key = if app.stack == ctx.app.stack { spec.key.clone() } else { format!("{}/{}", app.stack, spec.key) };
+        crate::recipe_tests::record_secret(ctx.workdir, &[&key, &spec.name], &value)
+            .map_err(|e| TierEnd::error(format!("cannot record the run's secret values: {e}")))?;
         ctx.swarm.create_secret(ctx.run_id, &app.stack, &spec.name, value.as_bytes()).await?;
         ctx.state.lock().unwrap_or_else(|e| e.into_inner()).secrets_created.push(spec.name.clone());
         ctx.log.step(Some(tier), &format!("created secret {} ({})", spec.name, describe(&spec.generator)));
@@ -63,12 +70,16 @@ pub async fn deploy_and_converge(ctx: &RunContext<'_>, app: &App, tier: Tier) ->
 
 /// The serving check against the app's domain, through the proxy.
 pub async fn check_serving(ctx: &RunContext<'_>, tier: Tier) -> Result<serving::Served, TierEnd> {
+    let ready = ctx.state.lock().unwrap_or_else(|e| e.into_inner()).config.ready.clone();
+    if let Some(port) = ready.as_ref().and_then(|r| r.tcp) {
+        return check_tcp(ctx, tier, port).await;
+    }
     let target = serving::Target {
         domain: ctx.app.domain.clone(),
         scheme: ctx.options.scheme.clone(),
         proxy: ctx.options.proxy,
-        path: "/".into(),
-        expect: Vec::new(),
+        path: ready.as_ref().and_then(|r| r.path.clone()).unwrap_or_else(|| "/".into()),
+        expect: ready.as_ref().and_then(|r| r.status).into_iter().collect(),
     };
     ctx.log.step(Some(tier), &format!("requesting {}", target.url()));
     let patience = ctx.timeout.min(Duration::from_secs(60));
@@ -82,4 +93,30 @@ pub async fn check_serving(ctx: &RunContext<'_>, tier: Tier) -> Result<serving::
     ctx.log
         .step(Some(tier), &format!("{} answered {} after {} attempt(s)", served.url, served.status, served.attempts));
     Ok(served)
+}
+
+/// The `ready.tcp` probe (per-recipe config): the port accepts connections inside `app`'s task
+/// (probed with `nc -z`, which the app image must have), retried until the patience runs out.
+async fn check_tcp(ctx: &RunContext<'_>, tier: Tier, port: u16) -> Result<serving::Served, TierEnd> {
+    let started = std::time::Instant::now();
+    let patience = ctx.timeout.min(Duration::from_secs(60));
+    let probe = format!("nc -z -w 3 127.0.0.1 {port}");
+    ctx.log.step(Some(tier), &format!("probing TCP port {port} in app"));
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let out = ctx.swarm.exec(&ctx.app.stack, "app", &["sh", "-c", &probe]).await?;
+        if out.exit_code == 0 {
+            let url = format!("tcp://127.0.0.1:{port} in app");
+            ctx.log.step(Some(tier), &format!("{url} accepted after {attempts} attempt(s)"));
+            return Ok(serving::Served { url, status: 0, attempts, elapsed: started.elapsed() });
+        }
+        if started.elapsed() > patience {
+            return Err(TierEnd::fail(format!(
+                "TCP port {port} of app refused connections for {:.0}s ({attempts} attempts)",
+                patience.as_secs_f64()
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }

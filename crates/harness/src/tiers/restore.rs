@@ -1,0 +1,76 @@
+//! The restore tier (T1): spoil the data (delete the marker, write junk), then restore the backup
+//! artifact the way backup-bot-two does — without undeploying or scaling: run each backup
+//! service's `backupbot.restore.pre-hook` in its running container, write every volume's files
+//! from the archive back into the live volume (through the swarm crate's helper container; files
+//! in the backup overwrite, other files stay, as a restic restore leaves them), run the
+//! `backupbot.restore.post-hook`s (a database re-imports its dump there), then converge, serve and
+//! check the marker is back ("marker missing after restore" fails the tier).
+//!
+//! Without a backup from the backup tier (restore asked alone), one is taken first.
+
+use std::path::PathBuf;
+
+use super::backup::{self, host_tar, run_hook, volume_prefix};
+use super::steps::check_serving;
+use super::TierEnd;
+use crate::backupbot;
+use crate::context::RunContext;
+use crate::markers;
+use crate::result::Tier;
+
+const TIER: Tier = Tier::Restore;
+
+/// Spoil, restore, converge, serve, check the marker.
+pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
+    let app = ctx.app;
+    let plan = backupbot::plan(&app.doc, &app.stack);
+    let archive = match ctx.state.lock().unwrap_or_else(|e| e.into_inner()).backup.clone() {
+        Some(a) => a,
+        None => {
+            ctx.log.step(Some(TIER), "no backup from the backup tier: taking one first");
+            backup::take(ctx, TIER).await?.archive
+        }
+    };
+    markers::spoil(ctx, app, TIER).await?;
+    for s in &plan.services {
+        if let Some(hook) = &s.restore_pre_hook {
+            run_hook(ctx, app, TIER, &s.name, "backupbot.restore.pre-hook", hook).await?;
+        }
+    }
+    let staging = ctx.workdir.join("restore");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| TierEnd::error(format!("creating {}: {e}", staging.display())))?;
+    ctx.log.step(Some(TIER), &format!("restoring from {}", archive.display()));
+    host_tar(&["--numeric-owner", "-xzf", &archive.to_string_lossy(), "-C", &staging.to_string_lossy()], None).await?;
+    let mut restored = Vec::new();
+    for v in &plan.volumes {
+        let dir: PathBuf = staging.join(volume_prefix(&v.full_name));
+        if !dir.is_dir() {
+            return Err(TierEnd::error(format!("the backup holds nothing for volume {}", v.full_name)));
+        }
+        let tar = host_tar(&["--numeric-owner", "-cf", "-", "-C", &dir.to_string_lossy(), "."], None).await?;
+        let bytes = tar.len();
+        let image = backup::helper_image(app, &plan, v)?;
+        ctx.swarm.import_volume(ctx.run_id, &v.full_name, &image, tar.into()).await?;
+        ctx.log.step(Some(TIER), &format!("restored volume {} ({bytes} bytes of tar)", v.full_name));
+        restored.push(v.full_name.clone());
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    for s in &plan.services {
+        if let Some(hook) = &s.restore_post_hook {
+            run_hook(ctx, app, TIER, &s.name, "backupbot.restore.post-hook", hook).await?;
+        }
+    }
+    ctx.log.step(Some(TIER), &format!("waiting for convergence (timeout {}s)", ctx.timeout.as_secs()));
+    let converged = ctx.swarm.wait_converged(&app.stack, ctx.timeout).await?;
+    ctx.log.step(Some(TIER), &format!("converged in {:.1}s", converged.elapsed.as_secs_f64()));
+    let served = check_serving(ctx, TIER).await?;
+    let marker = markers::check(ctx, app, TIER, "restore").await?;
+    Ok(format!(
+        "restored {}; {} answered {}{}",
+        restored.join(", "),
+        served.url,
+        served.status,
+        if marker { "; data marker back" } else { "" }
+    ))
+}
