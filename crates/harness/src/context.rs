@@ -60,6 +60,12 @@ pub struct RunState {
     pub dependencies: Vec<crate::dependencies::Dependency>,
     /// Cases of the running tier (recipe tests), moved into its result when it ends.
     pub cases: Vec<crate::result::Case>,
+    /// T3 data markers: the hooks in use (per-recipe config may preset them; else the default
+    /// file marker, resolved by the first tier that writes one) and the value written last.
+    pub marker_hooks: Option<crate::markers::MarkerHooks>,
+    pub marker: Option<String>,
+    /// The backup tier's archive, restored by the restore tier.
+    pub backup: Option<PathBuf>,
 }
 
 /// The run as its tiers see it.

@@ -2,6 +2,7 @@
 //! redaction of secrets, and the results it leaves behind (result.json, JUnit, log, artifacts).
 
 pub mod app;
+pub mod backupbot;
 pub mod checkout;
 pub mod context;
 pub mod dependencies;
@@ -11,6 +12,7 @@ pub mod hooks;
 pub mod janitor;
 pub mod liveness;
 pub mod log;
+pub mod markers;
 pub mod progress;
 pub mod recipe_tests;
 pub mod redact;

@@ -1,8 +1,11 @@
 //! The tiers a run carries one deployment through, and how a tier's end is classed.
 
+pub mod backup;
 pub mod custom;
 pub mod install;
+pub mod restore;
 pub mod steps;
+pub mod upgrade;
 
 use std::time::Instant;
 
@@ -11,7 +14,7 @@ use crate::result::{Outcome, Tier, TierResult};
 
 /// Whether this version of cc-ci can carry out `tier`.
 pub fn is_available(tier: Tier) -> bool {
-    matches!(tier, Tier::Install | Tier::Custom)
+    matches!(tier, Tier::Install | Tier::Custom | Tier::Upgrade | Tier::Backup | Tier::Restore)
 }
 
 /// Carry out `tier`; returns what it proved.
@@ -19,7 +22,9 @@ pub async fn run(tier: Tier, ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     match tier {
         Tier::Install => install::run(ctx).await,
         Tier::Custom => custom::run(ctx).await,
-        other => Err(TierEnd::error(format!("the {other} tier is not available in this version of cc-ci"))),
+        Tier::Upgrade => upgrade::run(ctx).await,
+        Tier::Backup => backup::run(ctx).await,
+        Tier::Restore => restore::run(ctx).await,
     }
 }
 
