@@ -56,7 +56,8 @@ pub fn prepare(
                 RunError::Input(m) => fail(m),
                 RunError::Infra(m) => TierEnd::error(format!("dependency {label}: {m}")),
             })?;
-        let recipe = Recipe::load(&checkout.dir).map_err(|e| fail(e.to_string()))?;
+        let mut recipe = Recipe::load(&checkout.dir).map_err(|e| fail(e.to_string()))?;
+        recipe.name = checkout.name.clone();
         let name = spec.name.clone().unwrap_or_else(|| checkout.name.clone());
         let timeout = plan::plan(&recipe, spec.git_ref.as_deref(), &Overrides::default())
             .map(|p| Duration::from_secs(p.timeout.seconds))

@@ -178,7 +178,9 @@ fn prepare(
     run_id: &str,
     workdir: &Path,
 ) -> Result<Prepared, TierEnd> {
-    let recipe = Recipe::load(&checkout.dir).map_err(|e| TierEnd::fail(e.to_string()))?;
+    let mut recipe = Recipe::load(&checkout.dir).map_err(|e| TierEnd::fail(e.to_string()))?;
+    // The private checkout's directory is `recipe/`; the recipe's name is the source's.
+    recipe.name = checkout.name.clone();
     let config = recipe::config::load(&checkout.dir, options.config_dir.as_deref(), &checkout.name)
         .map_err(|e| TierEnd::fail(e.0))?;
     let overrides: Overrides = config.overrides();

@@ -14,10 +14,15 @@ use crate::result::{Case, Outcome, Tier};
 /// Run every suite and screenshot; the tier fails if any case failed.
 pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     let pages = ctx.state.lock().unwrap_or_else(|e| e.into_inner()).config.screenshots.clone();
-    let mut suites = recipe_tests::discover(&ctx.workdir.join("tests"), "recipe");
+    let mut dirs = vec![(ctx.workdir.join("tests"), "recipe")];
     if let Some(dir) = &ctx.options.config_dir {
-        let name = recipe_tests::recipe_name(ctx);
-        suites.extend(recipe_tests::discover(&recipe::config::ci_recipe_dir(dir, &name).join("tests"), "ci"));
+        dirs.push((recipe::config::ci_recipe_dir(dir, &recipe_tests::recipe_name(ctx)).join("tests"), "ci"));
+    }
+    let mut suites = Vec::new();
+    for (dir, origin) in &dirs {
+        let found = recipe_tests::discover(dir, origin);
+        ctx.log.step(Some(Tier::Custom), &format!("{origin} tests in {}: {} suite(s)", dir.display(), found.len()));
+        suites.extend(found);
     }
     if suites.is_empty() && pages.is_empty() {
         return Err(TierEnd {
