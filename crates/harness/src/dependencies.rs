@@ -51,6 +51,8 @@ pub fn prepare(
         let label = spec.name.clone().unwrap_or_else(|| spec.recipe.clone());
         let fail = |what: String| TierEnd::fail(format!("dependency {label}: {what}"));
         let dest = workdir.join("deps").join(i.to_string());
+        std::fs::create_dir_all(workdir.join("deps"))
+            .map_err(|e| TierEnd::error(format!("dependency {label}: cannot create its work dir: {e}")))?;
         let checkout =
             crate::checkout::checkout(&spec.recipe, spec.git_ref.as_deref(), &dest).map_err(|e| match e {
                 RunError::Input(m) => fail(m),
