@@ -24,7 +24,8 @@ const TIER: Tier = Tier::Restore;
 pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     let app = ctx.app;
     let plan = backupbot::plan(&app.doc, &app.stack);
-    let archive = match ctx.state.lock().unwrap_or_else(|e| e.into_inner()).backup.clone() {
+    let taken = ctx.state.lock().unwrap_or_else(|e| e.into_inner()).backup.clone();
+    let archive = match taken {
         Some(a) => a,
         None => {
             ctx.log.step(Some(TIER), "no backup from the backup tier: taking one first");
