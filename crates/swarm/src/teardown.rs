@@ -79,20 +79,39 @@ impl Swarm {
             Ok::<_, Error>(self.list_any(kind, selectors).await?.into_iter().filter(|o| ours(o)).collect::<Vec<_>>())
         };
 
+        let mut removed_services = std::collections::HashSet::new();
         for service in list(Kind::Service).await? {
             if let Removal::Done = self.remove_object(&service).await? {
                 removed.lock().expect("not poisoned").push(service.leftover());
+                removed_services.insert(service.id.clone());
             }
         }
-        // Swarm removes the task containers of deleted services itself; wait for that.
+        // Swarm removes the task containers of deleted services itself; wait for that, and for
+        // the tasks themselves: a task still being prepared when its service went (no container
+        // yet) makes the node create its networks a moment later, after we removed them.
+        let removed_services = &removed_services;
         let remaining = self
-            .wait_until_none(deadline, || async {
-                Ok(list(Kind::Container)
+            .wait_until_none(deadline, || async move {
+                let mut remaining: Vec<String> = list(Kind::Container)
                     .await?
                     .into_iter()
                     .filter(|c| c.labels.contains_key(SWARM_SERVICE_ID))
                     .map(|c| c.name)
-                    .collect())
+                    .collect();
+                if !removed_services.is_empty() {
+                    let tasks = self
+                        .docker
+                        .list_tasks(None::<bollard::query_parameters::ListTasksOptions>)
+                        .await
+                        .map_err(Error::docker("listing tasks"))?;
+                    remaining.extend(
+                        tasks
+                            .into_iter()
+                            .filter(|t| t.service_id.as_ref().is_some_and(|s| removed_services.contains(s)))
+                            .map(|t| format!("task {}", t.id.unwrap_or_default())),
+                    );
+                }
+                Ok(remaining)
             })
             .await?;
         if !remaining.is_empty() {
