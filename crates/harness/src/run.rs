@@ -227,7 +227,7 @@ async fn run_tiers(ctx: &RunContext<'_>, decisions: &[(Tier, Decision)]) -> Vec<
     for &tier in &ctx.options.tiers {
         let earlier_failed = results.iter().find(|r| matches!(r.outcome, Outcome::Fail | Outcome::Error));
         let planned = decisions.iter().find(|(t, _)| *t == tier).map(|(_, d)| d.clone());
-        let result = if let Some(prev) = earlier_failed {
+        let mut result = if let Some(prev) = earlier_failed {
             TierResult::skipped(tier, format!("after {} {}", prev.tier.name(), prev.outcome.name()))
         } else if let Some(Decision::Skipped { reason }) = planned {
             TierResult::skipped(tier, reason)
@@ -241,6 +241,12 @@ async fn run_tiers(ctx: &RunContext<'_>, decisions: &[(Tier, Decision)]) -> Vec<
             result.cases = std::mem::take(&mut ctx.state.lock().unwrap_or_else(|e| e.into_inner()).cases);
             result
         };
+        // A reason may quote the app's output (a crash's last log line): redact it before it
+        // reaches the terminal (progress, summary table) or any other sink.
+        result.reason = ctx.log.redactor().redact(&result.reason);
+        for case in &mut result.cases {
+            case.message = case.message.as_deref().map(|m| ctx.log.redactor().redact(m));
+        }
         ctx.log.reporter().tier_finished(&result);
         ctx.log.detail(Some(tier), &format!("{}: {}", result.outcome.name(), result.reason));
         results.push(result);
