@@ -40,6 +40,7 @@ pub async fn around(tier: Tier, ctx: &RunContext<'_>) -> Result<String, TierEnd>
 pub enum MarkerStep {
     Write,
     Check,
+    Spoil,
 }
 
 /// Run the recipe's own marker command for `step` with `$CCCI_MARKER` set to `marker`; `None`
@@ -49,6 +50,7 @@ pub async fn marker(ctx: &RunContext<'_>, tier: Tier, step: MarkerStep, marker: 
     let (name, hook) = match step {
         MarkerStep::Write => ("marker.write", markers.write?),
         MarkerStep::Check => ("marker.check", markers.check?),
+        MarkerStep::Spoil => ("marker.spoil", markers.spoil?),
     };
     Some(run_hook(ctx, tier, name, &hook, Some(marker)).await)
 }

@@ -17,6 +17,7 @@ use rand::Rng;
 
 use crate::backupbot;
 use crate::context::RunContext;
+use crate::hooks::{self, MarkerStep};
 use crate::result::Tier;
 use crate::tiers::TierEnd;
 
@@ -92,6 +93,41 @@ pub async fn default_hooks(ctx: &RunContext<'_>, app: &crate::app::App) -> Resul
     Ok(Some(MarkerHooks::file(&service, &dir)))
 }
 
+/// Whether the recipe's per-recipe config supplies its own marker (`marker.write` and
+/// `marker.check`); it then wins over the default file marker.
+fn configured(ctx: &RunContext<'_>) -> bool {
+    let state = ctx.state.lock().unwrap_or_else(|e| e.into_inner());
+    state.config.marker.write.is_some() && state.config.marker.check.is_some()
+}
+
+fn new_value() -> String {
+    format!("ccci-{:016x}", rand::rng().random::<u64>())
+}
+
+/// Write, check or spoil through the recipe's configured marker hooks.
+async fn configured_step(
+    ctx: &RunContext<'_>,
+    tier: Tier,
+    step: MarkerStep,
+    value: &str,
+    what: &str,
+) -> Result<(), TierEnd> {
+    let Some(outcome) = hooks::marker(ctx, tier, step, value).await else {
+        ctx.log.step(
+            Some(tier),
+            "no marker.spoil hook in the per-recipe config: the data is not mutated before the restore",
+        );
+        return Ok(());
+    };
+    outcome.map_err(|e| match step {
+        MarkerStep::Check => TierEnd::fail(format!("marker missing after {what}: marker.check failed: {}", e.reason)),
+        MarkerStep::Write => TierEnd::fail(format!("cannot write the data marker (marker.write): {}", e.reason)),
+        MarkerStep::Spoil => {
+            TierEnd::error(format!("cannot spoil the data before the restore (marker.spoil): {}", e.reason))
+        }
+    })
+}
+
 async fn exec_hook(
     ctx: &RunContext<'_>,
     app: &crate::app::App,
@@ -110,11 +146,18 @@ pub async fn write(
     tier: Tier,
     what: &str,
 ) -> Result<Option<String>, TierEnd> {
+    if configured(ctx) {
+        let value = new_value();
+        configured_step(ctx, tier, MarkerStep::Write, &value, what).await?;
+        ctx.state.lock().unwrap_or_else(|e| e.into_inner()).marker = Some(value.clone());
+        ctx.log.step(Some(tier), &format!("marker {value} written by marker.write before {what}"));
+        return Ok(Some(value));
+    }
     let Some(h) = hooks(ctx, app).await? else {
         ctx.log.step(Some(tier), "no volume to hold a data marker: marker checks skipped");
         return Ok(None);
     };
-    let value = format!("ccci-{:016x}", rand::rng().random::<u64>());
+    let value = new_value();
     let out = exec_hook(ctx, app, &h, &h.write, &value).await?;
     if out.exit_code != 0 {
         return Err(TierEnd::fail(format!(
@@ -133,6 +176,11 @@ pub async fn write(
 /// "restore"): a fail "marker missing after <what>" otherwise. Nothing to check → `Ok(false)`.
 pub async fn check(ctx: &RunContext<'_>, app: &crate::app::App, tier: Tier, what: &str) -> Result<bool, TierEnd> {
     let value = ctx.state.lock().unwrap_or_else(|e| e.into_inner()).marker.clone();
+    if let (true, Some(value)) = (configured(ctx), &value) {
+        configured_step(ctx, tier, MarkerStep::Check, value, what).await?;
+        ctx.log.step(Some(tier), &format!("marker checked after {what}: marker.check found {value}"));
+        return Ok(true);
+    }
     let (Some(value), Some(h)) = (value, hooks(ctx, app).await?) else {
         ctx.log.step(Some(tier), &format!("no data marker to check after {what}"));
         return Ok(false);
@@ -152,6 +200,10 @@ pub async fn check(ctx: &RunContext<'_>, app: &crate::app::App, tier: Tier, what
 
 /// Delete the marker and mutate the data (before a restore).
 pub async fn spoil(ctx: &RunContext<'_>, app: &crate::app::App, tier: Tier) -> Result<(), TierEnd> {
+    if configured(ctx) {
+        let value = ctx.state.lock().unwrap_or_else(|e| e.into_inner()).marker.clone().unwrap_or_default();
+        return configured_step(ctx, tier, MarkerStep::Spoil, &value, "restore").await;
+    }
     let Some(h) = hooks(ctx, app).await? else {
         return Ok(());
     };

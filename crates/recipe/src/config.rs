@@ -75,12 +75,13 @@ pub struct Hooks {
 }
 
 /// The recipe's own data markers (SPEC T3): `write` stores `$CCCI_MARKER`, `check` exits 0 when
-/// the marker is there.
+/// the marker is there, `spoil` (optional) deletes it and mutates the data before a restore.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkerHooks {
     pub write: Option<Hook>,
     pub check: Option<Hook>,
+    pub spoil: Option<Hook>,
 }
 
 /// The ready probe replacing the default serving check (`GET /` answering 2xx/3xx).
@@ -254,6 +255,7 @@ impl RecipeConfig {
             (&mut self.hooks.pre_restore, h.pre_restore),
             (&mut self.marker.write, raw.marker.write),
             (&mut self.marker.check, raw.marker.check),
+            (&mut self.marker.spoil, raw.marker.spoil),
         ] {
             if new.is_some() {
                 *slot = new;

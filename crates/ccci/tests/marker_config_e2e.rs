@@ -1,0 +1,76 @@
+//! Per-recipe marker hooks (`marker.write`, `marker.check`, `marker.spoil` in the CI tree's
+//! `recipes/<name>/ccci.toml`) replace the default file marker in the upgrade, backup and restore
+//! tiers: a marker kept in the data the backup carries comes back after restore; one kept outside
+//! it is reported missing after restore, naming the failed check.
+
+mod support;
+
+use std::path::Path;
+
+use support::{ccci, leftovers, testbed, TestRun};
+
+const TIERS: &str = "install,upgrade,backup,restore";
+
+/// `ccci.toml` for app-db whose marker lives in `dir` of the db service.
+fn marker_config(dir: &str) -> String {
+    format!(
+        "[marker.write]\nservice = \"db\"\ncommand = \"mkdir -p {dir} && echo $CCCI_MARKER > {dir}/ccci-row\"\n\
+         [marker.check]\nservice = \"db\"\ncommand = \"grep -qx $CCCI_MARKER {dir}/ccci-row\"\n\
+         [marker.spoil]\nservice = \"db\"\ncommand = \"rm -f {dir}/ccci-row\"\n"
+    )
+}
+
+fn run_with_marker_in(dir: &str) -> (tempfile::TempDir, TestRun) {
+    testbed();
+    let work = tempfile::tempdir().unwrap();
+    let repo = testbed::fixture("app-db", &work.path().join("app-db")).unwrap();
+    let config = work.path().join("ci-config");
+    std::fs::create_dir_all(config.join("recipes/app-db")).unwrap();
+    std::fs::write(config.join("recipes/app-db/ccci.toml"), marker_config(dir)).unwrap();
+    let run = run(work.path(), &repo.path, &config);
+    (work, run)
+}
+
+fn run(work: &Path, recipe: &Path, config: &Path) -> TestRun {
+    let out_dir = work.join("out");
+    let output = ccci(work)
+        .arg("test")
+        .arg(recipe)
+        .args(["--ref", "next", "--tiers", TIERS, "--config-dir"])
+        .arg(config)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .expect("ccci runs");
+    let result = serde_json::from_str(&std::fs::read_to_string(out_dir.join("result.json")).unwrap()).unwrap();
+    TestRun { output, out_dir, result }
+}
+
+fn log(run: &TestRun) -> String {
+    std::fs::read_to_string(run.out_dir.join("log.txt")).unwrap()
+}
+
+#[test]
+fn a_configured_marker_in_the_backed_up_data_survives_upgrade_and_restore() {
+    let (_work, run) = run_with_marker_in("/var/lib/db/data");
+    assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr());
+    assert_eq!(run.result["level"], 4, "{}", run.result);
+    let log = log(&run);
+    assert!(log.contains("written by marker.write before upgrade"), "{log}");
+    assert!(log.contains("marker checked after upgrade: marker.check found"), "{log}");
+    assert!(log.contains("marker checked after restore: marker.check found"), "{log}");
+    assert!(log.contains("marker.spoil"), "{log}");
+    assert_eq!(leftovers(run.run_id()), Vec::<String>::new());
+}
+
+#[test]
+fn a_configured_marker_outside_the_backup_is_missing_after_restore() {
+    let (_work, run) = run_with_marker_in("/var/lib/db/outside-backup");
+    assert_eq!(run.code(), Some(1), "stderr:\n{}", run.stderr());
+    let restore = run.tier("restore");
+    assert_eq!(restore["outcome"], "fail", "{restore}");
+    let reason = restore["reason"].as_str().unwrap();
+    assert!(reason.contains("marker missing after restore: marker.check failed"), "{reason}");
+    assert_eq!(run.tier("upgrade")["outcome"], "pass");
+    assert_eq!(leftovers(run.run_id()), Vec::<String>::new());
+}
