@@ -95,7 +95,7 @@ impl RunContext<'_> {
 
     /// Keep `path` (inside the artifacts directory) as an artifact of the run.
     pub fn keep_artifact(&self, path: &Path, kind: &str) {
-        if let Some(a) = crate::run::artifact(&self.artifacts_dir, path, kind) {
+        if let Some(a) = crate::artifacts::describe(&self.artifacts_dir, path, kind) {
             self.state.lock().unwrap_or_else(|e| e.into_inner()).artifacts.push(a);
         }
     }

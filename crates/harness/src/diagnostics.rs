@@ -43,5 +43,5 @@ pub async fn collect(ctx: &RunContext<'_>, artifacts: &Path) -> Option<Artifact>
     let path = artifacts.join("diagnostics.txt");
     std::fs::write(&path, ctx.log.redactor().redact(&text)).ok()?;
     ctx.log.step(None, &format!("diagnostics written to {}", path.display()));
-    crate::run::artifact(artifacts, &path, "diagnostics")
+    crate::artifacts::describe(artifacts, &path, "diagnostics")
 }

@@ -2,6 +2,7 @@
 //! redaction of secrets, and the results it leaves behind (result.json, JUnit, log, artifacts).
 
 pub mod app;
+pub mod artifacts;
 pub mod backupbot;
 pub mod checkout;
 pub mod context;

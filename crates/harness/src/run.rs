@@ -19,10 +19,10 @@ use crate::error::RunError;
 use crate::log::RunLog;
 use crate::progress::Reporter;
 use crate::redact::Redactor;
-use crate::result::{self, Artifact, Instance, Outcome, RunResult, Tier, TierResult};
+use crate::result::{self, Instance, Outcome, RunResult, Tier, TierResult};
 use crate::tiers::{self, TierEnd};
 use crate::workspace::Workspace;
-use crate::{diagnostics, janitor, liveness, run_id};
+use crate::{artifacts, diagnostics, janitor, liveness, run_id};
 
 /// What a finished run leaves for its caller.
 #[derive(Debug)]
@@ -149,6 +149,10 @@ pub async fn run(options: RunOptions, reporter: Arc<dyn Reporter>) -> Result<Run
         tiers: tier_results,
         artifacts,
     };
+    let redacted = artifacts::redact_tree(&ws.artifacts_dir(), log.redactor());
+    if redacted > 0 {
+        log.step(None, &format!("redacted secret values from {redacted} artifact file(s)"));
+    }
     write_results(&ws, &run_result, log.redactor())?;
     log.step(None, &format!("results in {}", ws.out_dir().display()));
     if kept.is_none() {
@@ -305,12 +309,6 @@ fn write_results(ws: &Workspace, result: &RunResult, redactor: &Redactor) -> Res
     };
     write(ws.result_path(), json + "\n")?;
     write(ws.junit_path(), result::junit_xml(result))
-}
-
-pub(crate) fn artifact(ws_artifacts: &std::path::Path, path: &std::path::Path, kind: &str) -> Option<Artifact> {
-    let bytes = std::fs::metadata(path).ok()?.len();
-    let rel = path.strip_prefix(ws_artifacts.parent()?).ok()?.to_string_lossy().into_owned();
-    Some(Artifact { path: rel, kind: kind.into(), bytes })
 }
 
 fn now_rfc3339() -> String {
