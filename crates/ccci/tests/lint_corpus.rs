@@ -15,30 +15,18 @@ fn ccci(args: &[&str]) -> (String, i32) {
 
 /// The rule ids (with levels) `ccci lint --json` reports for a recipe directory.
 fn rules(dir: &str) -> BTreeSet<(String, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_ccci"))
-        .args(["lint", "--json", dir])
-        .output()
-        .unwrap();
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("lint --json prints JSON");
+    let out = Command::new(env!("CARGO_BIN_EXE_ccci")).args(["lint", "--json", dir]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("lint --json prints JSON");
     report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                f["level"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["level"].as_str().unwrap().to_string()))
         .collect()
 }
 
 fn corpus_rules(name: &str) -> BTreeSet<String> {
-    rules(&corpus().join(name).to_string_lossy())
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect()
+    rules(&corpus().join(name).to_string_lossy()).into_iter().map(|(r, _)| r).collect()
 }
 
 #[test]
@@ -80,20 +68,11 @@ fn each_rule_the_corpus_shows_fires_on_the_recipe_that_shows_it() {
         ("bonfire", "C004"),        // pg_backup.sh was left out of the corpus copy
     ];
     for (recipe, rule) in expect {
-        assert!(
-            corpus_rules(recipe).contains(rule),
-            "{recipe} should trigger {rule}"
-        );
+        assert!(corpus_rules(recipe).contains(rule), "{recipe} should trigger {rule}");
     }
     // And clean where the recipe is clean.
-    assert!(
-        !corpus_rules("traefik").contains("R012"),
-        "traefik vendors its config versions in abra.sh"
-    );
-    assert!(
-        !corpus_rules("go-ssb-room").contains("R004"),
-        "go-ssb-room pins 2.0.3"
-    );
+    assert!(!corpus_rules("traefik").contains("R012"), "traefik vendors its config versions in abra.sh");
+    assert!(!corpus_rules("go-ssb-room").contains("R004"), "go-ssb-room pins 2.0.3");
 }
 
 #[test]
@@ -101,20 +80,11 @@ fn tag_rules_on_git_repositories_of_corpus_recipes() {
     let tmp = tempfile::tempdir().unwrap();
     // traefik's only tag, v2.4.8, is lightweight: R014 error and no published version (R006).
     let traefik = rules(&corpus_repo(tmp.path(), "traefik").to_string_lossy());
-    assert!(
-        traefik.contains(&("R014".into(), "error".into())),
-        "{traefik:?}"
-    );
-    assert!(
-        traefik.contains(&("R006".into(), "warning".into())),
-        "{traefik:?}"
-    );
+    assert!(traefik.contains(&("R014".into(), "error".into())), "{traefik:?}");
+    assert!(traefik.contains(&("R006".into(), "warning".into())), "{traefik:?}");
     // bonfire's tags are annotated releases: neither rule fires.
     let bonfire = rules(&corpus_repo(tmp.path(), "bonfire").to_string_lossy());
-    assert!(
-        !bonfire.iter().any(|(r, _)| r == "R014" || r == "R006"),
-        "{bonfire:?}"
-    );
+    assert!(!bonfire.iter().any(|(r, _)| r == "R014" || r == "R006"), "{bonfire:?}");
 }
 
 #[test]

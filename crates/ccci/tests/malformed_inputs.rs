@@ -31,11 +31,7 @@ struct Outcome {
 }
 
 fn ccci(command: &str, dir: &Path) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_ccci"))
-        .arg(command)
-        .arg(dir)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ccci")).arg(command).arg(dir).output().unwrap();
     Outcome {
         code: out.status.code().expect("exited, not killed by a signal"),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -48,22 +44,9 @@ fn assert_refused(command: &str, dir: &Path, needle: &str) {
     let out = ccci(command, dir);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(out.code, 2, "{command}: {}{}", out.stdout, out.stderr);
-    assert_eq!(
-        lines.len(),
-        1,
-        "{command}: one stderr line expected: {}",
-        out.stderr
-    );
-    assert!(
-        lines[0].contains(needle),
-        "{command}: `{needle}` not in: {}",
-        lines[0]
-    );
-    assert!(
-        !out.stderr.contains("panicked"),
-        "{command}: {}",
-        out.stderr
-    );
+    assert_eq!(lines.len(), 1, "{command}: one stderr line expected: {}", out.stderr);
+    assert!(lines[0].contains(needle), "{command}: `{needle}` not in: {}", lines[0]);
+    assert!(!out.stderr.contains("panicked"), "{command}: {}", out.stderr);
 }
 
 #[test]
@@ -80,11 +63,7 @@ fn the_valid_base_recipe_passes() {
 fn bad_yaml() {
     let tmp = recipe();
     let dir = tmp.path().join("demo");
-    std::fs::write(
-        dir.join("compose.yml"),
-        "version: \"3.8\"\nservices:\n  app: [unclosed\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("compose.yml"), "version: \"3.8\"\nservices:\n  app: [unclosed\n").unwrap();
     for command in ["plan", "lint", "render"] {
         assert_refused(command, &dir, "compose.yml:");
     }
@@ -99,31 +78,19 @@ fn missing_env_sample() {
     assert_refused("render", &dir, ".env.sample");
     let lint = ccci("lint", &dir);
     assert_eq!(lint.code, 1, "{}{}", lint.stdout, lint.stderr);
-    assert!(
-        lint.stdout.contains(".env.sample: ERROR R008"),
-        "{}",
-        lint.stdout
-    );
+    assert!(lint.stdout.contains(".env.sample: ERROR R008"), "{}", lint.stdout);
 }
 
 #[test]
 fn unknown_overlay_in_compose_file() {
     let tmp = recipe();
     let dir = tmp.path().join("demo");
-    std::fs::write(
-        dir.join(".env.sample"),
-        format!("{SAMPLE}COMPOSE_FILE=compose.yml:compose.nope.yml\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.join(".env.sample"), format!("{SAMPLE}COMPOSE_FILE=compose.yml:compose.nope.yml\n")).unwrap();
     assert_refused("plan", &dir, ".env.sample:4:");
     assert_refused("render", &dir, "compose.nope.yml");
     let lint = ccci("lint", &dir);
     assert_eq!(lint.code, 1, "{}{}", lint.stdout, lint.stderr);
-    assert!(
-        lint.stdout.contains(".env.sample:4: ERROR C003"),
-        "{}",
-        lint.stdout
-    );
+    assert!(lint.stdout.contains(".env.sample:4: ERROR C003"), "{}", lint.stdout);
 }
 
 #[test]
@@ -155,8 +122,7 @@ fn non_utf8_file() {
 fn ten_megabyte_file() {
     let tmp = recipe();
     let dir = tmp.path().join("demo");
-    let filler =
-        "# padding padding padding padding padding padding padding padding\n".repeat(160_000);
+    let filler = "# padding padding padding padding padding padding padding padding\n".repeat(160_000);
     std::fs::write(dir.join("compose.yml"), format!("{COMPOSE}{filler}")).unwrap();
     assert!(std::fs::metadata(dir.join("compose.yml")).unwrap().len() > 10_000_000);
     for command in GUARDED {

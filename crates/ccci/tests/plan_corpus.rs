@@ -35,36 +35,15 @@ fn plan_json_for_every_corpus_recipe() {
 fn tier_decisions_follow_the_recipe() {
     let plan = |name: &str| ccci(&["plan", &corpus().join(name).to_string_lossy()]).0;
     let bonfire = plan("bonfire");
-    assert!(
-        bonfire.contains("backup   runs: backupbot.backup on: app, db"),
-        "{bonfire}"
-    );
-    assert!(
-        bonfire.contains("timeout: 300s (label coop-cloud.${STACK_NAME}.timeout on app)"),
-        "{bonfire}"
-    );
-    assert!(
-        bonfire.contains("secret_key_base version v1: generate 128 chars"),
-        "{bonfire}"
-    );
+    assert!(bonfire.contains("backup   runs: backupbot.backup on: app, db"), "{bonfire}");
+    assert!(bonfire.contains("timeout: 300s (label coop-cloud.${STACK_NAME}.timeout on app)"), "{bonfire}");
+    assert!(bonfire.contains("secret_key_base version v1: generate 128 chars"), "{bonfire}");
     let traefik = plan("traefik");
-    assert!(
-        traefik.contains("backup   skipped: no backupbot labels"),
-        "{traefik}"
-    );
-    assert!(
-        traefik.contains("upgrade  skipped: versions unknown: not a git checkout"),
-        "{traefik}"
-    );
+    assert!(traefik.contains("backup   skipped: no backupbot labels"), "{traefik}");
+    assert!(traefik.contains("upgrade  skipped: versions unknown: not a git checkout"), "{traefik}");
     assert!(traefik.contains("timeout: 50s (default"), "{traefik}");
-    assert!(
-        traefik.contains("custom   runs: CI checks only: the recipe has no tests/"),
-        "{traefik}"
-    );
+    assert!(traefik.contains("custom   runs: CI checks only: the recipe has no tests/"), "{traefik}");
     let (docs, code) = ccci(&["plan", &corpus().join("docs-coopcloud").to_string_lossy()]);
     assert_eq!(code, 2);
-    assert!(
-        docs.contains("<corpus>/docs-coopcloud/.env.sample: no .env.sample"),
-        "{docs}"
-    );
+    assert!(docs.contains("<corpus>/docs-coopcloud/.env.sample: no .env.sample"), "{docs}");
 }

@@ -9,28 +9,13 @@ use std::process::Command;
 use versions_repo::corpus_repo;
 
 fn plan_json(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_ccci"))
-        .arg("plan")
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ccci")).arg("plan").arg("--json").args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn tier(plan: &serde_json::Value, name: &str) -> serde_json::Value {
-    plan["tiers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tier"] == name)
-        .unwrap()
-        .clone()
+    plan["tiers"].as_array().unwrap().iter().find(|t| t["tier"] == name).unwrap().clone()
 }
 
 #[test]
@@ -42,11 +27,7 @@ fn bonfire_upgrades_from_its_latest_release() {
     let head = plan_json(&[&repo]);
     assert_eq!(
         head["versions"]["releases"],
-        serde_json::json!([
-            "1.0.0+1.0.5-social-amd64",
-            "2.0.0+1.0.5-social-amd64",
-            "2.0.1+1.0.6-social-amd64"
-        ])
+        serde_json::json!(["1.0.0+1.0.5-social-amd64", "2.0.0+1.0.5-social-amd64", "2.0.1+1.0.6-social-amd64"])
     );
     assert_eq!(head["upgrade_base"], "2.0.1+1.0.6-social-amd64");
     assert_eq!(tier(&head, "upgrade")["decision"], "runs");
@@ -59,10 +40,7 @@ fn bonfire_upgrades_from_its_latest_release() {
 
     let first = plan_json(&[&repo, "--ref", "1.0.0+1.0.5-social-amd64"]);
     assert_eq!(first["upgrade_base"], serde_json::Value::Null);
-    assert_eq!(
-        tier(&first, "upgrade")["reason"],
-        "no release older than 1.0.0+1.0.5-social-amd64"
-    );
+    assert_eq!(tier(&first, "upgrade")["reason"], "no release older than 1.0.0+1.0.5-social-amd64");
 }
 
 #[test]
@@ -72,10 +50,7 @@ fn traefik_with_only_a_lightweight_tag_was_never_released() {
     let plan = plan_json(&[&repo.to_string_lossy()]);
     assert_eq!(tier(&plan, "upgrade")["reason"], "never released");
     let notes = plan["versions"]["notes"].to_string();
-    assert!(
-        notes.contains("v2.4.8") && notes.contains("lightweight"),
-        "{notes}"
-    );
+    assert!(notes.contains("v2.4.8") && notes.contains("lightweight"), "{notes}");
 }
 
 #[test]

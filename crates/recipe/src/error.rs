@@ -32,10 +32,7 @@ impl RecipeError {
     }
 
     pub fn at(file: impl Into<PathBuf>, line: Option<usize>, message: impl Into<String>) -> Self {
-        Self {
-            location: Some(Location { file: file.into(), line }),
-            message: message.into(),
-        }
+        Self { location: Some(Location { file: file.into(), line }), message: message.into() }
     }
 
     /// Attach a file (and line) to an error that has none yet.

@@ -18,38 +18,21 @@ const MAX_DEPTH: usize = 4;
 
 /// `root.join(rel)`, refusing absolute paths and `..` components in `rel`.
 pub fn join_inside(root: &Path, rel: &Path) -> Result<PathBuf> {
-    if rel
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        return Err(RecipeError::at(
-            rel,
-            None,
-            "path leaves the recipe directory (absolute or contains `..`)",
-        ));
+    if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(RecipeError::at(rel, None, "path leaves the recipe directory (absolute or contains `..`)"));
     }
     Ok(root.join(rel))
 }
 
 /// Check that `path` (inside `root`), after resolving symlinks, stays inside `root`.
 pub fn check_inside(root: &Path, path: &Path) -> Result<()> {
-    let root_real = root
-        .canonicalize()
-        .map_err(|e| RecipeError::at(root, None, format!("cannot read recipe directory: {e}")))?;
-    let real = path
-        .canonicalize()
-        .map_err(|e| RecipeError::at(path, None, format!("cannot resolve: {e}")))?;
+    let root_real =
+        root.canonicalize().map_err(|e| RecipeError::at(root, None, format!("cannot read recipe directory: {e}")))?;
+    let real = path.canonicalize().map_err(|e| RecipeError::at(path, None, format!("cannot resolve: {e}")))?;
     if real.starts_with(&root_real) {
         Ok(())
     } else {
-        Err(RecipeError::at(
-            path,
-            None,
-            format!(
-                "symlink points outside the recipe directory (to {})",
-                real.display()
-            ),
-        ))
+        Err(RecipeError::at(path, None, format!("symlink points outside the recipe directory (to {})", real.display())))
     }
 }
 
@@ -58,8 +41,7 @@ pub fn check_inside(root: &Path, path: &Path) -> Result<()> {
 pub fn read_text(root: &Path, rel: &Path) -> Result<String> {
     let path = join_inside(root, rel)?;
     check_inside(root, &path)?;
-    let meta = fs::metadata(&path)
-        .map_err(|e| RecipeError::at(&path, None, format!("cannot read: {e}")))?;
+    let meta = fs::metadata(&path).map_err(|e| RecipeError::at(&path, None, format!("cannot read: {e}")))?;
     if !meta.is_file() {
         return Err(RecipeError::at(&path, None, "not a regular file"));
     }
@@ -67,11 +49,7 @@ pub fn read_text(root: &Path, rel: &Path) -> Result<String> {
         return Err(RecipeError::at(
             &path,
             None,
-            format!(
-                "file is {} bytes, over the {} byte limit for recipe files",
-                meta.len(),
-                MAX_FILE_BYTES
-            ),
+            format!("file is {} bytes, over the {} byte limit for recipe files", meta.len(), MAX_FILE_BYTES),
         ));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
@@ -79,19 +57,11 @@ pub fn read_text(root: &Path, rel: &Path) -> Result<String> {
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| RecipeError::at(&path, None, format!("cannot read: {e}")))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(RecipeError::at(
-            &path,
-            None,
-            "file grew over the size limit while being read",
-        ));
+        return Err(RecipeError::at(&path, None, "file grew over the size limit while being read"));
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..valid]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
+        let line = e.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
         RecipeError::at(&path, Some(line), "not valid UTF-8 text")
     })
 }
@@ -116,23 +86,14 @@ pub fn find_files(root: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<Path
     Ok(found)
 }
 
-fn walk(
-    root: &Path,
-    rel: &Path,
-    depth: usize,
-    wanted: &dyn Fn(&str) -> bool,
-    found: &mut Vec<PathBuf>,
-) -> Result<()> {
+fn walk(root: &Path, rel: &Path, depth: usize, wanted: &dyn Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> Result<()> {
     let dir = root.join(rel);
-    let entries =
-        fs::read_dir(&dir).map_err(|e| RecipeError::at(&dir, None, format!("cannot list: {e}")))?;
+    let entries = fs::read_dir(&dir).map_err(|e| RecipeError::at(&dir, None, format!("cannot list: {e}")))?;
     for entry in entries {
         let entry = entry.map_err(|e| RecipeError::at(&dir, None, format!("cannot list: {e}")))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let file_type = entry
-            .file_type()
-            .map_err(|e| RecipeError::at(entry.path(), None, e.to_string()))?;
+        let file_type = entry.file_type().map_err(|e| RecipeError::at(entry.path(), None, e.to_string()))?;
         let child = rel.join(name);
         if file_type.is_dir() {
             if depth + 1 < MAX_DEPTH && !name.starts_with('.') {

@@ -50,23 +50,11 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
         .map_err(|e| RecipeError::new(format!("cannot run git (is it installed?): {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
-        return Err(RecipeError::at(
-            dir,
-            None,
-            format!("git {} failed: {}", args.join(" "), first.trim()),
-        ));
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+        return Err(RecipeError::at(dir, None, format!("git {} failed: {}", args.join(" "), first.trim())));
     }
-    String::from_utf8(output.stdout).map_err(|_| {
-        RecipeError::at(
-            dir,
-            None,
-            format!("git {} printed non-UTF-8 output", args.join(" ")),
-        )
-    })
+    String::from_utf8(output.stdout)
+        .map_err(|_| RecipeError::at(dir, None, format!("git {} printed non-UTF-8 output", args.join(" "))))
 }
 
 /// Whether `dir` is the top of a git work tree (not merely inside one).
@@ -92,15 +80,7 @@ pub fn resolve_commit(dir: &Path, rev: &str) -> Result<String> {
 /// Every tag of the repository with its kind and peeled commit, sorted by name.
 pub fn tags(dir: &Path) -> Result<Vec<Tag>> {
     let format = "%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)";
-    let out = run(
-        dir,
-        &[
-            "for-each-ref",
-            "--sort=refname",
-            &format!("--format={format}"),
-            "refs/tags",
-        ],
-    )?;
+    let out = run(dir, &["for-each-ref", "--sort=refname", &format!("--format={format}"), "refs/tags"])?;
     Ok(out.lines().filter_map(parse_tag_line).collect())
 }
 
@@ -111,16 +91,8 @@ fn parse_tag_line(line: &str) -> Option<Tag> {
     let object = parts.next()?;
     let peeled = parts.next().unwrap_or("");
     let annotated = kind == "tag";
-    let commit = if annotated && !peeled.is_empty() {
-        peeled
-    } else {
-        object
-    };
-    Some(Tag {
-        name,
-        annotated,
-        commit: commit.to_string(),
-    })
+    let commit = if annotated && !peeled.is_empty() { peeled } else { object };
+    Some(Tag { name, annotated, commit: commit.to_string() })
 }
 
 /// Whether `ancestor` is an ancestor of (or equal to) `descendant`.
@@ -132,11 +104,7 @@ pub fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Result<bool>
     match status.code() {
         Some(0) => Ok(true),
         Some(1) => Ok(false),
-        _ => Err(RecipeError::at(
-            dir,
-            None,
-            format!("git merge-base --is-ancestor {ancestor} {descendant} failed"),
-        )),
+        _ => Err(RecipeError::at(dir, None, format!("git merge-base --is-ancestor {ancestor} {descendant} failed"))),
     }
 }
 
@@ -145,16 +113,11 @@ pub fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Result<bool>
 pub fn clone_at(url: &str, dest: &Path, rev: Option<&str>) -> Result<()> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     let dest_str = dest.to_string_lossy();
-    run(
-        parent,
-        &["clone", "--quiet", "--no-checkout", "--", url, &dest_str],
-    )?;
+    run(parent, &["clone", "--quiet", "--no-checkout", "--", url, &dest_str])?;
     let target = match rev {
         Some(rev) => resolve_commit(dest, rev)
             .or_else(|_| resolve_commit(dest, &format!("origin/{rev}")))
-            .map_err(|_| {
-                RecipeError::new(format!("{url}: no branch, tag or commit named `{rev}`"))
-            })?,
+            .map_err(|_| RecipeError::new(format!("{url}: no branch, tag or commit named `{rev}`")))?,
         None => resolve_commit(dest, "HEAD")?,
     };
     run(dest, &["checkout", "--quiet", "--detach", &target])?;
@@ -168,26 +131,12 @@ mod tests {
     #[test]
     fn annotated_tag_line_is_peeled_to_its_commit() {
         let tag = parse_tag_line("1.0.0+1.2\0tag\0aaaa\0cccc").unwrap();
-        assert_eq!(
-            tag,
-            Tag {
-                name: "1.0.0+1.2".into(),
-                annotated: true,
-                commit: "cccc".into()
-            }
-        );
+        assert_eq!(tag, Tag { name: "1.0.0+1.2".into(), annotated: true, commit: "cccc".into() });
     }
 
     #[test]
     fn lightweight_tag_line_points_at_its_commit() {
         let tag = parse_tag_line("v2.4.8\0commit\0bbbb\0").unwrap();
-        assert_eq!(
-            tag,
-            Tag {
-                name: "v2.4.8".into(),
-                annotated: false,
-                commit: "bbbb".into()
-            }
-        );
+        assert_eq!(tag, Tag { name: "v2.4.8".into(), annotated: false, commit: "bbbb".into() });
     }
 }

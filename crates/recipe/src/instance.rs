@@ -31,28 +31,15 @@ pub struct Instance {
 impl Instance {
     /// The CI instance for `recipe` on `base_domain` (worst case when `None`), for a stand-in run.
     pub fn worst_case(recipe: &str, base_domain: Option<&str>) -> Instance {
-        let id = RunIdentity {
-            recipe,
-            pr: None,
-            git_ref: "HEAD",
-            run_id: "plan",
-        };
+        let id = RunIdentity { recipe, pr: None, git_ref: "HEAD", run_id: "plan" };
         let domain = naming::app_domain(&id, base_domain.unwrap_or(WORST_CASE_BASE_DOMAIN));
-        Instance {
-            stack_name: app_env::stack_name(&domain),
-            domain,
-        }
+        Instance { stack_name: app_env::stack_name(&domain), domain }
     }
 }
 
 /// The files of `combination` that do not exist in the recipe directory.
 pub fn missing_files(recipe: &Recipe, combination: &Combination) -> Vec<String> {
-    combination
-        .files
-        .iter()
-        .filter(|f| !recipe.dir.join(f).is_file())
-        .cloned()
-        .collect()
+    combination.files.iter().filter(|f| !recipe.dir.join(f).is_file()).cloned().collect()
 }
 
 /// The `COMPOSE_FILE` combinations the recipe's env sample names (the active one first; just
@@ -73,11 +60,7 @@ pub fn app_env(recipe: &Recipe, instance: &Instance) -> BTreeMap<String, String>
 }
 
 /// Render `combination` for `instance`: interpolate with the app env and merge.
-pub fn render(
-    recipe: &Recipe,
-    instance: &Instance,
-    combination: &Combination,
-) -> Result<serde_norway::Value> {
+pub fn render(recipe: &Recipe, instance: &Instance, combination: &Combination) -> Result<serde_norway::Value> {
     let mut env = app_env(recipe, instance);
     env.insert("COMPOSE_FILE".to_string(), combination.files.join(":"));
     Ok(compose::load(&recipe.dir, &combination.files, &env)?.doc)

@@ -20,21 +20,16 @@ pub fn deploy_labels(service: &Value) -> Vec<(String, String)> {
                 None => (l.to_string(), String::new()),
             })
             .collect(),
-        Some(Value::Mapping(map)) => map
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v))))
-            .collect(),
+        Some(Value::Mapping(map)) => {
+            map.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v)))).collect()
+        }
         _ => Vec::new(),
     }
 }
 
 /// The value of label `key` on a service, if set.
 pub fn label<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    labels
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    labels.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -43,18 +38,12 @@ mod tests {
 
     #[test]
     fn list_and_map_forms() {
-        let list: Value =
-            serde_norway::from_str("deploy: {labels: [\"a=1\", \"b=x=y\", c]}").unwrap();
+        let list: Value = serde_norway::from_str("deploy: {labels: [\"a=1\", \"b=x=y\", c]}").unwrap();
         assert_eq!(
             deploy_labels(&list),
-            [
-                ("a".into(), "1".into()),
-                ("b".into(), "x=y".into()),
-                ("c".into(), String::new())
-            ]
+            [("a".into(), "1".into()), ("b".into(), "x=y".into()), ("c".into(), String::new())]
         );
-        let map: Value =
-            serde_norway::from_str("deploy: {labels: {backupbot.backup: true, n: 3}}").unwrap();
+        let map: Value = serde_norway::from_str("deploy: {labels: {backupbot.backup: true, n: 3}}").unwrap();
         let labels = deploy_labels(&map);
         assert_eq!(label(&labels, "backupbot.backup"), Some("true"));
         assert_eq!(label(&labels, "n"), Some("3"));

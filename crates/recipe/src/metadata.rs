@@ -7,16 +7,7 @@
 use serde::Serialize;
 
 /// The keys a filled-in block has (abra's recipe template).
-pub const EXPECTED_KEYS: &[&str] = &[
-    "Category",
-    "Status",
-    "Image",
-    "Healthcheck",
-    "Backups",
-    "Email",
-    "Tests",
-    "SSO",
-];
+pub const EXPECTED_KEYS: &[&str] = &["Category", "Status", "Image", "Healthcheck", "Backups", "Email", "Tests", "SSO"];
 
 const START: &str = "<!-- metadata -->";
 const END: &str = "<!-- endmetadata -->";
@@ -43,9 +34,7 @@ pub struct Metadata {
 impl Metadata {
     /// The value of `key` (case-insensitive), if present.
     pub fn get(&self, key: &str) -> Option<&MetaEntry> {
-        self.entries
-            .iter()
-            .find(|e| e.key.eq_ignore_ascii_case(key))
+        self.entries.iter().find(|e| e.key.eq_ignore_ascii_case(key))
     }
 }
 
@@ -53,22 +42,14 @@ impl Metadata {
 pub fn parse(readme: &str) -> Option<Metadata> {
     let mut lines = readme.lines().enumerate();
     let start_line = lines.by_ref().find(|(_, l)| l.trim() == START)?.0 + 1;
-    let mut meta = Metadata {
-        start_line,
-        closed: false,
-        entries: Vec::new(),
-    };
+    let mut meta = Metadata { start_line, closed: false, entries: Vec::new() };
     for (idx, line) in lines {
         if line.trim() == END {
             meta.closed = true;
             break;
         }
         if let Some((key, value)) = parse_line(line) {
-            meta.entries.push(MetaEntry {
-                key,
-                value,
-                line: idx + 1,
-            });
+            meta.entries.push(MetaEntry { key, value, line: idx + 1 });
         }
     }
     Some(meta)
@@ -90,18 +71,15 @@ mod tests {
 
     #[test]
     fn block_entries_are_read_with_lines() {
-        let text = "# x\n<!-- metadata -->\n* **Category**: Apps\n- **Healthcheck**:\n<!-- endmetadata -->\n* **After**: no\n";
+        let text =
+            "# x\n<!-- metadata -->\n* **Category**: Apps\n- **Healthcheck**:\n<!-- endmetadata -->\n* **After**: no\n";
         let meta = parse(text).unwrap();
         assert!(meta.closed);
         assert_eq!(meta.start_line, 2);
         assert_eq!(meta.get("category").unwrap().value, "Apps");
         assert_eq!(
             meta.get("Healthcheck").unwrap(),
-            &MetaEntry {
-                key: "Healthcheck".into(),
-                value: String::new(),
-                line: 4
-            }
+            &MetaEntry { key: "Healthcheck".into(), value: String::new(), line: 4 }
         );
         assert!(meta.get("After").is_none());
     }

@@ -54,20 +54,12 @@ pub fn run_hash(id: &RunIdentity<'_>) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
-    hasher.finalize()[..3]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize()[..3].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The app domain of a run: `<recipe[:4]>-<6 hex>.<base domain>`.
 pub fn app_domain(id: &RunIdentity<'_>, base_domain: &str) -> String {
-    format!(
-        "{}-{}.{}",
-        recipe_prefix(id.recipe),
-        run_hash(id),
-        base_domain.trim_matches('.')
-    )
+    format!("{}-{}.{}", recipe_prefix(id.recipe), run_hash(id), base_domain.trim_matches('.'))
 }
 
 /// The kind of Docker object a name belongs to.
@@ -97,14 +89,7 @@ pub struct NameCheck {
 impl NameCheck {
     fn new(kind: ObjectKind, key: &str, name: String, limit: usize) -> NameCheck {
         let length = name.chars().count();
-        NameCheck {
-            kind,
-            key: key.to_string(),
-            name,
-            length,
-            limit,
-            fits: length <= limit,
-        }
+        NameCheck { kind, key: key.to_string(), name, length, limit, fits: length <= limit }
     }
 }
 
@@ -112,11 +97,7 @@ fn mapping<'a>(
     doc: &'a serde_norway::Value,
     section: &str,
 ) -> impl Iterator<Item = (&'a str, &'a serde_norway::Value)> {
-    doc.get(section)
-        .and_then(|v| v.as_mapping())
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.as_str()?, v)))
+    doc.get(section).and_then(|v| v.as_mapping()).into_iter().flatten().filter_map(|(k, v)| Some((k.as_str()?, v)))
 }
 
 fn is_external(def: &serde_norway::Value) -> bool {
@@ -139,26 +120,15 @@ pub fn docker_names(stack: &str, doc: &serde_norway::Value) -> Vec<NameCheck> {
     let mut out = Vec::new();
     let prefixed = |key: &str| format!("{stack}_{key}");
     for (key, _) in mapping(doc, "services") {
-        out.push(NameCheck::new(
-            ObjectKind::Service,
-            key,
-            prefixed(key),
-            MAX_SERVICE_NAME,
-        ));
+        out.push(NameCheck::new(ObjectKind::Service, key, prefixed(key), MAX_SERVICE_NAME));
     }
-    for (section, kind) in [
-        ("secrets", ObjectKind::Secret),
-        ("configs", ObjectKind::Config),
-    ] {
+    for (section, kind) in [("secrets", ObjectKind::Secret), ("configs", ObjectKind::Config)] {
         for (key, def) in mapping(doc, section) {
             let name = explicit_name(def).unwrap_or_else(|| prefixed(key));
             out.push(NameCheck::new(kind, key, name, MAX_SECRET_NAME));
         }
     }
-    for (section, kind) in [
-        ("networks", ObjectKind::Network),
-        ("volumes", ObjectKind::Volume),
-    ] {
+    for (section, kind) in [("networks", ObjectKind::Network), ("volumes", ObjectKind::Volume)] {
         for (key, def) in mapping(doc, section) {
             if is_external(def) {
                 continue;
@@ -180,12 +150,7 @@ mod tests {
     use super::*;
 
     fn id() -> RunIdentity<'static> {
-        RunIdentity {
-            recipe: "custom-php",
-            pr: Some(7),
-            git_ref: "abc123",
-            run_id: "r1",
-        }
+        RunIdentity { recipe: "custom-php", pr: Some(7), git_ref: "abc123", run_id: "r1" }
     }
 
     #[test]
@@ -211,27 +176,9 @@ mod tests {
         let base = run_hash(&id());
         assert_eq!(base, run_hash(&id()));
         assert_ne!(base, run_hash(&RunIdentity { pr: None, ..id() }));
-        assert_ne!(
-            base,
-            run_hash(&RunIdentity {
-                git_ref: "def",
-                ..id()
-            })
-        );
-        assert_ne!(
-            base,
-            run_hash(&RunIdentity {
-                run_id: "r2",
-                ..id()
-            })
-        );
-        assert_ne!(
-            base,
-            run_hash(&RunIdentity {
-                recipe: "custom-phq",
-                ..id()
-            })
-        );
+        assert_ne!(base, run_hash(&RunIdentity { git_ref: "def", ..id() }));
+        assert_ne!(base, run_hash(&RunIdentity { run_id: "r2", ..id() }));
+        assert_ne!(base, run_hash(&RunIdentity { recipe: "custom-phq", ..id() }));
     }
 
     #[test]

@@ -184,15 +184,10 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
             "no .env.sample: cannot plan a deploy without an env template",
         )
     })?;
-    let git_ref = git_ref
-        .map(str::to_string)
-        .or_else(|| recipe.git_ref.clone())
-        .unwrap_or_else(|| "HEAD".to_string());
+    let git_ref = git_ref.map(str::to_string).or_else(|| recipe.git_ref.clone()).unwrap_or_else(|| "HEAD".to_string());
     let instance = Instance::worst_case(&recipe.name, None);
     let mut combinations = instance::combinations(recipe).into_iter();
-    let active = combinations
-        .next()
-        .expect("combinations always has the active one");
+    let active = combinations.next().expect("combinations always has the active one");
     if let Some(missing) = instance::missing_files(recipe, &active).first() {
         return Err(RecipeError::at(
             recipe.dir.join(&sample.path),
@@ -204,26 +199,11 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
 
     let services = services(&doc);
     let (versions, commit) = versions_summary(recipe, &git_ref);
-    let upgrade_base = overrides
-        .upgrade_base
-        .clone()
-        .or_else(|| base_release(recipe, &git_ref));
-    let tiers = tiers(
-        recipe,
-        &git_ref,
-        &versions,
-        upgrade_base.as_deref(),
-        &services,
-        overrides,
-    );
+    let upgrade_base = overrides.upgrade_base.clone().or_else(|| base_release(recipe, &git_ref));
+    let tiers = tiers(recipe, &git_ref, &versions, upgrade_base.as_deref(), &services, overrides);
     let secrets = secrets::secret_specs(&doc, &sample.env, &recipe.dir.join(&sample.path))?
         .into_iter()
-        .map(|s| SecretPlan {
-            key: s.key,
-            name: s.name,
-            version: s.version,
-            generator: s.generator,
-        })
+        .map(|s| SecretPlan { key: s.key, name: s.name, version: s.version, generator: s.generator })
         .collect();
     Ok(Plan {
         recipe: recipe.name.clone(),
@@ -235,10 +215,7 @@ pub fn plan(recipe: &Recipe, git_ref: Option<&str>, overrides: &Overrides) -> Re
         compose_files: active.files.clone(),
         optional_combinations: combinations
             .filter(|c| c.commented)
-            .map(|c| OptionalCombination {
-                compose_file: c.files.join(":"),
-                line: c.line,
-            })
+            .map(|c| OptionalCombination { compose_file: c.files.join(":"), line: c.line })
             .collect(),
         services,
         secrets,
@@ -278,9 +255,7 @@ fn versions_summary(recipe: &Recipe, git_ref: &str) -> (VersionsSummary, Option<
 
 fn base_release(recipe: &Recipe, git_ref: &str) -> Option<String> {
     let versions = recipe.versions.known()?;
-    versions
-        .latest_release_before(Some(git_ref))
-        .map(|r| r.version.tag.clone())
+    versions.latest_release_before(Some(git_ref)).map(|r| r.version.tag.clone())
 }
 
 fn tiers(
@@ -293,11 +268,7 @@ fn tiers(
 ) -> Vec<TierPlan> {
     let runs = |why: String| Decision::Runs { why };
     let skipped = |reason: String| Decision::Skipped { reason };
-    let backed_up: Vec<&str> = services
-        .iter()
-        .filter(|s| s.backup)
-        .map(|s| s.name.as_str())
-        .collect();
+    let backed_up: Vec<&str> = services.iter().filter(|s| s.backup).map(|s| s.name.as_str()).collect();
     Tier::ALL
         .iter()
         .map(|&tier| {
@@ -306,22 +277,14 @@ fn tiers(
                 (_, Some((_, reason))) => skipped(format!("per-recipe config: {reason}")),
                 (Tier::Install, _) => runs(format!("deploy {git_ref} and wait until it serves")),
                 (Tier::Upgrade, _) => match (upgrade_base, &versions.unknown) {
-                    (Some(base), _) => {
-                        runs(format!("deploy {base}, then upgrade in place to {git_ref}"))
-                    }
+                    (Some(base), _) => runs(format!("deploy {base}, then upgrade in place to {git_ref}")),
                     (None, Some(reason)) => skipped(format!("versions unknown: {reason}")),
-                    (None, None) if versions.releases.is_empty() => {
-                        skipped("never released".to_string())
-                    }
+                    (None, None) if versions.releases.is_empty() => skipped("never released".to_string()),
                     (None, None) => skipped(format!("no release older than {git_ref}")),
                 },
-                (Tier::Backup | Tier::Restore, _) if backed_up.is_empty() => {
-                    skipped("no backupbot labels".to_string())
-                }
+                (Tier::Backup | Tier::Restore, _) if backed_up.is_empty() => skipped("no backupbot labels".to_string()),
                 (Tier::Backup, _) => runs(format!("backupbot.backup on: {}", backed_up.join(", "))),
-                (Tier::Restore, _) => {
-                    runs("restore the backup taken in the backup tier".to_string())
-                }
+                (Tier::Restore, _) => runs("restore the backup taken in the backup tier".to_string()),
                 (Tier::Custom, _) if recipe.has_tests_dir => {
                     runs("the recipe's tests/ and the CI's checks".to_string())
                 }
@@ -352,9 +315,7 @@ fn services(doc: &Value) -> Vec<ServicePlan> {
 /// absolute paths, as `docker stack config` prints them).
 fn relative_to(dir: &std::path::Path, path: &str) -> String {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    std::path::Path::new(path)
-        .strip_prefix(&dir)
-        .map_or_else(|_| path.to_string(), |p| p.display().to_string())
+    std::path::Path::new(path).strip_prefix(&dir).map_or_else(|_| path.to_string(), |p| p.display().to_string())
 }
 
 fn configs(doc: &Value, stack: &str, dir: &std::path::Path) -> Vec<ConfigPlan> {
@@ -364,25 +325,10 @@ fn configs(doc: &Value, stack: &str, dir: &std::path::Path) -> Vec<ConfigPlan> {
     map.iter()
         .filter_map(|(key, def)| {
             let key = key.as_str()?;
-            let name = def
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or(format!("{stack}_{key}"));
-            let version = name
-                .strip_prefix(&format!("{stack}_{key}_"))
-                .filter(|v| !v.is_empty())
-                .map(str::to_string);
-            let file = def
-                .get("file")
-                .and_then(Value::as_str)
-                .map(|f| relative_to(dir, f));
-            Some(ConfigPlan {
-                key: key.to_string(),
-                name,
-                version,
-                file,
-            })
+            let name = def.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or(format!("{stack}_{key}"));
+            let version = name.strip_prefix(&format!("{stack}_{key}_")).filter(|v| !v.is_empty()).map(str::to_string);
+            let file = def.get("file").and_then(Value::as_str).map(|f| relative_to(dir, f));
+            Some(ConfigPlan { key: key.to_string(), name, version, file })
         })
         .collect()
 }
@@ -390,36 +336,30 @@ fn configs(doc: &Value, stack: &str, dir: &std::path::Path) -> Vec<ConfigPlan> {
 fn timeout(doc: &Value, stack: &str, overrides: &Overrides) -> Timeout {
     if let Some(seconds) = overrides.timeout_secs {
         let from = overrides.source.as_deref().unwrap_or("per-recipe config");
-        return Timeout {
-            seconds,
-            source: format!("{from}: timeout"),
-        };
+        return Timeout { seconds, source: format!("{from}: timeout") };
     }
     let key = format!("coop-cloud.{stack}.timeout");
     let app = doc.get("services").and_then(|s| s.get("app"));
-    let value = app
-        .map(deploy_labels)
-        .and_then(|labels| label(&labels, &key).map(str::to_string));
+    let value = app.map(deploy_labels).and_then(|labels| label(&labels, &key).map(str::to_string));
     match value.as_deref().map(|v| (v, v.trim().parse::<u64>())) {
-        Some((_, Ok(seconds))) => Timeout { seconds, source: "label coop-cloud.${STACK_NAME}.timeout on app".to_string() },
+        Some((_, Ok(seconds))) => {
+            Timeout { seconds, source: "label coop-cloud.${STACK_NAME}.timeout on app".to_string() }
+        }
         Some((v, Err(_))) => Timeout {
             seconds: DEFAULT_TIMEOUT_SECS,
             source: format!("default: label coop-cloud.${{STACK_NAME}}.timeout={v:?} is not a number of seconds"),
         },
-        None => Timeout { seconds: DEFAULT_TIMEOUT_SECS, source: "default: no coop-cloud.${STACK_NAME}.timeout label".to_string() },
+        None => Timeout {
+            seconds: DEFAULT_TIMEOUT_SECS,
+            source: "default: no coop-cloud.${STACK_NAME}.timeout label".to_string(),
+        },
     }
 }
 
 fn env_sample_note(path: &str) -> EnvSampleNote {
-    let note = (path != ".env.sample").then(|| {
-        format!(
-            "non-standard location: abra reads .env.sample at the recipe's top; the CI uses {path}"
-        )
-    });
-    EnvSampleNote {
-        path: path.to_string(),
-        note,
-    }
+    let note = (path != ".env.sample")
+        .then(|| format!("non-standard location: abra reads .env.sample at the recipe's top; the CI uses {path}"));
+    EnvSampleNote { path: path.to_string(), note }
 }
 
 impl Plan {
@@ -443,23 +383,15 @@ impl Plan {
         for note in &self.versions.notes {
             line(format!("  note: {note}"));
         }
-        line(format!(
-            "upgrade base: {}",
-            self.upgrade_base.as_deref().unwrap_or("none")
-        ));
+        line(format!("upgrade base: {}", self.upgrade_base.as_deref().unwrap_or("none")));
         line("tiers:".to_string());
         for t in &self.tiers {
             match &t.decision {
                 Decision::Runs { why } => line(format!("  {:<8} runs: {why}", t.tier.to_string())),
-                Decision::Skipped { reason } => {
-                    line(format!("  {:<8} skipped: {reason}", t.tier.to_string()))
-                }
+                Decision::Skipped { reason } => line(format!("  {:<8} skipped: {reason}", t.tier.to_string())),
             }
         }
-        line(format!(
-            "instance: {} (stack {})",
-            self.instance.domain, self.instance.stack_name
-        ));
+        line(format!("instance: {} (stack {})", self.instance.domain, self.instance.stack_name));
         line(format!("env sample: {}", self.env_sample.path));
         if let Some(note) = &self.env_sample.note {
             line(format!("  note: {note}"));
@@ -471,11 +403,7 @@ impl Plan {
         line("services:".to_string());
         for s in &self.services {
             let backup = if s.backup { " [backup]" } else { "" };
-            line(format!(
-                "  {}: {}{backup}",
-                s.name,
-                s.image.as_deref().unwrap_or("(no image)")
-            ));
+            line(format!("  {}: {}{backup}", s.name, s.image.as_deref().unwrap_or("(no image)")));
         }
         line("secrets:".to_string());
         for s in &self.secrets {
@@ -486,24 +414,13 @@ impl Plan {
                 Generator::Passphrase { words } => format!("generate a {words}-word passphrase"),
                 Generator::Insert => "insert (generate=false)".to_string(),
             };
-            line(format!(
-                "  {} version {}: {how}",
-                s.key,
-                s.version.as_deref().unwrap_or("unset")
-            ));
+            line(format!("  {} version {}: {how}", s.key, s.version.as_deref().unwrap_or("unset")));
         }
         line("configs:".to_string());
         for c in &self.configs {
-            line(format!(
-                "  {} version {}",
-                c.key,
-                c.version.as_deref().unwrap_or("none")
-            ));
+            line(format!("  {} version {}", c.key, c.version.as_deref().unwrap_or("none")));
         }
-        line(format!(
-            "timeout: {}s ({})",
-            self.timeout.seconds, self.timeout.source
-        ));
+        line(format!("timeout: {}s ({})", self.timeout.seconds, self.timeout.source));
         match &self.overrides.source {
             Some(source) => line(format!("overrides: {source}")),
             None => line("overrides: none (per-recipe config not available yet)".to_string()),

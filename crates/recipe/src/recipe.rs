@@ -80,17 +80,13 @@ pub struct Recipe {
 
 /// Whether a file name is a compose file abra would consider (`compose.yml`, `compose.*.yml`).
 pub fn is_compose_file_name(name: &str) -> bool {
-    (name.starts_with("compose.") || name == "compose")
-        && (name.ends_with(".yml") || name.ends_with(".yaml"))
+    (name.starts_with("compose.") || name == "compose") && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
 /// Where the env sample lives: the first of [`app_env::ENV_SAMPLE_SPOTS`] that exists (a symlink
 /// counts, and is then checked by the guarded read).
 fn find_env_sample(dir: &Path) -> Option<PathBuf> {
-    app_env::ENV_SAMPLE_SPOTS
-        .iter()
-        .map(PathBuf::from)
-        .find(|spot| std::fs::symlink_metadata(dir.join(spot)).is_ok())
+    app_env::ENV_SAMPLE_SPOTS.iter().map(PathBuf::from).find(|spot| std::fs::symlink_metadata(dir.join(spot)).is_ok())
 }
 
 impl Recipe {
@@ -110,11 +106,9 @@ impl Recipe {
         let path = Path::new(source);
         match (path.is_dir(), git_ref) {
             (true, None) => Recipe::load(path),
-            (true, Some(_)) if !git::is_work_tree_root(path) => Err(RecipeError::at(
-                path,
-                None,
-                "--ref needs a git checkout, and this directory is not one",
-            )),
+            (true, Some(_)) if !git::is_work_tree_root(path) => {
+                Err(RecipeError::at(path, None, "--ref needs a git checkout, and this directory is not one"))
+            }
             _ => Recipe::load_git(source, git_ref),
         }
     }
@@ -155,8 +149,7 @@ impl Recipe {
             }
             None => None,
         };
-        let abra_sh = files::read_text_if_exists(dir, Path::new("abra.sh"))?
-            .map(|t| app_env::abra_sh_exports(&t));
+        let abra_sh = files::read_text_if_exists(dir, Path::new("abra.sh"))?.map(|t| app_env::abra_sh_exports(&t));
         let readme = files::read_text_if_exists(dir, Path::new("README.md"))?;
         let metadata = readme.as_deref().and_then(metadata::parse);
         Ok(Recipe {
@@ -182,11 +175,7 @@ impl Recipe {
 }
 
 fn recipe_name_from_url(url: &str) -> String {
-    let last = url
-        .trim_end_matches('/')
-        .rsplit(['/', ':'])
-        .next()
-        .unwrap_or(url);
+    let last = url.trim_end_matches('/').rsplit(['/', ':']).next().unwrap_or(url);
     last.trim_end_matches(".git").to_string()
 }
 
@@ -197,8 +186,7 @@ fn load_compose_files(dir: &Path) -> Result<Vec<ComposeFile>> {
         .into_iter()
         .map(|path| {
             let text = files::read_text(dir, &path)?;
-            let doc = parse_yaml(&text)
-                .map_err(|(line, msg)| RecipeError::at(dir.join(&path), line, msg))?;
+            let doc = parse_yaml(&text).map_err(|(line, msg)| RecipeError::at(dir.join(&path), line, msg))?;
             Ok(ComposeFile { path, text, doc })
         })
         .collect()
@@ -217,17 +205,11 @@ pub fn parse_yaml(text: &str) -> std::result::Result<serde_norway::Value, (Optio
 
 fn read_versions(dir: &Path) -> Result<VersionInfo> {
     if !git::is_work_tree_root(dir) {
-        return Ok(VersionInfo::Unknown {
-            reason: "not a git checkout".to_string(),
-        });
+        return Ok(VersionInfo::Unknown { reason: "not a git checkout".to_string() });
     }
     let head = match git::resolve_commit(dir, "HEAD") {
         Ok(head) => head,
-        Err(_) => {
-            return Ok(VersionInfo::Unknown {
-                reason: "git checkout without commits".to_string(),
-            })
-        }
+        Err(_) => return Ok(VersionInfo::Unknown { reason: "git checkout without commits".to_string() }),
     };
     let tags = git::tags(dir)?;
     let mut error = None;
@@ -257,10 +239,7 @@ mod tests {
 
     #[test]
     fn names_from_urls() {
-        assert_eq!(
-            recipe_name_from_url("https://git.example/coop-cloud/traefik.git"),
-            "traefik"
-        );
+        assert_eq!(recipe_name_from_url("https://git.example/coop-cloud/traefik.git"), "traefik");
         assert_eq!(recipe_name_from_url("git@host:org/bonfire"), "bonfire");
         assert_eq!(recipe_name_from_url("/tmp/x/custom-php/"), "custom-php");
     }

@@ -22,8 +22,7 @@ pub fn load(root: &Path) -> Result<Vec<ReleaseNote>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let entries =
-        fs::read_dir(&dir).map_err(|e| RecipeError::at(&dir, None, format!("cannot list: {e}")))?;
+    let entries = fs::read_dir(&dir).map_err(|e| RecipeError::at(&dir, None, format!("cannot list: {e}")))?;
     let mut notes = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| RecipeError::at(&dir, None, format!("cannot list: {e}")))?;
@@ -51,12 +50,6 @@ mod tests {
         fs::write(dir.path().join("release/.git-keep-me"), "").unwrap();
         fs::write(dir.path().join("release/1.0.0+2"), "first").unwrap();
         let notes = load(dir.path()).unwrap();
-        assert_eq!(
-            notes,
-            vec![ReleaseNote {
-                tag: "1.0.0+2".into(),
-                text: "first".into()
-            }]
-        );
+        assert_eq!(notes, vec![ReleaseNote { tag: "1.0.0+2".into(), text: "first".into() }]);
     }
 }

@@ -39,9 +39,7 @@ impl Charset {
             Charset::Alphanumeric => ALNUM,
             Charset::Hex => b"0123456789abcdef",
             Charset::Numeric => b"0123456789",
-            Charset::Special => {
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%+,-.:=@^_~"
-            }
+            Charset::Special => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%+,-.:=@^_~",
         }
     }
 }
@@ -80,44 +78,27 @@ pub fn version_key(secret_key: &str) -> String {
 }
 
 /// Read a generator from an env entry's modifiers.
-pub fn generator_from_modifiers(
-    modifiers: &[(String, String)],
-) -> std::result::Result<Generator, String> {
-    let get = |k: &str| {
-        modifiers
-            .iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+pub fn generator_from_modifiers(modifiers: &[(String, String)]) -> std::result::Result<Generator, String> {
+    let get = |k: &str| modifiers.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     if get("generate") == Some("false") {
         return Ok(Generator::Insert);
     }
     let charset = match get("charset") {
         None => Charset::Alphanumeric,
-        Some(name) => Charset::parse(name).ok_or_else(|| {
-            format!("unknown charset={name:?}; use alphanumeric, hex, numeric or special")
-        })?,
+        Some(name) => Charset::parse(name)
+            .ok_or_else(|| format!("unknown charset={name:?}; use alphanumeric, hex, numeric or special"))?,
     };
     match get("length") {
-        None => Ok(Generator::Passphrase {
-            words: PASSPHRASE_WORDS,
-        }),
+        None => Ok(Generator::Passphrase { words: PASSPHRASE_WORDS }),
         Some(n) => match n.parse::<usize>() {
-            Ok(length) if (1..=4096).contains(&length) => {
-                Ok(Generator::Password { length, charset })
-            }
+            Ok(length) if (1..=4096).contains(&length) => Ok(Generator::Password { length, charset }),
             _ => Err(format!("length={n:?} is not a whole number from 1 to 4096")),
         },
     }
 }
 
 /// Every external secret of `doc` with how to make it, matched to `env`'s version keys.
-pub fn secret_specs(
-    doc: &serde_norway::Value,
-    env: &EnvFile,
-    env_path: &std::path::Path,
-) -> Result<Vec<SecretSpec>> {
+pub fn secret_specs(doc: &serde_norway::Value, env: &EnvFile, env_path: &std::path::Path) -> Result<Vec<SecretSpec>> {
     let Some(secrets) = doc.get("secrets").and_then(|s| s.as_mapping()) else {
         return Ok(Vec::new());
     };
@@ -127,23 +108,13 @@ pub fn secret_specs(
         if def.get("external").and_then(|e| e.as_bool()) != Some(true) {
             continue;
         }
-        let name = def
-            .get("name")
-            .and_then(|n| n.as_str())
-            .unwrap_or(key)
-            .to_owned();
+        let name = def.get("name").and_then(|n| n.as_str()).unwrap_or(key).to_owned();
         let vkey = version_key(key);
-        let entry = env
-            .entries
-            .iter()
-            .rev()
-            .find(|e| !e.commented && e.key == vkey);
+        let entry = env.entries.iter().rev().find(|e| !e.commented && e.key == vkey);
         let generator = match entry {
             Some(e) => generator_from_modifiers(&e.modifiers)
                 .map_err(|msg| RecipeError::at(env_path, Some(e.line), format!("{vkey}: {msg}")))?,
-            None => Generator::Passphrase {
-                words: PASSPHRASE_WORDS,
-            },
+            None => Generator::Passphrase { words: PASSPHRASE_WORDS },
         };
         specs.push(SecretSpec {
             key: key.to_owned(),
@@ -161,41 +132,22 @@ mod tests {
     use super::*;
 
     fn mods(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn modifiers_choose_the_generator() {
         assert_eq!(
             generator_from_modifiers(&mods(&[("length", "32")])),
-            Ok(Generator::Password {
-                length: 32,
-                charset: Charset::Alphanumeric
-            })
+            Ok(Generator::Password { length: 32, charset: Charset::Alphanumeric })
         );
         assert_eq!(
             generator_from_modifiers(&mods(&[("length", "8"), ("charset", "hex")])),
-            Ok(Generator::Password {
-                length: 8,
-                charset: Charset::Hex
-            })
+            Ok(Generator::Password { length: 8, charset: Charset::Hex })
         );
-        assert_eq!(
-            generator_from_modifiers(&[]),
-            Ok(Generator::Passphrase { words: 4 })
-        );
-        assert_eq!(
-            generator_from_modifiers(&mods(&[("generate", "false"), ("length", "9")])),
-            Ok(Generator::Insert)
-        );
-        assert!(generator_from_modifiers(&mods(&[("length", "lots")]))
-            .unwrap_err()
-            .contains("lots"));
-        assert!(generator_from_modifiers(&mods(&[("charset", "emoji")]))
-            .unwrap_err()
-            .contains("emoji"));
+        assert_eq!(generator_from_modifiers(&[]), Ok(Generator::Passphrase { words: 4 }));
+        assert_eq!(generator_from_modifiers(&mods(&[("generate", "false"), ("length", "9")])), Ok(Generator::Insert));
+        assert!(generator_from_modifiers(&mods(&[("length", "lots")])).unwrap_err().contains("lots"));
+        assert!(generator_from_modifiers(&mods(&[("charset", "emoji")])).unwrap_err().contains("emoji"));
     }
 }

@@ -45,18 +45,12 @@ impl Version {
         };
         if let Some(r) = right {
             if r.is_empty() || r.chars().any(|c| c.is_whitespace() || c == '+') {
-                return Err(format!(
-                    "`{tag}`: the app version after `+` is empty or malformed"
-                ));
+                return Err(format!("`{tag}`: the app version after `+` is empty or malformed"));
             }
         }
-        let recipe = semver::Version::parse(left)
-            .map_err(|e| format!("`{tag}`: `{left}` is not a semver version ({e})"))?;
-        Ok(Version {
-            tag: tag.to_string(),
-            recipe,
-            app: right.map(str::to_string),
-        })
+        let recipe =
+            semver::Version::parse(left).map_err(|e| format!("`{tag}`: `{left}` is not a semver version ({e})"))?;
+        Ok(Version { tag: tag.to_string(), recipe, app: right.map(str::to_string) })
     }
 
     /// Whether the tag was written with a leading `v`.
@@ -122,10 +116,7 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn trim_zeros(digits: &[u8]) -> &[u8] {
-    let start = digits
-        .iter()
-        .position(|&d| d != b'0')
-        .unwrap_or(digits.len());
+    let start = digits.iter().position(|&d| d != b'0').unwrap_or(digits.len());
     &digits[start..]
 }
 
@@ -163,18 +154,15 @@ impl TagNote {
     /// One line for humans.
     pub fn message(&self) -> String {
         match &self.kind {
-            TagNoteKind::Lightweight => format!(
-                "tag `{}` is lightweight: not a release (release tags must be annotated)",
-                self.tag
-            ),
+            TagNoteKind::Lightweight => {
+                format!("tag `{}` is lightweight: not a release (release tags must be annotated)", self.tag)
+            }
             TagNoteKind::NonConforming { reason } => {
                 format!("tag `{}` is not a release: {reason}", self.tag)
             }
-            TagNoteKind::VPrefixed => format!(
-                "tag `{}` has a `v` prefix: read as {}",
-                self.tag,
-                self.tag.trim_start_matches('v')
-            ),
+            TagNoteKind::VPrefixed => {
+                format!("tag `{}` has a `v` prefix: read as {}", self.tag, self.tag.trim_start_matches('v'))
+            }
         }
     }
 }
@@ -193,11 +181,7 @@ pub struct Versions {
 impl Versions {
     /// Sort tags into releases and notes. `in_history(commit)` tells whether a commit is an
     /// ancestor of the checkout's HEAD.
-    pub fn from_tags(
-        tags: &[Tag],
-        head: &str,
-        mut in_history: impl FnMut(&str) -> bool,
-    ) -> Versions {
+    pub fn from_tags(tags: &[Tag], head: &str, mut in_history: impl FnMut(&str) -> bool) -> Versions {
         let mut releases = Vec::new();
         let mut notes = Vec::new();
         for tag in tags {
@@ -205,20 +189,12 @@ impl Versions {
             match (&parsed, tag.annotated) {
                 (Err(reason), _) => notes.push(TagNote {
                     tag: tag.name.clone(),
-                    kind: TagNoteKind::NonConforming {
-                        reason: reason.clone(),
-                    },
+                    kind: TagNoteKind::NonConforming { reason: reason.clone() },
                 }),
-                (Ok(_), false) => notes.push(TagNote {
-                    tag: tag.name.clone(),
-                    kind: TagNoteKind::Lightweight,
-                }),
+                (Ok(_), false) => notes.push(TagNote { tag: tag.name.clone(), kind: TagNoteKind::Lightweight }),
                 (Ok(version), true) => {
                     if version.v_prefixed() {
-                        notes.push(TagNote {
-                            tag: tag.name.clone(),
-                            kind: TagNoteKind::VPrefixed,
-                        });
+                        notes.push(TagNote { tag: tag.name.clone(), kind: TagNoteKind::VPrefixed });
                     }
                     releases.push(Release {
                         version: version.clone(),
@@ -229,11 +205,7 @@ impl Versions {
             }
         }
         releases.sort_by(|a, b| a.version.cmp(&b.version));
-        Versions {
-            releases,
-            notes,
-            head: head.to_string(),
-        }
+        Versions { releases, notes, head: head.to_string() }
     }
 
     /// The newest release, if any.
@@ -257,10 +229,7 @@ impl Versions {
     pub fn latest_release_before(&self, ref_name: Option<&str>) -> Option<&Release> {
         let current = ref_name
             .and_then(|name| self.release_named(name))
-            .or_else(|| {
-                self.releases_at_head()
-                    .min_by(|a, b| a.version.cmp(&b.version))
-            });
+            .or_else(|| self.releases_at_head().min_by(|a, b| a.version.cmp(&b.version)));
         self.releases
             .iter()
             .filter(|r| r.in_history)
@@ -305,19 +274,13 @@ mod tests {
 
     #[test]
     fn non_conforming_tags_are_rejected_with_a_reason() {
-        assert!(Version::parse("latest")
-            .unwrap_err()
-            .contains("not a semver"));
+        assert!(Version::parse("latest").unwrap_err().contains("not a semver"));
         assert!(Version::parse("1.2+3").is_err());
         assert!(Version::parse("1.2.3+").is_err());
     }
 
     fn tag(name: &str, annotated: bool, commit: &str) -> Tag {
-        Tag {
-            name: name.into(),
-            annotated,
-            commit: commit.into(),
-        }
+        Tag { name: name.into(), annotated, commit: commit.into() }
     }
 
     #[test]
@@ -331,24 +294,12 @@ mod tests {
         let in_hist = |c: &str| c != "other-branch";
         // HEAD beyond the last release: base is the last release.
         let vs = Versions::from_tags(&tags, "c4", in_hist);
-        assert_eq!(
-            vs.latest_release_before(None).unwrap().version.tag,
-            "2.0.0+2.0"
-        );
+        assert_eq!(vs.latest_release_before(None).unwrap().version.tag, "2.0.0+2.0");
         // HEAD at a release: base is the one before.
         let vs = Versions::from_tags(&tags, "c3", in_hist);
-        assert_eq!(
-            vs.latest_release_before(None).unwrap().version.tag,
-            "1.1.0+1.0"
-        );
+        assert_eq!(vs.latest_release_before(None).unwrap().version.tag, "1.1.0+1.0");
         // Ref named explicitly.
-        assert_eq!(
-            vs.latest_release_before(Some("1.1.0+1.0"))
-                .unwrap()
-                .version
-                .tag,
-            "1.0.0+1.0"
-        );
+        assert_eq!(vs.latest_release_before(Some("1.1.0+1.0")).unwrap().version.tag, "1.0.0+1.0");
         assert!(vs.latest_release_before(Some("1.0.0+1.0")).is_none());
     }
 }

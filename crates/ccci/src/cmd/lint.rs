@@ -27,10 +27,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let recipe = Recipe::open(&args.recipe, args.git_ref.as_deref())?;
-    let options = LintOptions {
-        skip: args.skip,
-        base_domain: args.base_domain,
-    };
+    let options = LintOptions { skip: args.skip, base_domain: args.base_domain };
     let report = lint::lint(&recipe, &options)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -50,9 +47,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             count(Level::Info)
         );
     }
-    Ok(if report.has_errors() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if report.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -20,14 +20,8 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
 /// R015 on the raw secrets of every compose file, versions from the sample (commented keys too).
 fn secret_names(ctx: &Ctx<'_>, report: &mut Report) {
     let mut env = ctx.env.clone();
-    for entry in ctx
-        .recipe
-        .env_sample
-        .iter()
-        .flat_map(|s| s.env.entries.iter())
-    {
-        env.entry(entry.key.clone())
-            .or_insert_with(|| entry.value.clone());
+    for entry in ctx.recipe.env_sample.iter().flat_map(|s| s.env.entries.iter()) {
+        env.entry(entry.key.clone()).or_insert_with(|| entry.value.clone());
     }
     let stack = &ctx.instance.stack_name;
     for cf in &ctx.recipe.compose_files {
@@ -36,11 +30,8 @@ fn secret_names(ctx: &Ctx<'_>, report: &mut Report) {
         };
         for (key, def) in secrets {
             let Some(key) = key.as_str() else { continue };
-            let template = def
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or(format!("{stack}_{key}"));
+            let template =
+                def.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or(format!("{stack}_{key}"));
             let Ok(name) = interpolate::substitute(&template, &env, Dialect::DockerStack) else {
                 continue;
             };
@@ -69,10 +60,7 @@ fn other_names(ctx: &Ctx<'_>, report: &mut Report) {
     let mut seen = BTreeSet::new();
     for combo in &ctx.renders {
         for check in naming::docker_names(&ctx.instance.stack_name, &combo.doc) {
-            if check.fits
-                || check.kind == ObjectKind::Secret
-                || !seen.insert((check.kind, check.name.clone()))
-            {
+            if check.fits || check.kind == ObjectKind::Secret || !seen.insert((check.kind, check.name.clone())) {
                 continue;
             }
             let (section, noun) = match check.kind {

@@ -50,25 +50,12 @@ impl<'a> Ctx<'a> {
             for (combination, missing) in &combinations {
                 if missing.is_empty() {
                     let doc = instance::render(recipe, &instance, combination)?;
-                    renders.push(RenderedCombo {
-                        combination: combination.clone(),
-                        doc,
-                    });
+                    renders.push(RenderedCombo { combination: combination.clone(), doc });
                 }
             }
-            renders
-                .is_empty()
-                .then(|| "no COMPOSE_FILE combination has all its files".to_string())
+            renders.is_empty().then(|| "no COMPOSE_FILE combination has all its files".to_string())
         };
-        Ok(Ctx {
-            recipe,
-            options,
-            instance,
-            env,
-            combinations,
-            renders,
-            render_skip,
-        })
+        Ok(Ctx { recipe, options, instance, env, combinations, renders, render_skip })
     }
 
     /// Why render-based rules could not run, if they could not.
@@ -78,11 +65,7 @@ impl<'a> Ctx<'a> {
 
     /// The relative path of the env sample, for findings about it.
     pub fn env_sample_path(&self) -> PathBuf {
-        self.recipe
-            .env_sample
-            .as_ref()
-            .map(|s| s.path.clone())
-            .unwrap_or_else(|| PathBuf::from(".env.sample"))
+        self.recipe.env_sample.as_ref().map(|s| s.path.clone()).unwrap_or_else(|| PathBuf::from(".env.sample"))
     }
 
     /// The last file of `combination` whose raw YAML has the key path, with its line.
@@ -94,10 +77,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let first = files
-            .first()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("compose.yml"));
+        let first = files.first().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("compose.yml"));
         (first, None)
     }
 }

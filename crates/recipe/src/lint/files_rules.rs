@@ -32,25 +32,11 @@ fn readme(ctx: &Ctx<'_>, report: &mut Report) {
     let fix = "fill in the block between `<!-- metadata -->` and `<!-- endmetadata -->` \
                (Category, Status, Image, Healthcheck, Backups, Email, Tests, SSO)";
     if ctx.recipe.readme.is_none() {
-        report.add(
-            "R007",
-            Level::Warning,
-            "README.md",
-            None,
-            "no README.md",
-            fix,
-        );
+        report.add("R007", Level::Warning, "README.md", None, "no README.md", fix);
         return;
     }
     let Some(meta) = &ctx.recipe.metadata else {
-        report.add(
-            "R007",
-            Level::Warning,
-            "README.md",
-            None,
-            "README.md has no metadata block",
-            fix,
-        );
+        report.add("R007", Level::Warning, "README.md", None, "README.md has no metadata block", fix);
         return;
     };
     let unfilled: Vec<(&str, Option<usize>)> = EXPECTED_KEYS
@@ -62,10 +48,7 @@ fn readme(ctx: &Ctx<'_>, report: &mut Report) {
         })
         .collect();
     if !unfilled.is_empty() {
-        let line = unfilled
-            .iter()
-            .find_map(|(_, l)| *l)
-            .or(Some(meta.start_line));
+        let line = unfilled.iter().find_map(|(_, l)| *l).or(Some(meta.start_line));
         let keys: Vec<&str> = unfilled.iter().map(|(k, _)| *k).collect();
         report.add(
             "R007",
@@ -87,21 +70,14 @@ fn var_refs(template: &str) -> Vec<(String, bool)> {
         if let Some(inner) = rest.strip_prefix('{') {
             let end = inner.find('}').unwrap_or(inner.len());
             let expr = &inner[..end];
-            let name_len = expr
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(expr.len());
+            let name_len = expr.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(expr.len());
             let op = &expr[name_len..];
-            out.push((
-                expr[..name_len].to_string(),
-                op.starts_with(":-") || op.starts_with('-'),
-            ));
+            out.push((expr[..name_len].to_string(), op.starts_with(":-") || op.starts_with('-')));
             rest = &inner[end..];
         } else if rest.starts_with('$') {
             rest = &rest[1..];
         } else {
-            let len = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
+            let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
             if len > 0 {
                 out.push((rest[..len].to_string(), false));
             }
@@ -118,19 +94,15 @@ fn vendored_config_versions(ctx: &Ctx<'_>, report: &mut Report) {
             continue;
         };
         for (key, def) in configs {
-            let (Some(key), Some(name)) = (key.as_str(), def.get("name").and_then(Value::as_str))
-            else {
+            let (Some(key), Some(name)) = (key.as_str(), def.get("name").and_then(Value::as_str)) else {
                 continue;
             };
             for (var, has_default) in var_refs(name) {
                 if var == "STACK_NAME" || has_default || exported(&var) {
                     continue;
                 }
-                let why = if ctx.recipe.abra_sh.is_none() {
-                    "there is no abra.sh"
-                } else {
-                    "abra.sh does not export it"
-                };
+                let why =
+                    if ctx.recipe.abra_sh.is_none() { "there is no abra.sh" } else { "abra.sh does not export it" };
                 report.add(
                     "R012",
                     Level::Error,
@@ -149,11 +121,7 @@ fn overlays(ctx: &Ctx<'_>, report: &mut Report) {
     let path = ctx.env_sample_path();
     for (combination, missing) in &ctx.combinations {
         for file in missing {
-            let state = if combination.commented {
-                "a commented-out COMPOSE_FILE"
-            } else {
-                "COMPOSE_FILE"
-            };
+            let state = if combination.commented { "a commented-out COMPOSE_FILE" } else { "COMPOSE_FILE" };
             report.add(
                 "C003",
                 Level::Error,
@@ -174,13 +142,11 @@ fn config_files(ctx: &Ctx<'_>, report: &mut Report) {
                 continue;
             };
             for (key, def) in defs {
-                let (Some(key), Some(file)) =
-                    (key.as_str(), def.get("file").and_then(Value::as_str))
-                else {
+                let (Some(key), Some(file)) = (key.as_str(), def.get("file").and_then(Value::as_str)) else {
                     continue;
                 };
-                let file = interpolate::substitute(file, &ctx.env, Dialect::DockerStack)
-                    .unwrap_or_else(|_| file.to_string());
+                let file =
+                    interpolate::substitute(file, &ctx.env, Dialect::DockerStack).unwrap_or_else(|_| file.to_string());
                 if Path::new(&file).is_absolute() || ctx.recipe.dir.join(&file).is_file() {
                     continue;
                 }
@@ -189,7 +155,10 @@ fn config_files(ctx: &Ctx<'_>, report: &mut Report) {
                     Level::Error,
                     &cf.path,
                     super::line_of(&cf.text, &[section, key, "file"]),
-                    format!("{} `{key}` reads `{file}`, which does not exist in the recipe", &section[..section.len() - 1]),
+                    format!(
+                        "{} `{key}` reads `{file}`, which does not exist in the recipe",
+                        &section[..section.len() - 1]
+                    ),
                     format!("add `{file}` to the recipe or fix the path (relative to the recipe directory)"),
                 );
             }
@@ -205,11 +174,7 @@ mod tests {
     fn variable_references_with_defaults() {
         assert_eq!(
             var_refs("${STACK_NAME}_x_${X_VERSION:-v3}_$Y$$Z"),
-            [
-                ("STACK_NAME".to_string(), false),
-                ("X_VERSION".to_string(), true),
-                ("Y".to_string(), false)
-            ]
+            [("STACK_NAME".to_string(), false), ("X_VERSION".to_string(), true), ("Y".to_string(), false)]
         );
     }
 }

@@ -11,9 +11,8 @@ use super::{Ctx, Level, Report};
 use crate::interpolate::{self, Dialect};
 
 /// Tags that move: deploying one twice can give two different apps.
-pub const UNSTABLE_TAGS: &[&str] = &[
-    "latest", "main", "master", "dev", "develop", "nightly", "edge", "testing", "unstable",
-];
+pub const UNSTABLE_TAGS: &[&str] =
+    &["latest", "main", "master", "dev", "develop", "nightly", "edge", "testing", "unstable"];
 
 /// An image reference split into repository, tag and digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +30,8 @@ pub fn parse_image(image: &str) -> ImageRef<'_> {
     };
     let slash = rest.rfind('/').map_or(0, |i| i + 1);
     match rest[slash..].rfind(':') {
-        Some(i) => ImageRef {
-            repository: &rest[..slash + i],
-            tag: Some(&rest[slash + i + 1..]),
-            digest,
-        },
-        None => ImageRef {
-            repository: rest,
-            tag: None,
-            digest,
-        },
+        Some(i) => ImageRef { repository: &rest[..slash + i], tag: Some(&rest[slash + i + 1..]), digest },
+        None => ImageRef { repository: rest, tag: None, digest },
     }
 }
 
@@ -49,10 +40,7 @@ pub fn parse_image(image: &str) -> ImageRef<'_> {
 pub fn is_semver_like(tag: &str) -> bool {
     let body = tag.strip_prefix('v').unwrap_or(tag);
     let digits = body.chars().take_while(char::is_ascii_digit).count();
-    digits > 0
-        && body[digits..]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
+    digits > 0 && body[digits..].chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
 }
 
 pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
@@ -84,10 +72,7 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
                         Level::Warning,
                         s.file,
                         line,
-                        format!(
-                            "image `{image}` of service `{}` uses the unstable tag `{tag}`",
-                            s.name
-                        ),
+                        format!("image `{image}` of service `{}` uses the unstable tag `{tag}`", s.name),
                         "use a released version tag instead of a moving one",
                     );
                 }
@@ -97,10 +82,7 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
                         Level::Warning,
                         s.file,
                         line,
-                        format!(
-                            "image tag `{tag}` of service `{}` is not semver-like",
-                            s.name
-                        ),
+                        format!("image tag `{tag}` of service `{}` is not semver-like", s.name),
                         "use a version tag such as `1.2.3` (suffixes like `-alpine` are fine)",
                     );
                 }
@@ -122,12 +104,10 @@ fn rendered_tags(ctx: &Ctx<'_>, report: &mut Report) {
             let image = def.get("image").and_then(Value::as_str).unwrap_or("");
             let parsed = parse_image(image);
             let untagged = parsed.digest.is_none() && parsed.tag.is_none_or(str::is_empty);
-            if image.is_empty() || !untagged || !seen.insert((name.to_string(), image.to_string()))
-            {
+            if image.is_empty() || !untagged || !seen.insert((name.to_string(), image.to_string())) {
                 continue;
             }
-            let (file, line) =
-                ctx.locate_in(&combo.combination.files, &["services", name, "image"]);
+            let (file, line) = ctx.locate_in(&combo.combination.files, &["services", name, "image"]);
             report.add(
                 "C002",
                 Level::Error,
@@ -154,21 +134,12 @@ mod tests {
         let r = parse_image("registry:5000/org/app");
         assert_eq!((r.repository, r.tag), ("registry:5000/org/app", None));
         let r = parse_image("ghcr.io/x/y:1.2@sha256:abc");
-        assert_eq!(
-            (r.repository, r.tag, r.digest),
-            ("ghcr.io/x/y", Some("1.2"), Some("sha256:abc"))
-        );
+        assert_eq!((r.repository, r.tag, r.digest), ("ghcr.io/x/y", Some("1.2"), Some("sha256:abc")));
     }
 
     #[test]
     fn semver_like_tags() {
-        for ok in [
-            "1.19.2",
-            "v2.4.8",
-            "8.0-fpm-alpine3.13",
-            "17-3.5",
-            "1.0.6-social-amd64",
-        ] {
+        for ok in ["1.19.2", "v2.4.8", "8.0-fpm-alpine3.13", "17-3.5", "1.0.6-social-amd64"] {
             assert!(is_semver_like(ok), "{ok}");
         }
         for bad in ["latest", "testing", "", "v", "stable-1"] {

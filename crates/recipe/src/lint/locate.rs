@@ -14,13 +14,7 @@ fn content(line: &str) -> Option<(usize, &str)> {
 
 /// Whether the line content starts the mapping key `key` (`key:`, `"key":`, `'key':`).
 fn is_key(content: &str, key: &str) -> bool {
-    [
-        format!("{key}:"),
-        format!("\"{key}\":"),
-        format!("'{key}':"),
-    ]
-    .iter()
-    .any(|k| content.starts_with(k.as_str()))
+    [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")].iter().any(|k| content.starts_with(k.as_str()))
 }
 
 /// The 1-based line of the deepest key of `path` that exists, and how many keys were matched.
@@ -76,10 +70,7 @@ pub fn line_in_block(text: &str, path: &[&str], needle: &str) -> Option<usize> {
     if matched < path.len() {
         return line;
     }
-    let block_indent = line
-        .and_then(|l| text.lines().nth(l - 1))
-        .and_then(content)
-        .map(|(i, _)| i);
+    let block_indent = line.and_then(|l| text.lines().nth(l - 1)).and_then(content).map(|(i, _)| i);
     for (i, l) in text.lines().enumerate().skip(start) {
         if let (Some((indent, _)), Some(parent)) = (content(l), block_indent) {
             if indent <= parent {
@@ -110,19 +101,13 @@ mod tests {
     #[test]
     fn missing_keys_fall_back_to_the_ancestor() {
         assert_eq!(line_of(DOC, &["services", "app", "healthcheck"]), Some(3));
-        assert_eq!(
-            exact_line_of(DOC, &["services", "app", "healthcheck"]),
-            None
-        );
+        assert_eq!(exact_line_of(DOC, &["services", "app", "healthcheck"]), None);
         assert_eq!(line_of(DOC, &["secrets"]), None);
     }
 
     #[test]
     fn needles_skip_comments_and_stay_in_the_block() {
-        assert_eq!(
-            line_in_block(DOC, &["services", "app"], "traefik.enable"),
-            Some(8)
-        );
+        assert_eq!(line_in_block(DOC, &["services", "app"], "traefik.enable"), Some(8));
         assert_eq!(line_in_block(DOC, &["services", "app"], "bar"), Some(3));
     }
 }

@@ -86,10 +86,7 @@ impl Finding {
             Some(line) => format!("{}:{line}", self.file.display()),
             None => self.file.display().to_string(),
         };
-        format!(
-            "{place}: {} {} {} (fix: {})",
-            self.level, self.rule, self.message, self.fix
-        )
+        format!("{place}: {} {} {} (fix: {})", self.level, self.rule, self.message, self.fix)
     }
 }
 
@@ -118,21 +115,11 @@ impl Report {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.findings.push(Finding {
-            rule,
-            level,
-            file: file.into(),
-            line,
-            message: message.into(),
-            fix: fix.into(),
-        });
+        self.findings.push(Finding { rule, level, file: file.into(), line, message: message.into(), fix: fix.into() });
     }
 
     pub(crate) fn skip(&mut self, rule: &'static str, reason: impl Into<String>) {
-        self.skipped.push(Skipped {
-            rule,
-            reason: reason.into(),
-        });
+        self.skipped.push(Skipped { rule, reason: reason.into() });
     }
 
     /// Whether any finding is an error.
@@ -159,11 +146,7 @@ pub struct LintOptions {
 /// files do not interpolate with the sample env); every rule violation is a finding.
 pub fn lint(recipe: &Recipe, options: &LintOptions) -> Result<Report> {
     let ctx = Ctx::new(recipe, options)?;
-    let mut report = Report {
-        recipe: recipe.name.clone(),
-        findings: Vec::new(),
-        skipped: Vec::new(),
-    };
+    let mut report = Report { recipe: recipe.name.clone(), findings: Vec::new(), skipped: Vec::new() };
     structure::check(&ctx, &mut report);
     images::check(&ctx, &mut report);
     tags::check(&ctx, &mut report);
@@ -174,17 +157,13 @@ pub fn lint(recipe: &Recipe, options: &LintOptions) -> Result<Report> {
             report.skip(rule, reason.clone());
         }
     }
-    report
-        .findings
-        .retain(|f| !options.skip.iter().any(|s| s == f.rule));
+    report.findings.retain(|f| !options.skip.iter().any(|s| s == f.rule));
     for rule in &options.skip {
         if let Some(id) = ALL_RULES.iter().find(|r| *r == rule) {
             report.skip(id, "skipped on request");
         }
     }
-    report
-        .findings
-        .sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
+    report.findings.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     report.skipped.sort_by(|a, b| a.rule.cmp(b.rule));
     report.skipped.dedup_by(|a, b| a.rule == b.rule);
     Ok(report)
@@ -192,6 +171,6 @@ pub fn lint(recipe: &Recipe, options: &LintOptions) -> Result<Report> {
 
 /// Every rule id, in order.
 pub const ALL_RULES: &[&str] = &[
-    "R001", "R002", "R003", "R004", "R005", "R006", "R007", "R008", "R009", "R010", "R011", "R012",
-    "R013", "R014", "R015", "C001", "C002", "C003", "C004",
+    "R001", "R002", "R003", "R004", "R005", "R006", "R007", "R008", "R009", "R010", "R011", "R012", "R013", "R014",
+    "R015", "C001", "C002", "C003", "C004",
 ];

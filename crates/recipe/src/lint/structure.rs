@@ -27,12 +27,7 @@ pub(super) fn raw_services<'a>(ctx: &Ctx<'a>) -> Vec<RawService<'a>> {
         };
         for (name, def) in services {
             if let Some(name) = name.as_str() {
-                out.push(RawService {
-                    file: &cf.path,
-                    text: &cf.text,
-                    name,
-                    def,
-                });
+                out.push(RawService { file: &cf.path, text: &cf.text, name, def });
             }
         }
     }
@@ -83,10 +78,7 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
 
     let main = PathBuf::from("compose.yml");
     if !services.is_empty() && !services.iter().any(|s| s.name == "app") {
-        let line = ctx
-            .recipe
-            .compose_file(&main)
-            .and_then(|c| super::line_of(&c.text, &["services"]));
+        let line = ctx.recipe.compose_file(&main).and_then(|c| super::line_of(&c.text, &["services"]));
         report.add(
             "R009",
             Level::Error,
@@ -97,19 +89,11 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
         );
     }
 
-    let traefik_on = services.iter().any(|s| {
-        deploy_labels(s.def)
-            .iter()
-            .any(|(k, v)| k == "traefik.enable" && v.trim() == "true")
-    });
+    let traefik_on =
+        services.iter().any(|s| deploy_labels(s.def).iter().any(|(k, v)| k == "traefik.enable" && v.trim() == "true"));
     if !services.is_empty() && !traefik_on {
         let (file, line) = first_def("app")
-            .map(|s| {
-                (
-                    s.file.to_path_buf(),
-                    super::line_of(s.text, &["services", "app", "deploy"]),
-                )
-            })
+            .map(|s| (s.file.to_path_buf(), super::line_of(s.text, &["services", "app", "deploy"])))
             .unwrap_or((main, None));
         report.add(
             "R010",

@@ -8,10 +8,7 @@ use crate::recipe::VersionInfo;
 use crate::versions::TagNoteKind;
 
 pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
-    report.skip(
-        "R013",
-        "needs the network: whether the recipe repository exists upstream is not checked offline",
-    );
+    report.skip("R013", "needs the network: whether the recipe repository exists upstream is not checked offline");
     let versions = match &ctx.recipe.versions {
         VersionInfo::Known(v) => v,
         VersionInfo::Unknown { reason } => {
@@ -36,21 +33,16 @@ pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
             TagNoteKind::Lightweight => (
                 "R014",
                 Level::Error,
-                format!(
-                    "recreate it annotated: `git tag -d {0} && git tag -a {0} -m {0}`",
-                    note.tag
-                ),
+                format!("recreate it annotated: `git tag -d {0} && git tag -a {0} -m {0}`", note.tag),
             ),
             TagNoteKind::NonConforming { .. } => (
                 "R014",
                 Level::Warning,
                 "name release tags `<recipe-semver>+<app-version>`, e.g. `1.0.0+2.3.4`".to_string(),
             ),
-            TagNoteKind::VPrefixed => (
-                "R006",
-                Level::Info,
-                "drop the `v` prefix on future releases; abra's tags have none".to_string(),
-            ),
+            TagNoteKind::VPrefixed => {
+                ("R006", Level::Info, "drop the `v` prefix on future releases; abra's tags have none".to_string())
+            }
         };
         report.add(rule, level, ".", None, note.message(), fix);
     }

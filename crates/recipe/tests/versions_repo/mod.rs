@@ -28,29 +28,12 @@ pub fn corpus_recipes() -> Vec<String> {
 /// Run the program `bin` (e.g. the `ccci` binary under test) with `args`: its exit code, stdout
 /// and stderr as one text, with the corpus path replaced by `<corpus>` so snapshots are portable.
 pub fn run_cleaned(bin: &str, args: &[&str]) -> (String, i32) {
-    let out = Command::new(bin)
-        .args(args)
-        .output()
-        .expect("the program runs");
+    let out = Command::new(bin).args(args).output().expect("the program runs");
     let raw = corpus().to_string_lossy().into_owned();
-    let real = corpus()
-        .canonicalize()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or(raw.clone());
-    let clean = |b: &[u8]| {
-        String::from_utf8_lossy(b)
-            .replace(&raw, "<corpus>")
-            .replace(&real, "<corpus>")
-    };
+    let real = corpus().canonicalize().map(|p| p.to_string_lossy().into_owned()).unwrap_or(raw.clone());
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&raw, "<corpus>").replace(&real, "<corpus>");
     let code = out.status.code().expect("exited, not killed by a signal");
-    (
-        format!(
-            "exit: {code}\n--- stdout\n{}--- stderr\n{}",
-            clean(&out.stdout),
-            clean(&out.stderr)
-        ),
-        code,
-    )
+    (format!("exit: {code}\n--- stdout\n{}--- stderr\n{}", clean(&out.stdout), clean(&out.stderr)), code)
 }
 
 /// Run git in `dir` with a fixed identity; panics with git's stderr on failure.
@@ -58,14 +41,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "tag.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", "init.defaultBranch=main"])
         .args(args)
         .env("GIT_AUTHOR_NAME", "ccci test")
         .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
@@ -75,11 +51,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env_remove("GIT_WORK_TREE")
         .output()
         .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -127,10 +99,7 @@ pub fn corpus_repo(parent: &Path, name: &str) -> PathBuf {
     copy_dir(&src, &dir);
     init(&dir);
     let tags = std::fs::read_to_string(src.join("TAGS.txt")).unwrap();
-    for line in tags
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
+    for line in tags.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let mut parts = line.split_whitespace();
         let (tag_name, kind) = (parts.next().unwrap(), parts.next().unwrap());
         commit(&dir, &format!("release {tag_name}"));
