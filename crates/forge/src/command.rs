@@ -5,8 +5,6 @@
 //! word; what follows it is `--quick`, `tiers=a,b` (both may be given, once each) or `help` alone.
 //! Anything else after `!testme` is [`Command::Invalid`], to be answered with [`HELP_TEXT`].
 
-use std::fmt;
-
 /// The trigger word.
 pub const TRIGGER: &str = "!testme";
 
@@ -18,41 +16,8 @@ Usage (first line of a comment on the pull request):
 - `!testme tiers=install,upgrade` — only these tiers (install, upgrade, backup, restore, custom)
 - `!testme help` — this text";
 
-/// A test tier a comment can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Tier {
-    Install,
-    Upgrade,
-    Backup,
-    Restore,
-    Custom,
-}
-
-impl Tier {
-    /// All tiers, in run order.
-    pub const ALL: [Tier; 5] = [Tier::Install, Tier::Upgrade, Tier::Backup, Tier::Restore, Tier::Custom];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Install => "install",
-            Tier::Upgrade => "upgrade",
-            Tier::Backup => "backup",
-            Tier::Restore => "restore",
-            Tier::Custom => "custom",
-        }
-    }
-
-    /// Parses a tier name (lower case, as written in comments).
-    pub fn parse(name: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A test tier a comment can ask for: the tiers of a run, as the recipe engine names them.
+pub use recipe::plan::Tier;
 
 /// A valid request to run tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,7 +116,7 @@ fn parse_tiers(list: &str) -> Result<Vec<Tier>, String> {
     let mut tiers = Vec::new();
     for name in list.split(',') {
         let tier = Tier::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
+            let known: Vec<&str> = Tier::ALL.iter().map(|t| t.name()).collect();
             format!("unknown tier `{}` (known: {})", shorten(name), known.join(", "))
         })?;
         if tiers.contains(&tier) {
