@@ -1,0 +1,533 @@
+//! The server's configuration (SPEC O1): one TOML file, defaults for everything optional, secrets
+//! (forge token, webhook secret) only by file path or environment variable — never inline.
+//!
+//! [`load`] reads, validates and resolves the file (secrets are read once, here, so a missing token
+//! file is reported at start-up by its path); [`effective`] prints what is in force, as TOML, with
+//! every secret masked. The reference for operators is docs/operators.md.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Default for [`Config::max_tests`].
+pub const DEFAULT_MAX_TESTS: u32 = 1;
+/// Default for [`Config::run_timeout`], in minutes.
+pub const DEFAULT_RUN_TIMEOUT_MINUTES: u64 = 60;
+/// Default for [`Config::poll_interval`], in seconds.
+pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 60;
+/// Default for [`Config::data_dir`].
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/cc-ci";
+
+/// What went wrong reading the configuration; every message names the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: `{key}`: {message}")]
+    Invalid { path: PathBuf, key: String, message: String },
+}
+
+/// Which forge software the CI talks to (both speak the same API for what the CI uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    Gitea,
+    Forgejo,
+}
+
+impl ForgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForgeKind::Gitea => "gitea",
+            ForgeKind::Forgejo => "forgejo",
+        }
+    }
+}
+
+/// Where a secret came from, so it can be named (never shown) in the effective config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// A secret value together with where it was read from. `Debug` never shows the value.
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub source: SecretSource,
+    pub value: SecretString,
+}
+
+impl Secret {
+    /// The value, for the one place that must send it (the forge client, the HMAC check).
+    pub fn expose(&self) -> &str {
+        self.value.expose_secret()
+    }
+}
+
+/// The forge the CI watches.
+#[derive(Debug, Clone)]
+pub struct ForgeConfig {
+    pub kind: ForgeKind,
+    /// Root URL of the forge (`https://git.example.org`).
+    pub base_url: String,
+    /// The bot's login: its own comments never trigger, and it is the author of the CI's replies.
+    pub bot_login: String,
+    /// The bot's API token.
+    pub token: Secret,
+}
+
+/// One enrolled recipe repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoConfig {
+    /// `owner/name` on the forge.
+    pub repo: String,
+    /// The recipe's name (defaults to the repository's name).
+    pub recipe: String,
+}
+
+/// Who may trigger runs: members of `org`, or logins in `allow` (either suffices).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthConfig {
+    pub org: Option<String>,
+    pub allow: Vec<String>,
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub forge: ForgeConfig,
+    /// The webhook secret; `None` when webhooks are not used (polling only).
+    pub webhook_secret: Option<Secret>,
+    pub repos: Vec<RepoConfig>,
+    pub auth: AuthConfig,
+    /// At most this many runs at once.
+    pub max_tests: u32,
+    /// A run still going after this long is stopped and torn down.
+    pub run_timeout: Duration,
+    /// How often each enrolled repo's comments are polled.
+    pub poll_interval: Duration,
+    /// Where the store, run workspaces and artifacts live.
+    pub data_dir: PathBuf,
+    /// App instances get `<name>.<base_domain>`.
+    pub base_domain: String,
+    /// Where the proxy listens, when app domains do not resolve to it.
+    pub proxy: Option<SocketAddr>,
+    /// The dashboard's public URL, used in links posted to the forge.
+    pub public_url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    forge: RawForge,
+    #[serde(default)]
+    webhook: Option<RawWebhook>,
+    #[serde(default)]
+    repos: Vec<RawRepo>,
+    #[serde(default)]
+    auth: Option<RawAuth>,
+    max_tests: Option<u32>,
+    run_timeout_minutes: Option<u64>,
+    poll_interval_seconds: Option<u64>,
+    data_dir: Option<PathBuf>,
+    base_domain: String,
+    proxy: Option<SocketAddr>,
+    public_url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForge {
+    kind: ForgeKind,
+    base_url: String,
+    bot_login: String,
+    token_file: Option<PathBuf>,
+    token_env: Option<String>,
+    /// Accepted by the parser only to refuse it with a useful message.
+    token: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    secret_file: Option<PathBuf>,
+    secret_env: Option<String>,
+    /// Accepted by the parser only to refuse it with a useful message.
+    secret: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRepo {
+    repo: String,
+    recipe: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    org: Option<String>,
+    #[serde(default)]
+    allow: Vec<String>,
+}
+
+/// Reads, validates and resolves the configuration at `path` (secrets are read from their files
+/// or environment variables now).
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    parse(path, &text, &|name| std::env::var(name).ok())
+}
+
+/// [`load`] on text already read, with `env` standing in for the process environment.
+pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let raw: RawConfig =
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+    let invalid = |key: &str, message: String| ConfigError::Invalid { path: path.into(), key: key.into(), message };
+
+    let f = raw.forge;
+    if f.token.is_some() {
+        return Err(invalid(
+            "forge.token",
+            "the token must not be written in the config file; put it in a file readable only by the \
+             service and set `forge.token_file = \"/path/to/file\"`, or set `forge.token_env` to the name \
+             of an environment variable holding it"
+                .into(),
+        ));
+    }
+    check_url(&f.base_url).map_err(|m| invalid("forge.base_url", m))?;
+    if f.bot_login.trim().is_empty() {
+        return Err(invalid("forge.bot_login", "must not be empty".into()));
+    }
+    let token = resolve_secret("forge.token_file", "forge.token_env", f.token_file, f.token_env, env)
+        .map_err(|(key, m)| invalid(key, m))?;
+    let forge = ForgeConfig { kind: f.kind, base_url: f.base_url, bot_login: f.bot_login, token };
+
+    let webhook_secret = match raw.webhook {
+        None => None,
+        Some(w) => {
+            if w.secret.is_some() {
+                return Err(invalid(
+                    "webhook.secret",
+                    "the webhook secret must not be written in the config file; set \
+                     `webhook.secret_file = \"/path/to/file\"` or `webhook.secret_env = \"VARIABLE\"`"
+                        .into(),
+                ));
+            }
+            Some(
+                resolve_secret("webhook.secret_file", "webhook.secret_env", w.secret_file, w.secret_env, env)
+                    .map_err(|(key, m)| invalid(key, m))?,
+            )
+        }
+    };
+
+    let mut repos = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, r) in raw.repos.into_iter().enumerate() {
+        let key = format!("repos[{i}].repo");
+        let name = match r.repo.split_once('/') {
+            Some((owner, name)) if valid_name(owner) && valid_name(name) => name.to_string(),
+            _ => return Err(invalid(&key, format!("{:?} is not `owner/name`", r.repo))),
+        };
+        if !seen.insert(r.repo.to_ascii_lowercase()) {
+            return Err(invalid(&key, format!("{} is enrolled twice", r.repo)));
+        }
+        let recipe = r.recipe.unwrap_or(name);
+        if !valid_name(&recipe) {
+            return Err(invalid(&format!("repos[{i}].recipe"), format!("{recipe:?} is not a recipe name")));
+        }
+        repos.push(RepoConfig { repo: r.repo, recipe });
+    }
+
+    let auth = raw.auth.map(|a| AuthConfig { org: a.org, allow: a.allow }).unwrap_or_default();
+    if auth.org.as_deref().is_none_or(|o| o.trim().is_empty()) && auth.allow.is_empty() {
+        return Err(invalid(
+            "auth",
+            "nobody could trigger a run; set `auth.org` (members of this forge organisation) and/or \
+             `auth.allow` (a list of logins)"
+                .into(),
+        ));
+    }
+
+    let max_tests = raw.max_tests.unwrap_or(DEFAULT_MAX_TESTS);
+    if max_tests == 0 {
+        return Err(invalid("max_tests", "must be at least 1".into()));
+    }
+    let run_timeout_minutes = raw.run_timeout_minutes.unwrap_or(DEFAULT_RUN_TIMEOUT_MINUTES);
+    if run_timeout_minutes == 0 {
+        return Err(invalid("run_timeout_minutes", "must be at least 1".into()));
+    }
+    let poll_interval_seconds = raw.poll_interval_seconds.unwrap_or(DEFAULT_POLL_INTERVAL_SECONDS);
+    if poll_interval_seconds == 0 {
+        return Err(invalid("poll_interval_seconds", "must be at least 1".into()));
+    }
+    let base_domain = raw.base_domain.trim().trim_matches('.').to_string();
+    if base_domain.is_empty() || base_domain.contains(['/', ':', ' ']) {
+        return Err(invalid("base_domain", format!("{:?} is not a domain name", raw.base_domain)));
+    }
+    check_url(&raw.public_url).map_err(|m| invalid("public_url", m))?;
+
+    Ok(Config {
+        path: path.into(),
+        forge,
+        webhook_secret,
+        repos,
+        auth,
+        max_tests,
+        run_timeout: Duration::from_secs(run_timeout_minutes * 60),
+        poll_interval: Duration::from_secs(poll_interval_seconds),
+        data_dir: raw.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+        base_domain,
+        proxy: raw.proxy,
+        public_url: raw.public_url.trim_end_matches('/').to_string(),
+    })
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(()),
+        _ => Err(format!("{url:?} is not an http(s) URL")),
+    }
+}
+
+/// Exactly one of a file or an env var; reads it and refuses an empty value.
+fn resolve_secret(
+    file_key: &'static str,
+    env_key: &'static str,
+    file: Option<PathBuf>,
+    var: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, (&'static str, String)> {
+    let (source, value) = match (file, var) {
+        (Some(_), Some(_)) => return Err((file_key, format!("set either `{file_key}` or `{env_key}`, not both"))),
+        (None, None) => return Err((file_key, format!("missing: set `{file_key}` or `{env_key}`"))),
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| (file_key, format!("cannot read secret file {}: {e}", path.display())))?;
+            (SecretSource::File(path), text)
+        }
+        (None, Some(name)) => {
+            let text = env(&name).ok_or((env_key, format!("environment variable {name} is not set")))?;
+            (SecretSource::Env(name), text)
+        }
+    };
+    let value = value.trim().to_string();
+    if value.is_empty() {
+        let key = if matches!(source, SecretSource::File(_)) { file_key } else { env_key };
+        return Err((key, format!("the secret from {} is empty", describe(&source))));
+    }
+    Ok(Secret { source, value: SecretString::from(value) })
+}
+
+fn describe(source: &SecretSource) -> String {
+    match source {
+        SecretSource::File(p) => format!("file {}", p.display()),
+        SecretSource::Env(v) => format!("environment variable {v}"),
+    }
+}
+
+/// The configuration in force, as TOML, every default filled in and every secret value shown as
+/// `***` (where it comes from is shown, so an operator can check the right file is used).
+pub fn effective(config: &Config) -> String {
+    let mut out = String::new();
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let _ = writeln!(out, "# effective configuration from {}", config.path.display());
+    let _ = writeln!(out, "max_tests = {}", config.max_tests);
+    let _ = writeln!(out, "run_timeout_minutes = {}", config.run_timeout.as_secs() / 60);
+    let _ = writeln!(out, "poll_interval_seconds = {}", config.poll_interval.as_secs());
+    let _ = writeln!(out, "data_dir = {}", q(&config.data_dir.to_string_lossy()));
+    let _ = writeln!(out, "base_domain = {}", q(&config.base_domain));
+    match config.proxy {
+        Some(p) => {
+            let _ = writeln!(out, "proxy = {}", q(&p.to_string()));
+        }
+        None => {
+            let _ = writeln!(out, "# proxy: not set (app domains resolve to the proxy)");
+        }
+    }
+    let _ = writeln!(out, "public_url = {}", q(&config.public_url));
+    let _ = writeln!(out, "\n[forge]");
+    let _ = writeln!(out, "kind = {}", q(config.forge.kind.as_str()));
+    let _ = writeln!(out, "base_url = {}", q(&config.forge.base_url));
+    let _ = writeln!(out, "bot_login = {}", q(&config.forge.bot_login));
+    write_secret(&mut out, "token", &config.forge.token, &q);
+    match &config.webhook_secret {
+        Some(s) => {
+            let _ = writeln!(out, "\n[webhook]");
+            write_secret(&mut out, "secret", s, &q);
+        }
+        None => {
+            let _ = writeln!(out, "\n# [webhook]: not set (polling only)");
+        }
+    }
+    let _ = writeln!(out, "\n[auth]");
+    if let Some(org) = &config.auth.org {
+        let _ = writeln!(out, "org = {}", q(org));
+    }
+    let allow: Vec<String> = config.auth.allow.iter().map(|a| q(a)).collect();
+    let _ = writeln!(out, "allow = [{}]", allow.join(", "));
+    for r in &config.repos {
+        let _ = writeln!(out, "\n[[repos]]\nrepo = {}\nrecipe = {}", q(&r.repo), q(&r.recipe));
+    }
+    out
+}
+
+fn write_secret(out: &mut String, name: &str, secret: &Secret, q: &dyn Fn(&str) -> String) {
+    let _ = match &secret.source {
+        SecretSource::File(p) => writeln!(out, "{name}_file = {}", q(&p.to_string_lossy())),
+        SecretSource::Env(v) => writeln!(out, "{name}_env = {}", q(v)),
+    };
+    let _ = writeln!(out, "# {name} = \"***\" ({} characters read)", secret.value.expose_secret().chars().count());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn env_token(name: &str) -> Option<String> {
+        (name == "CCCI_TOKEN").then(|| "tok-s3cret-value".to_string())
+    }
+
+    const MINIMAL: &str = r#"
+        base_domain = "ci.example.org"
+        public_url = "https://ci.example.org/"
+        [forge]
+        kind = "forgejo"
+        base_url = "https://git.example.org"
+        bot_login = "cc-ci"
+        token_env = "CCCI_TOKEN"
+        [auth]
+        org = "coop-cloud"
+    "#;
+
+    fn p() -> &'static Path {
+        Path::new("cc-ci.toml")
+    }
+
+    #[test]
+    fn defaults_fill_everything_optional() {
+        let c = parse(p(), MINIMAL, &env_token).unwrap();
+        assert_eq!(c.max_tests, 1);
+        assert_eq!(c.run_timeout, Duration::from_secs(3600));
+        assert_eq!(c.poll_interval, Duration::from_secs(60));
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/cc-ci"));
+        assert_eq!(c.proxy, None);
+        assert!(c.webhook_secret.is_none());
+        assert!(c.repos.is_empty());
+        assert_eq!(c.public_url, "https://ci.example.org");
+        assert_eq!(c.forge.kind, ForgeKind::Forgejo);
+        assert_eq!(c.forge.token.expose(), "tok-s3cret-value");
+    }
+
+    #[test]
+    fn repos_default_recipe_to_repo_name_and_refuse_duplicates() {
+        let text = format!(
+            "{MINIMAL}\n[[repos]]\nrepo = \"coop-cloud/app-db\"\n[[repos]]\nrepo = \"me/x\"\nrecipe = \"other\"\n"
+        );
+        let c = parse(p(), &text, &env_token).unwrap();
+        assert_eq!(c.repos[0], RepoConfig { repo: "coop-cloud/app-db".into(), recipe: "app-db".into() });
+        assert_eq!(c.repos[1].recipe, "other");
+        let dup = format!("{text}[[repos]]\nrepo = \"Coop-Cloud/app-db\"\n");
+        let err = parse(p(), &dup, &env_token).unwrap_err().to_string();
+        assert!(err.contains("repos[2].repo") && err.contains("enrolled twice"), "{err}");
+        let bad = format!("{MINIMAL}\n[[repos]]\nrepo = \"just-a-name\"\n");
+        let err = parse(p(), &bad, &env_token).unwrap_err().to_string();
+        assert!(err.contains("repos[0].repo") && err.contains("owner/name"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it_and_the_file() {
+        let text = MINIMAL.replace("public_url", "max_test = 2\npublic_url");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("cc-ci.toml") && err.contains("max_test"), "{err}");
+        let text = MINIMAL.replace("bot_login", "colour = \"red\"\nbot_login");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn inline_token_is_refused_saying_where_to_put_it() {
+        let text = MINIMAL.replace("token_env = \"CCCI_TOKEN\"", "token = \"abc123\"");
+        let err = parse(p(), &text, &no_env).unwrap_err().to_string();
+        assert!(err.contains("forge.token") && err.contains("token_file") && err.contains("token_env"), "{err}");
+        assert!(!err.contains("abc123"), "the error must not echo the token: {err}");
+        let text = format!("{MINIMAL}\n[webhook]\nsecret = \"hunter2\"\n");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("webhook.secret") && err.contains("secret_file") && !err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn missing_token_file_is_named_by_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("forge-token");
+        let text = MINIMAL.replace("token_env = \"CCCI_TOKEN\"", &format!("token_file = {:?}", missing));
+        let err = parse(p(), &text, &no_env).unwrap_err().to_string();
+        assert!(err.contains("forge.token_file") && err.contains(&missing.display().to_string()), "{err}");
+        let err = parse(p(), MINIMAL, &no_env).unwrap_err().to_string();
+        assert!(err.contains("forge.token_env") && err.contains("CCCI_TOKEN is not set"), "{err}");
+        let both = MINIMAL.replace("token_env", "token_file = \"/x\"\ntoken_env");
+        let err = parse(p(), &both, &env_token).unwrap_err().to_string();
+        assert!(err.contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn nobody_authorised_is_an_error() {
+        let text = MINIMAL.replace("org = \"coop-cloud\"", "");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("`auth`"), "{err}");
+        let text = MINIMAL.replace("org = \"coop-cloud\"", "allow = [\"alice\"]");
+        assert_eq!(parse(p(), &text, &env_token).unwrap().auth.allow, vec!["alice".to_string()]);
+    }
+
+    #[test]
+    fn load_reads_file_secrets_and_effective_masks_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "tok-from-file-42\n").unwrap();
+        let secret = dir.path().join("hook");
+        std::fs::write(&secret, "hook-secret-99").unwrap();
+        let text = MINIMAL.replace("token_env = \"CCCI_TOKEN\"", &format!("token_file = {:?}", token))
+            + &format!("[webhook]\nsecret_file = {:?}\n", secret)
+            + "[[repos]]\nrepo = \"coop-cloud/app-db\"\n";
+        let path = dir.path().join("cc-ci.toml");
+        std::fs::write(&path, &text).unwrap();
+        let c = load(&path).unwrap();
+        assert_eq!(c.forge.token.expose(), "tok-from-file-42");
+        assert_eq!(c.webhook_secret.as_ref().unwrap().expose(), "hook-secret-99");
+
+        let shown = effective(&c);
+        assert!(!shown.contains("tok-from-file-42") && !shown.contains("hook-secret-99"), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
+        assert!(shown.contains(&token.display().to_string()), "{shown}");
+        assert!(!format!("{c:?}").contains("tok-from-file-42"), "Debug must not show the token");
+
+        // The effective config is itself a valid config file giving the same values.
+        std::fs::write(&path, &shown).unwrap();
+        let again = load(&path).unwrap();
+        assert_eq!(effective(&again).lines().skip(1).collect::<Vec<_>>(), shown.lines().skip(1).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn unreadable_config_file_is_named() {
+        let err = load(Path::new("/nonexistent/cc-ci.toml")).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/cc-ci.toml"), "{err}");
+    }
+}
