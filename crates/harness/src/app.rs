@@ -27,6 +27,35 @@ pub struct App {
     pub secrets: Vec<SecretSpec>,
 }
 
+impl App {
+    /// How long the set of running tasks must hold still before the stack counts as converged.
+    /// Zero when every service declares an enabled healthcheck: swarm then keeps each task
+    /// `starting` until the recipe's own readiness check passes, which is the evidence abra waits
+    /// for. Otherwise swarm's default window, as `docker service create` verifies, so a task that
+    /// starts and crashes a moment later is not taken for converged.
+    pub fn stability_window(&self) -> std::time::Duration {
+        let services = self.doc.get("services").and_then(Value::as_mapping);
+        let all_checked = services.is_some_and(|m| !m.is_empty() && m.values().all(has_healthcheck));
+        if all_checked {
+            std::time::Duration::ZERO
+        } else {
+            swarm::converge::STABLE
+        }
+    }
+}
+
+fn has_healthcheck(service: &Value) -> bool {
+    let Some(hc) = service.get("healthcheck") else { return false };
+    let disabled = hc.get("disable").and_then(Value::as_bool) == Some(true);
+    let test_none = hc
+        .get("test")
+        .and_then(Value::as_sequence)
+        .and_then(|t| t.first())
+        .and_then(Value::as_str)
+        .is_some_and(|first| first == "NONE");
+    hc.get("test").is_some() && !disabled && !test_none
+}
+
 /// Why an app cannot be prepared: the recipe is at fault.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -139,6 +168,26 @@ mod tests {
         assert_eq!(app["environment"]["KEEP"], Value::from("mine"));
         assert_eq!(app["environment"]["NEW"], Value::from("v"));
         assert!(d["services"]["db"].get("environment").is_none());
+    }
+
+    fn app_with(doc: &str) -> App {
+        App {
+            domain: "d".into(),
+            stack: "s".into(),
+            env: BTreeMap::new(),
+            doc: serde_norway::from_str(doc).unwrap(),
+            secrets: vec![],
+        }
+    }
+
+    #[test]
+    fn the_stability_window_is_waived_only_when_every_service_has_a_healthcheck() {
+        let checked = "services: {app: {healthcheck: {test: [CMD, x]}}, db: {healthcheck: {test: [CMD-SHELL, y]}}}";
+        assert_eq!(app_with(checked).stability_window(), std::time::Duration::ZERO);
+        let one_missing = "services: {app: {healthcheck: {test: [CMD, x]}}, db: {image: y}}";
+        assert_eq!(app_with(one_missing).stability_window(), swarm::converge::STABLE);
+        let disabled = "services: {app: {healthcheck: {test: [NONE]}}}";
+        assert_eq!(app_with(disabled).stability_window(), swarm::converge::STABLE);
     }
 
     #[test]

@@ -115,7 +115,7 @@ async fn deploy_one(ctx: &RunContext<'_>, dep: &Dependency) -> Result<(), TierEn
     };
     let deployed = ctx.swarm.deploy(&deploy).await?;
     ctx.log.detail(tier, &deployed.output);
-    let converged = ctx.swarm.wait_converged(&dep.app.stack, dep.timeout).await?;
+    let converged = ctx.swarm.wait_converged_with(&dep.app.stack, dep.timeout, dep.app.stability_window()).await?;
     let target = serving::Target {
         domain: dep.app.domain.clone(),
         scheme: ctx.options.scheme.clone(),

@@ -62,9 +62,7 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
             run_hook(ctx, app, TIER, &s.name, "backupbot.restore.post-hook", hook).await?;
         }
     }
-    ctx.log.step(Some(TIER), &format!("waiting for convergence (timeout {}s)", ctx.timeout.as_secs()));
-    let converged = ctx.swarm.wait_converged(&app.stack, ctx.timeout).await?;
-    ctx.log.step(Some(TIER), &format!("converged in {:.1}s", converged.elapsed.as_secs_f64()));
+    super::steps::converge(ctx, app, TIER).await?;
     let served = check_serving(ctx, TIER).await?;
     let marker = markers::check(ctx, app, TIER, "restore").await?;
     Ok(format!(

@@ -62,8 +62,21 @@ pub async fn deploy_and_converge(ctx: &RunContext<'_>, app: &App, tier: Tier) ->
     ctx.log.step(Some(tier), &format!("deploying stack {} at {}", app.stack, app.domain));
     let deployed = ctx.swarm.deploy(&deploy).await?;
     ctx.log.detail(Some(tier), &deployed.output);
-    ctx.log.step(Some(tier), &format!("waiting for convergence (timeout {}s)", ctx.timeout.as_secs()));
-    let converged = ctx.swarm.wait_converged(&app.stack, ctx.timeout).await?;
+    converge(ctx, app, tier).await
+}
+
+/// Wait until `app` has converged (see [`App::stability_window`]), logging the wait.
+pub async fn converge(ctx: &RunContext<'_>, app: &App, tier: Tier) -> Result<Converged, TierEnd> {
+    let window = app.stability_window();
+    ctx.log.step(
+        Some(tier),
+        &format!(
+            "waiting for convergence (timeout {}s, stability window {}s)",
+            ctx.timeout.as_secs(),
+            window.as_secs()
+        ),
+    );
+    let converged = ctx.swarm.wait_converged_with(&app.stack, ctx.timeout, window).await?;
     ctx.log.step(Some(tier), &format!("converged in {:.1}s", converged.elapsed.as_secs_f64()));
     Ok(converged)
 }
