@@ -22,7 +22,7 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Check a recipe against abra's lint rules and the CI's pre-flight checks.
     Lint(cmd::lint::Args),
-    /// Test a recipe on the local swarm: deploy, converge, serve, tear down; results and exit code.
+    /// Test a recipe on the local swarm: install, upgrade, backup, restore, custom, then tear down.
     Test(cmd::test::Args),
     /// Remove every Docker object of runs that are no longer live (killed, or kept past their TTL).
     Janitor(cmd::janitor::Args),
