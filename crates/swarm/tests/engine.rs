@@ -252,6 +252,10 @@ async fn a_document_docker_rejects_is_a_recipe_fault_with_docker_s_reason() {
     assert_eq!(err.fault(), Fault::Recipe);
     let line = err.to_string();
     assert!(line.contains("nope") && !line.contains('\n'), "{line}");
+    // Docker created the undeclared network `<stack>_nope` (stack label only, no run label: it was
+    // not in the document to be labelled) before rejecting the service: teardown must remove it.
+    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
+    sw.residual_check(&run, Some(&stack)).await.unwrap();
     assert_eq!(cli_leftovers(&run), Vec::<String>::new());
 }
 
