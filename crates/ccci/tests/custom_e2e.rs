@@ -7,9 +7,10 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use support::{ccci, leftovers, testbed, TestRun};
+use support::{leftovers, spawn_ccci_test_env, testbed, TestRun};
 
 /// An alphanumeric value unique to this test process.
 fn password() -> String {
@@ -18,21 +19,11 @@ fn password() -> String {
 }
 
 fn run_custom(work: &Path, recipe: &Path, password: &str, extra: &[&str]) -> TestRun {
-    let out_dir = work.join("out");
-    let output = ccci(work)
-        .env("WEBTESTS_ADMIN_PASSWORD", password)
-        .env("WEBTESTS_CAPTURE", work.join("captured.json"))
-        .arg("test")
-        .arg(recipe)
-        .args(["--tiers", "install,custom"])
-        .args(extra)
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .expect("ccci runs");
-    let text = std::fs::read_to_string(out_dir.join("result.json"))
-        .unwrap_or_else(|e| panic!("no result.json ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr)));
-    TestRun { output, out_dir, result: serde_json::from_str(&text).unwrap() }
+    let capture = work.join("captured.json");
+    let mut args = vec!["--tiers", "install,custom"];
+    args.extend(extra);
+    let env = [("WEBTESTS_ADMIN_PASSWORD", OsStr::new(password)), ("WEBTESTS_CAPTURE", capture.as_os_str())];
+    spawn_ccci_test_env(work, recipe, &args, &env).wait()
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {

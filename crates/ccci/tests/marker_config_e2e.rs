@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{ccci, leftovers, testbed, TestRun};
+use support::{ccci_test, leftovers, testbed, TestRun};
 
 const TIERS: &str = "install,upgrade,backup,restore";
 
@@ -32,18 +32,8 @@ fn run_with_marker_in(dir: &str) -> (tempfile::TempDir, TestRun) {
 }
 
 fn run(work: &Path, recipe: &Path, config: &Path) -> TestRun {
-    let out_dir = work.join("out");
-    let output = ccci(work)
-        .arg("test")
-        .arg(recipe)
-        .args(["--ref", "next", "--tiers", TIERS, "--config-dir"])
-        .arg(config)
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .expect("ccci runs");
-    let result = serde_json::from_str(&std::fs::read_to_string(out_dir.join("result.json")).unwrap()).unwrap();
-    TestRun { output, out_dir, result }
+    let config = config.to_str().expect("a UTF-8 temporary path");
+    ccci_test(work, recipe, &["--ref", "next", "--tiers", TIERS, "--config-dir", config])
 }
 
 fn log(run: &TestRun) -> String {

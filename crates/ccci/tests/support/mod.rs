@@ -49,12 +49,14 @@ pub fn ccci(work: &Path) -> Command {
 
 /// Run `ccci test <recipe> <args...> --out <work>/out` and read its result.json.
 pub fn ccci_test(work: &Path, recipe: &Path, args: &[&str]) -> TestRun {
-    let out_dir = work.join("out");
-    let output = ccci(work).arg("test").arg(recipe).args(args).arg("--out").arg(&out_dir).output().expect("ccci runs");
-    let text = std::fs::read_to_string(out_dir.join("result.json"))
-        .unwrap_or_else(|e| panic!("no result.json ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr)));
-    let result = serde_json::from_str(&text).expect("result.json is JSON");
-    TestRun { output, out_dir, result }
+    spawn_ccci_test(work, recipe, args).wait()
+}
+
+/// How long one `ccci test` may take in a test before it is stopped and the test fails: a hang
+/// must fail its test, never the whole suite. `CCCI_TEST_DEADLINE_SECS` overrides the default.
+fn run_deadline() -> Duration {
+    let secs = std::env::var("CCCI_TEST_DEADLINE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(900);
+    Duration::from_secs(secs)
 }
 
 /// Every Docker object (of each kind) still labelled `cc-ci.run=<run>`, as `kind name` lines.
@@ -80,11 +82,17 @@ pub fn leftovers(run: &str) -> Vec<String> {
 /// Run `ccci test <recipe> <args...> --out <out>` with its own data dir `work/data` and its
 /// stdout/stderr in `work/stdout.txt` and `work/stderr.txt`, without waiting for it.
 pub fn spawn_ccci_test(work: &Path, recipe: &Path, args: &[&str]) -> Running {
+    spawn_ccci_test_env(work, recipe, args, &[])
+}
+
+/// [`spawn_ccci_test`] with extra environment variables for the `ccci` process.
+pub fn spawn_ccci_test_env(work: &Path, recipe: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Running {
     std::fs::create_dir_all(work).expect("work dir");
     let out_dir = work.join("out");
     let stdout = work.join("stdout.txt");
     let stderr = work.join("stderr.txt");
     let child = ccci(work)
+        .envs(env.iter().copied())
         .arg("test")
         .arg(recipe)
         .args(args)
@@ -149,9 +157,9 @@ impl Running {
         );
     }
 
-    /// Wait for the process to end and read its result.json.
+    /// Wait for the process to end (at most [`run_deadline`]) and read its result.json.
     pub fn wait(mut self) -> TestRun {
-        let status = self.child.wait().expect("wait");
+        let status = self.wait_within(run_deadline());
         let output = Output {
             status,
             stdout: std::fs::read(&self.stdout).unwrap_or_default(),
@@ -163,6 +171,30 @@ impl Running {
             output,
             out_dir: std::mem::take(&mut self.out_dir),
             result: serde_json::from_str(&text).expect("result.json is JSON"),
+        }
+    }
+}
+
+impl Running {
+    /// The exit status once the process ends; past `limit` it gets SIGTERM (a chance to tear its
+    /// run down), then SIGKILL a minute later, and the test fails saying so.
+    fn wait_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+                let grace = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < grace && matches!(self.child.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("ccci test still running after {limit:?}; stopped it. stderr:\n{}", self.stderr_text());
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
