@@ -8,7 +8,9 @@
 //! Not here yet: the poller, the webhook endpoint, workers, the dashboard and API (docs/operators.md).
 
 pub mod config;
+pub mod paths;
 pub mod store;
+pub mod web;
 
 pub use config::{effective, load, Config, ConfigError};
 pub use store::{Enqueued, Mode, NewRun, Run, RunFilter, RunId, RunState, Store, StoreError};

@@ -1,0 +1,1 @@
+//! The dashboard, JSON API, badges, metrics and health endpoint (SPEC V6).
