@@ -71,6 +71,7 @@ impl Swarm {
             .arg(stack)
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        crate::process::die_with_parent(&mut cmd);
         for var in ["PATH", "DOCKER_HOST"] {
             if let Some(v) = std::env::var_os(var) {
                 cmd.env(var, v);

@@ -30,6 +30,7 @@ pub mod images;
 pub mod janitor;
 pub mod labels;
 mod objects;
+pub mod process;
 pub mod secrets;
 mod state;
 pub mod teardown;
