@@ -30,6 +30,10 @@ enum Command {
     RunExec(cmd::run_exec::Args),
     /// From a recipe test: print the value of one of the run's secrets.
     RunSecret(cmd::run_secret::Args),
+    /// Run the cc-ci server: `!testme` intake, run queue, PR feedback, dashboard.
+    Serve(cmd::serve::Args),
+    /// Check the server's configuration file (`ccci config check --config FILE`).
+    Config(cmd::config::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
         Command::Janitor(args) => cmd::janitor::run(args),
         Command::RunExec(args) => cmd::run_exec::run(args),
         Command::RunSecret(args) => cmd::run_secret::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Config(args) => cmd::config::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -22,6 +22,8 @@ pub const DEFAULT_RUN_TIMEOUT_MINUTES: u64 = 60;
 pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 60;
 /// Default for [`Config::data_dir`].
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/cc-ci";
+/// Default for [`Config::listen`]: loopback only; a reverse proxy publishes it.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
 
 /// What went wrong reading the configuration; every message names the file and the key.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +126,12 @@ pub struct Config {
     pub proxy: Option<SocketAddr>,
     /// The dashboard's public URL, used in links posted to the forge.
     pub public_url: String,
+    /// Where the dashboard, API and webhook endpoint listen.
+    pub listen: SocketAddr,
+    /// Deploy services with `endpoint_mode: dnsrr` (swarms without IPVS).
+    pub dnsrr: bool,
+    /// The CI's per-recipe configuration tree (`recipes/<name>/ccci.toml`, `recipes/<name>/tests/`).
+    pub recipes_config_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -138,11 +146,17 @@ struct RawConfig {
     auth: Option<RawAuth>,
     max_tests: Option<u32>,
     run_timeout_minutes: Option<u64>,
+    /// Finer than minutes, for short test runs; exclusive with `run_timeout_minutes`.
+    run_timeout_seconds: Option<u64>,
     poll_interval_seconds: Option<u64>,
     data_dir: Option<PathBuf>,
     base_domain: String,
     proxy: Option<SocketAddr>,
     public_url: String,
+    listen: Option<SocketAddr>,
+    #[serde(default)]
+    dnsrr: bool,
+    recipes_config_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -262,10 +276,18 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
     if max_tests == 0 {
         return Err(invalid("max_tests", "must be at least 1".into()));
     }
-    let run_timeout_minutes = raw.run_timeout_minutes.unwrap_or(DEFAULT_RUN_TIMEOUT_MINUTES);
-    if run_timeout_minutes == 0 {
-        return Err(invalid("run_timeout_minutes", "must be at least 1".into()));
-    }
+    let run_timeout = match (raw.run_timeout_minutes, raw.run_timeout_seconds) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "run_timeout_seconds",
+                "set either `run_timeout_minutes` or `run_timeout_seconds`, not both".into(),
+            ))
+        }
+        (Some(0), None) => return Err(invalid("run_timeout_minutes", "must be at least 1".into())),
+        (None, Some(0)) => return Err(invalid("run_timeout_seconds", "must be at least 1".into())),
+        (minutes, None) => Duration::from_secs(minutes.unwrap_or(DEFAULT_RUN_TIMEOUT_MINUTES) * 60),
+        (None, Some(seconds)) => Duration::from_secs(seconds),
+    };
     let poll_interval_seconds = raw.poll_interval_seconds.unwrap_or(DEFAULT_POLL_INTERVAL_SECONDS);
     if poll_interval_seconds == 0 {
         return Err(invalid("poll_interval_seconds", "must be at least 1".into()));
@@ -283,12 +305,15 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         repos,
         auth,
         max_tests,
-        run_timeout: Duration::from_secs(run_timeout_minutes * 60),
+        run_timeout,
         poll_interval: Duration::from_secs(poll_interval_seconds),
         data_dir: raw.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
         base_domain,
         proxy: raw.proxy,
         public_url: raw.public_url.trim_end_matches('/').to_string(),
+        listen: raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a socket address")),
+        dnsrr: raw.dnsrr,
+        recipes_config_dir: raw.recipes_config_dir,
     })
 }
 
@@ -347,7 +372,11 @@ pub fn effective(config: &Config) -> String {
     let q = |s: &str| toml::Value::String(s.to_string()).to_string();
     let _ = writeln!(out, "# effective configuration from {}", config.path.display());
     let _ = writeln!(out, "max_tests = {}", config.max_tests);
-    let _ = writeln!(out, "run_timeout_minutes = {}", config.run_timeout.as_secs() / 60);
+    match config.run_timeout.as_secs() {
+        s if s % 60 == 0 => writeln!(out, "run_timeout_minutes = {}", s / 60),
+        s => writeln!(out, "run_timeout_seconds = {s}"),
+    }
+    .ok();
     let _ = writeln!(out, "poll_interval_seconds = {}", config.poll_interval.as_secs());
     let _ = writeln!(out, "data_dir = {}", q(&config.data_dir.to_string_lossy()));
     let _ = writeln!(out, "base_domain = {}", q(&config.base_domain));
@@ -360,6 +389,16 @@ pub fn effective(config: &Config) -> String {
         }
     }
     let _ = writeln!(out, "public_url = {}", q(&config.public_url));
+    let _ = writeln!(out, "listen = {}", q(&config.listen.to_string()));
+    let _ = writeln!(out, "dnsrr = {}", config.dnsrr);
+    match &config.recipes_config_dir {
+        Some(dir) => {
+            let _ = writeln!(out, "recipes_config_dir = {}", q(&dir.to_string_lossy()));
+        }
+        None => {
+            let _ = writeln!(out, "# recipes_config_dir: not set (only ccci.toml inside recipes)");
+        }
+    }
     let _ = writeln!(out, "\n[forge]");
     let _ = writeln!(out, "kind = {}", q(config.forge.kind.as_str()));
     let _ = writeln!(out, "base_url = {}", q(&config.forge.base_url));

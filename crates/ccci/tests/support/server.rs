@@ -1,0 +1,249 @@
+//! Helpers of the server's end-to-end tests: a fake forge with a fixture recipe enrolled, a
+//! `ccci serve` child process configured against it and the testbed's swarm and proxy, and small
+//! readers of what the server and the forge did.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use testbed::fake_forge::FakeForge;
+
+/// The org whose members may trigger runs.
+pub const ORG: &str = "coop-cloud";
+/// The org member who comments `!testme`.
+pub const MEMBER: &str = "maintainer";
+/// The webhook secret configured on both sides.
+pub const HOOK_SECRET: &str = "hook-secret-7f3a9c";
+
+/// Knobs of the server's configuration.
+pub struct Knobs {
+    pub poll_seconds: u64,
+    pub max_tests: u32,
+    /// `run_timeout_seconds` (the default of 60 minutes otherwise).
+    pub timeout_seconds: Option<u64>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs { poll_seconds: 1, max_tests: 1, timeout_seconds: None }
+    }
+}
+
+/// A fake forge with `coop-cloud/<fixture>` enrolled, and the files of a server configured for it.
+pub struct World {
+    pub forge: FakeForge,
+    pub work: tempfile::TempDir,
+    pub repo: String,
+    pub config: PathBuf,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+}
+
+impl World {
+    /// `fixture` mirrored on a new fake forge as `coop-cloud/<fixture>`; [`MEMBER`] is in the org.
+    pub fn new(fixture: &str, knobs: Knobs) -> World {
+        super::testbed();
+        let work = tempfile::tempdir().expect("temp dir");
+        let source = testbed::fixture(fixture, &work.path().join("source")).expect("fixture");
+        let forge = FakeForge::start();
+        let repo = format!("{ORG}/{fixture}");
+        forge.create_repo_from_git(&repo, &source.path);
+        forge.set_org_members(ORG, &[MEMBER]);
+        let data_dir = work.path().join("data");
+        let port = free_port();
+        let public_url = format!("http://127.0.0.1:{port}");
+        let token_file = work.path().join("token");
+        std::fs::write(&token_file, forge.token()).expect("token file");
+        let secret_file = work.path().join("hook-secret");
+        std::fs::write(&secret_file, HOOK_SECRET).expect("secret file");
+        let timeout = knobs.timeout_seconds.map(|s| format!("run_timeout_seconds = {s}\n")).unwrap_or_default();
+        let text = format!(
+            "base_domain = \"ccci.test\"\npublic_url = \"{public_url}\"\nlisten = \"127.0.0.1:{port}\"\n\
+             proxy = \"{proxy}\"\ndnsrr = true\ndata_dir = \"{data}\"\nmax_tests = {max}\n\
+             poll_interval_seconds = {poll}\n{timeout}\
+             [forge]\nkind = \"gitea\"\nbase_url = \"{forge_url}\"\nbot_login = \"{bot}\"\ntoken_file = \"{token}\"\n\
+             [webhook]\nsecret_file = \"{secret}\"\n[auth]\norg = \"{ORG}\"\n[[repos]]\nrepo = \"{repo}\"\n",
+            proxy = testbed::proxy_addr(),
+            data = data_dir.display(),
+            max = knobs.max_tests,
+            poll = knobs.poll_seconds,
+            forge_url = forge.url(),
+            bot = forge.bot_login(),
+            token = token_file.display(),
+            secret = secret_file.display(),
+        );
+        let config = work.path().join("ccci-server.toml");
+        std::fs::write(&config, text).expect("config file");
+        World { forge, work, repo, config, data_dir, public_url }
+    }
+
+    /// Starts `ccci serve` and waits until it listens and has read the forge once.
+    pub fn serve(&self) -> Server {
+        Server::start(&self.config, self.work.path(), &self.public_url, &self.data_dir)
+    }
+
+    /// A comment by `user` on PR `number`, now.
+    pub fn comment(&self, number: u64, user: &str, body: &str) -> u64 {
+        self.forge.add_comment(&self.repo, number, user, body, self.forge.now())
+    }
+
+    /// The bot's comments on PR `number`, newest edit applied.
+    pub fn bot_comments(&self, number: u64) -> Vec<String> {
+        let bot = self.forge.bot_login();
+        self.forge
+            .comments(&self.repo)
+            .into_iter()
+            .filter(|c| c.number == number && c.author == bot)
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// The commit statuses posted for `sha`, oldest first, as `(state, context, target_url)`.
+    pub fn statuses(&self, sha: &str) -> Vec<(String, String, String)> {
+        self.forge.statuses().into_iter().filter(|s| s.sha == sha).map(|s| (s.state, s.context, s.target_url)).collect()
+    }
+
+    /// The server's event log.
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// The engine's run id of server run `id` (from its log's first line).
+    pub fn engine_run_id(&self, id: u64) -> Option<String> {
+        let log = std::fs::read_to_string(self.data_dir.join("runs").join(id.to_string()).join("log.txt")).ok()?;
+        super::run_id_in_log(&log)
+    }
+}
+
+/// A running `ccci serve`.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    stderr: PathBuf,
+}
+
+impl Server {
+    fn start(config: &Path, work: &Path, url: &str, data_dir: &Path) -> Server {
+        let n = std::fs::read_dir(work).map(|d| d.count()).unwrap_or(0);
+        let stderr = work.join(format!("serve-{n}.stderr"));
+        let child = Command::new(env!("CARGO_BIN_EXE_ccci"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("CCCI_PROXY_ADDR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("ccci serve starts");
+        let mut server = Server { child, url: url.to_string(), stderr };
+        let log = data_dir.join("server.log");
+        let starts = |text: &str| text.matches("listening on").count();
+        let before = starts(&std::fs::read_to_string(&log).unwrap_or_default());
+        // Every enrolled repo's first poll cycle marks existing comments seen: a test comment made
+        // before it would never fire.
+        wait_for("the server to listen and poll once", Duration::from_secs(60), || {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("ccci serve ended ({status}):\n{}", server.stderr_text());
+            }
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            starts(&text) > before
+                && text.contains("first cycle")
+                && http_get(&format!("{url}/healthz")).is_some_and(|(status, _)| status == 200)
+        });
+        server
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// `kill -9` the server.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    /// A run as the JSON API shows it.
+    pub fn run(&self, id: u64) -> serde_json::Value {
+        let (status, body) = http_get(&format!("{}/api/runs/{id}", self.url)).expect("the API answers");
+        assert_eq!(status, 200, "GET /api/runs/{id}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    }
+
+    /// Waits until run `id` is in one of `states`; returns it.
+    pub fn wait_run(&self, id: u64, states: &[&str], patience: Duration) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Some((200, body)) = http_get(&format!("{}/api/runs/{id}", self.url)) {
+                last = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                if states.iter().any(|s| run_state(&last) == *s) {
+                    return last;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("run {id} not {states:?} after {patience:?}: {last}\nserver stderr:\n{}", self.stderr_text());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The `state` of a run as the API shows it.
+pub fn run_state(run: &serde_json::Value) -> &str {
+    run["state"].as_str().or_else(|| run["run"]["state"].as_str()).unwrap_or("")
+}
+
+/// Polls `done` every 100 ms until it holds; panics naming `what` after `patience`.
+pub fn wait_for(what: &str, patience: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + patience;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out after {patience:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// `GET url` (plain HTTP/1.0): status and body, or `None` when nothing answers.
+pub fn http_get(url: &str) -> Option<(u16, String)> {
+    http("GET", url, &[], b"")
+}
+
+/// One HTTP/1.0 request on loopback; status and body, or `None` when nothing answers.
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<(u16, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}

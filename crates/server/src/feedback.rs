@@ -1,0 +1,215 @@
+//! What the CI tells the pull request (SPEC V5): one comment per run, posted when it is queued and
+//! edited as it starts and ends (into a results table), and a commit status under the context
+//! `cc-ci/<mode>` pointing at the run's page. Forge failures are logged, never fatal: the run and
+//! the dashboard go on without them.
+
+use std::sync::Arc;
+
+use forge::{Client, NewStatus, RepoRef, StatusState};
+use harness::result::{Outcome, RunResult};
+
+use crate::events::Events;
+use crate::store::{Run, RunId, Store};
+
+/// Posts and edits the CI's comment and commit status of runs.
+#[derive(Clone)]
+pub struct Feedback {
+    client: Arc<Client>,
+    store: Arc<Store>,
+    public_url: String,
+    events: Events,
+}
+
+impl Feedback {
+    pub fn new(client: Arc<Client>, store: Arc<Store>, public_url: &str, events: Events) -> Feedback {
+        Feedback { client, store, public_url: public_url.trim_end_matches('/').to_string(), events }
+    }
+
+    /// The run's page on the dashboard.
+    pub fn run_url(&self, id: RunId) -> String {
+        run_url(&self.public_url, id)
+    }
+
+    /// A new run: the "queued" comment (its id is stored for later edits) and a pending status.
+    pub async fn queued(&self, run: &Run, position: u64) {
+        let body = queued_body(run, position, &self.run_url(run.id));
+        if let (Some(pr), Some(repo)) = (run.pr, repo_ref(&run.repo)) {
+            match self.client.post_comment(&repo, pr, &body).await {
+                Ok(comment) => {
+                    if let Err(e) = self.store.set_comment_id(run.id, comment.id) {
+                        self.events.log(format!("run {}: cannot record its comment: {e}", run.id));
+                    }
+                }
+                Err(e) => self.events.log(format!("run {}: cannot post the queued comment: {e}", run.id)),
+            }
+        }
+        self.status(run, StatusState::Pending, &format!("queued, position {position}")).await;
+    }
+
+    /// The run started.
+    pub async fn started(&self, run: &Run) {
+        self.edit(run, &started_body(run, &self.run_url(run.id))).await;
+        self.status(run, StatusState::Pending, "running").await;
+    }
+
+    /// The run ended with a result.
+    pub async fn finished(&self, run: &Run, result: &RunResult) {
+        self.edit(run, &results_body(run, result, &self.run_url(run.id))).await;
+        let state = match result.outcome {
+            Outcome::Pass => StatusState::Success,
+            Outcome::Fail => StatusState::Failure,
+            Outcome::Error | Outcome::Skipped => StatusState::Error,
+        };
+        let description = format!("level {} of {}: {}", result.level, result.level_of, result.outcome.name());
+        self.status(run, state, &description).await;
+    }
+
+    /// The run could not run or finish (crash, timeout, the engine gave no result).
+    pub async fn errored(&self, run: &Run, message: &str) {
+        self.edit(run, &error_body(run, message, &self.run_url(run.id))).await;
+        self.status(run, StatusState::Error, &shorten(message, 120)).await;
+    }
+
+    /// A queued run replaced by a newer `!testme` on the same pull request.
+    pub async fn superseded(&self, run: &Run, by: RunId) {
+        let body = format!(
+            "cc-ci run [#{}]({}) was superseded by run [#{by}]({}) (a newer `!testme` on this pull request).",
+            run.id,
+            self.run_url(run.id),
+            self.run_url(by)
+        );
+        self.edit(run, &body).await;
+    }
+
+    /// A reply that is not about a run (help, syntax, refusal).
+    pub async fn reply(&self, repo: &str, number: u64, body: &str) {
+        let Some(repo_ref) = repo_ref(repo) else { return };
+        if let Err(e) = self.client.post_comment(&repo_ref, number, body).await {
+            self.events.log(format!("{repo}#{number}: cannot post a reply: {e}"));
+        }
+    }
+
+    async fn edit(&self, run: &Run, body: &str) {
+        // The stored run may be older than the comment id recorded since.
+        let comment = match run.comment_id {
+            Some(id) => Some(id),
+            None => self.store.get_run(run.id).ok().flatten().and_then(|r| r.comment_id),
+        };
+        let (Some(comment), Some(repo)) = (comment, repo_ref(&run.repo)) else { return };
+        if let Err(e) = self.client.edit_comment(&repo, comment, body).await {
+            self.events.log(format!("run {}: cannot edit its comment: {e}", run.id));
+        }
+    }
+
+    async fn status(&self, run: &Run, state: StatusState, description: &str) {
+        let (Some(sha), Some(repo)) = (run.commit.as_deref(), repo_ref(&run.repo)) else { return };
+        let status = NewStatus {
+            state,
+            context: format!("cc-ci/{}", run.mode.as_str()),
+            description: description.to_string(),
+            target_url: self.run_url(run.id),
+        };
+        if let Err(e) = self.client.create_status(&repo, sha, &status).await {
+            self.events.log(format!("run {}: cannot set the commit status: {e}", run.id));
+        }
+    }
+}
+
+/// `owner/name` as a [`RepoRef`].
+pub fn repo_ref(full_name: &str) -> Option<RepoRef> {
+    let (owner, name) = full_name.split_once('/')?;
+    Some(RepoRef::new(owner, name))
+}
+
+/// The run's page under `public_url`.
+pub fn run_url(public_url: &str, id: RunId) -> String {
+    format!("{}/runs/{id}", public_url.trim_end_matches('/'))
+}
+
+fn short_commit(run: &Run) -> String {
+    run.commit.as_deref().map(|c| c.chars().take(10).collect()).unwrap_or_else(|| "?".into())
+}
+
+fn tiers_asked(run: &Run) -> String {
+    match &run.tiers {
+        Some(tiers) => tiers.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "),
+        None => "all tiers".into(),
+    }
+}
+
+/// The comment of a queued run.
+pub fn queued_body(run: &Run, position: u64, url: &str) -> String {
+    format!(
+        "cc-ci: run [#{id}]({url}) is **queued**, position {position} ({mode}, {tiers}, commit `{commit}`).",
+        id = run.id,
+        mode = run.mode.as_str(),
+        tiers = tiers_asked(run),
+        commit = short_commit(run),
+    )
+}
+
+/// The comment of a running run.
+pub fn started_body(run: &Run, url: &str) -> String {
+    format!(
+        "cc-ci: run [#{id}]({url}) is **running** ({mode}, {tiers}, commit `{commit}`). Live log on the run page.",
+        id = run.id,
+        mode = run.mode.as_str(),
+        tiers = tiers_asked(run),
+        commit = short_commit(run),
+    )
+}
+
+/// The comment of a finished run: a results table.
+pub fn results_body(run: &Run, result: &RunResult, url: &str) -> String {
+    let mut body = format!(
+        "cc-ci: run [#{id}]({url}) **{outcome}**, level {level} of {of} ({mode}, commit `{commit}`, {secs:.0} s)\n\n\
+         | tier | result | duration |\n|---|---|---|\n",
+        id = run.id,
+        outcome = result.outcome.name(),
+        level = result.level,
+        of = result.level_of,
+        mode = run.mode.as_str(),
+        commit = short_commit(run),
+        secs = result.duration_ms as f64 / 1000.0,
+    );
+    for tier in &result.tiers {
+        let reason =
+            if tier.outcome == Outcome::Pass { String::new() } else { format!(": {}", table_cell(&tier.reason)) };
+        body.push_str(&format!(
+            "| {} | {}{} | {:.1} s |\n",
+            tier.tier.name(),
+            tier.outcome.name(),
+            reason,
+            tier.duration_ms as f64 / 1000.0
+        ));
+    }
+    if let Some(teardown) = &result.teardown_error {
+        body.push_str(&format!("\nTeardown: {}\n", table_cell(teardown)));
+    }
+    body
+}
+
+/// The comment of a run that ended in error without a result.
+pub fn error_body(run: &Run, message: &str, url: &str) -> String {
+    format!(
+        "cc-ci: run [#{id}]({url}) **error** ({mode}, commit `{commit}`): {message}",
+        id = run.id,
+        mode = run.mode.as_str(),
+        commit = short_commit(run),
+        message = shorten(message, 500),
+    )
+}
+
+/// Text safe inside one Markdown table cell.
+fn table_cell(text: &str) -> String {
+    shorten(&text.replace('|', "\\|").replace(['\n', '\r'], " "), 300)
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", chars[..max].iter().collect::<String>())
+    }
+}

@@ -1,0 +1,184 @@
+//! One intake for comments, whether the poller found them or a webhook brought them (SPEC V1–V3):
+//! each comment is handled at most once, ever (the store remembers every id it saw); the first
+//! line is parsed as a command; the author is authorised (allowlist, or org membership checked
+//! fail-closed); a run is queued for the pull request's head commit, superseding an older queued
+//! run of the same PR, and the PR hears about it at once.
+
+use std::sync::Arc;
+
+use forge::{Client, Command, Membership, RunRequest};
+use tokio::sync::Notify;
+
+use crate::config::{AuthConfig, RepoConfig};
+use crate::events::Events;
+use crate::feedback::{repo_ref, Feedback};
+use crate::store::{Mode, NewRun, RunId, Store, StoreError};
+
+/// A comment on an issue or pull request of an enrolled repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingComment {
+    /// `owner/name`.
+    pub repo: String,
+    pub comment_id: u64,
+    /// The issue or pull request number.
+    pub number: u64,
+    pub is_pull: bool,
+    pub author: String,
+    pub body: String,
+}
+
+/// What intake did with a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// The repository is not enrolled.
+    NotEnrolled,
+    /// This comment was handled before (by the poller, a webhook, or an earlier life of the server).
+    AlreadySeen,
+    /// Not addressed to the CI (no command, a quote, the bot's own comment).
+    NoCommand,
+    /// Answered with the syntax or another explanation; no run.
+    Replied,
+    /// The author may not trigger runs; answered with a refusal.
+    Refused,
+    /// A run was queued.
+    Queued(RunId),
+}
+
+/// Who may trigger, what is enrolled, and where runs go.
+pub struct Intake {
+    pub store: Arc<Store>,
+    pub client: Arc<Client>,
+    pub feedback: Feedback,
+    pub events: Events,
+    pub bot_login: String,
+    pub auth: AuthConfig,
+    pub repos: Vec<RepoConfig>,
+    /// Woken when a run is queued.
+    pub wake: Arc<Notify>,
+}
+
+impl Intake {
+    /// The enrolled repository `repo` (`owner/name`, compared case-insensitively).
+    pub fn enrolled(&self, repo: &str) -> Option<&RepoConfig> {
+        self.repos.iter().find(|r| r.repo.eq_ignore_ascii_case(repo))
+    }
+
+    /// Handles one comment, at most once ever.
+    pub async fn handle(&self, comment: IncomingComment) -> Result<Handled, StoreError> {
+        let Some(enrolled) = self.enrolled(&comment.repo) else {
+            return Ok(Handled::NotEnrolled);
+        };
+        let repo = enrolled.repo.clone();
+        let recipe = enrolled.recipe.clone();
+        if !self.store.mark_comment_seen(&repo, comment.comment_id)? {
+            return Ok(Handled::AlreadySeen);
+        }
+        let Some(command) = forge::parse_comment(&comment.body, &comment.author, &self.bot_login) else {
+            return Ok(Handled::NoCommand);
+        };
+        let where_ = format!("{repo}#{} comment {} by {}", comment.number, comment.comment_id, comment.author);
+        let request = match command {
+            Command::Run(request) => request,
+            other => {
+                self.events.log(format!("{where_}: answered with the syntax"));
+                if let Some(reply) = other.reply() {
+                    self.feedback.reply(&repo, comment.number, &reply).await;
+                }
+                return Ok(Handled::Replied);
+            }
+        };
+        if !comment.is_pull {
+            self.events.log(format!("{where_}: !testme on an issue, not a pull request"));
+            let reply = "cc-ci tests pull requests: comment `!testme` on a pull request, not on an issue.";
+            self.feedback.reply(&repo, comment.number, reply).await;
+            return Ok(Handled::Replied);
+        }
+        if !self.authorised(&comment.author, &where_).await {
+            let reply = format!("@{}: sorry, you may not start cc-ci runs here.", comment.author);
+            self.feedback.reply(&repo, comment.number, &reply).await;
+            return Ok(Handled::Refused);
+        }
+        if request.quick {
+            self.events.log(format!("{where_}: --quick asked, not available"));
+            let reply = "cc-ci: quick mode is not available on this server yet (no warm canonical copies). \
+                         Comment `!testme` for a full run.";
+            self.feedback.reply(&repo, comment.number, reply).await;
+            return Ok(Handled::Replied);
+        }
+        self.queue(&repo, &recipe, &comment, request, &where_).await
+    }
+
+    async fn queue(
+        &self,
+        repo: &str,
+        recipe: &str,
+        comment: &IncomingComment,
+        request: RunRequest,
+        where_: &str,
+    ) -> Result<Handled, StoreError> {
+        let Some(repo_ref) = repo_ref(repo) else { return Ok(Handled::NotEnrolled) };
+        let pull = match self.client.get_pull(&repo_ref, comment.number).await {
+            Ok(pull) => pull,
+            Err(e) => {
+                self.events.log(format!("{where_}: cannot read the pull request: {e}"));
+                let reply = "cc-ci: I could not read this pull request from the forge; please try `!testme` again \
+                             in a few minutes.";
+                self.feedback.reply(repo, comment.number, reply).await;
+                return Ok(Handled::Replied);
+            }
+        };
+        if pull.state != "open" {
+            self.events.log(format!("{where_}: the pull request is {}", pull.state));
+            self.feedback.reply(repo, comment.number, "cc-ci: this pull request is closed; nothing to test.").await;
+            return Ok(Handled::Replied);
+        }
+        let new = NewRun {
+            repo: repo.to_string(),
+            recipe: recipe.to_string(),
+            pr: Some(comment.number),
+            commit: Some(pull.head.sha.clone()),
+            git_ref: Some(pull.pull_ref()),
+            mode: Mode::Cold,
+            tiers: request.tiers,
+            trigger_comment_id: Some(comment.comment_id),
+        };
+        let enqueued = self.store.enqueue(&new)?;
+        let id = enqueued.id();
+        if !enqueued.is_new() {
+            return Ok(Handled::AlreadySeen);
+        }
+        self.events.log(format!("{where_}: queued run {id} for {}", pull.head.sha));
+        for old in self.store.supersede_queued(repo, comment.number, id)? {
+            self.events.log(format!("run {} superseded by run {id}", old.id));
+            self.feedback.superseded(&old, id).await;
+        }
+        if let Some(run) = self.store.get_run(id)? {
+            let position = self.store.queue_position(id)?.unwrap_or(1);
+            self.feedback.queued(&run, position).await;
+        }
+        self.wake.notify_one();
+        Ok(Handled::Queued(id))
+    }
+
+    /// Allowlist first, then org membership; every error refuses (fail closed) and is logged.
+    async fn authorised(&self, author: &str, where_: &str) -> bool {
+        if self.auth.allow.iter().any(|a| a.eq_ignore_ascii_case(author)) {
+            return true;
+        }
+        let Some(org) = self.auth.org.as_deref().filter(|o| !o.trim().is_empty()) else {
+            self.events.log(format!("{where_}: refused: not in auth.allow"));
+            return false;
+        };
+        match self.client.org_membership(org, author).await {
+            Ok(Membership::Member) => true,
+            Ok(Membership::NotMember) => {
+                self.events.log(format!("{where_}: refused: not a member of {org}"));
+                false
+            }
+            Err(e) => {
+                self.events.log(format!("{where_}: refused: the membership check in {org} failed: {e}"));
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The poller (SPEC V1): per enrolled repository and cycle, one request for the repo-wide comments
+//! updated since a persisted high-water mark (plus pages), each handed to the intake (which
+//! dedupes on comment id, so the inclusive mark and edited comments never fire twice). On the
+//! first cycle for a repository every existing comment is marked seen: enrolling a repository does
+//! not answer its history.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use forge::Comment;
+
+use crate::feedback::repo_ref;
+use crate::intake::{IncomingComment, Intake};
+
+/// Stands for "before any comment": a mark that makes the next cycle read everything.
+const BEGINNING: &str = "1970-01-01T00:00:00Z";
+
+/// The comment as intake sees it; `None` when it belongs to no issue or pull request.
+pub fn incoming(repo: &str, comment: &Comment) -> Option<IncomingComment> {
+    Some(IncomingComment {
+        repo: repo.to_string(),
+        comment_id: comment.id,
+        number: comment.issue_number()?,
+        is_pull: comment.pull_number().is_some(),
+        author: comment.author().to_string(),
+        body: comment.body.clone(),
+    })
+}
+
+/// One cycle over every enrolled repository; errors are logged and the next cycle retries.
+pub async fn poll_all(intake: &Intake) {
+    for repo in intake.repos.iter().map(|r| r.repo.clone()).collect::<Vec<_>>() {
+        if let Err(message) = poll_repo(intake, &repo).await {
+            intake.events.log(format!("poll {repo}: {message}"));
+        }
+    }
+}
+
+/// One cycle for `repo`.
+pub async fn poll_repo(intake: &Intake, repo: &str) -> Result<(), String> {
+    let repo_ref = repo_ref(repo).ok_or_else(|| format!("{repo} is not owner/name"))?;
+    let mark = intake.store.poll_mark(repo).map_err(|e| e.to_string())?;
+    let since = match mark.as_deref() {
+        Some(mark) => Some(DateTime::parse_from_rfc3339(mark).map_err(|e| format!("bad mark {mark}: {e}"))?.to_utc()),
+        None => None,
+    };
+    let comments = intake.client.repo_comments_since(&repo_ref, since).await.map_err(|e| e.to_string())?;
+    if mark.is_none() {
+        let seeded = intake.store.seed_seen(repo, comments.iter().map(|c| c.id)).map_err(|e| e.to_string())?;
+        intake.events.log(format!("poll {repo}: first cycle, {seeded} existing comment(s) marked seen"));
+    } else {
+        for comment in &comments {
+            if let Some(incoming) = incoming(repo, comment) {
+                intake.handle(incoming).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let next = forge::high_water_mark(&comments).map(to_mark).unwrap_or_else(|| mark.unwrap_or(BEGINNING.into()));
+    intake.store.set_poll_mark(repo, &next).map_err(|e| e.to_string())
+}
+
+fn to_mark(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Polls forever, every `interval`.
+pub async fn run(intake: Arc<Intake>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        poll_all(&intake).await;
+    }
+}

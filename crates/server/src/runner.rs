@@ -1,0 +1,136 @@
+//! Runs one queued run: `ccci test` in a child process (the same engine as on a maintainer's
+//! machine) on the pull request's head commit, writing into the run's directory, under the run
+//! timeout (SPEC V4). A run over its timeout is killed and every Docker object it left is reaped.
+//! The child dies with the server (`swarm::process::die_with_parent`), so a `kill -9` of the server leaves no
+//! engine running on its own; the restarted server reaps what it left.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use harness::result::RunResult;
+
+use crate::paths;
+use crate::store::Run;
+
+/// How runs are started.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// The `ccci` executable.
+    pub exe: PathBuf,
+    pub data_dir: PathBuf,
+    /// The forge's root URL; recipes are cloned from `<forge>/<owner>/<name>.git`.
+    pub forge_url: String,
+    pub base_domain: String,
+    pub proxy: Option<SocketAddr>,
+    pub dnsrr: bool,
+    pub recipes_config_dir: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum RunEnd {
+    /// The engine wrote a result (pass, fail or error of its tiers).
+    Result { result: Box<RunResult>, json: String },
+    /// No result: the run was stopped or the engine could not run; says why.
+    Error(String),
+}
+
+impl RunnerConfig {
+    /// The git URL of `repo` (`owner/name`) on the forge.
+    pub fn clone_url(&self, repo: &str) -> String {
+        format!("{}/{repo}.git", self.forge_url.trim_end_matches('/'))
+    }
+
+    /// The `ccci test` command for `run`.
+    fn command(&self, run: &Run) -> tokio::process::Command {
+        let dir = paths::run_dir(&self.data_dir, run.id);
+        let mut cmd = tokio::process::Command::new(&self.exe);
+        cmd.arg("test").arg(self.clone_url(&run.repo));
+        if let Some(rev) = run.commit.as_deref().or(run.git_ref.as_deref()) {
+            cmd.args(["--ref", rev]);
+        }
+        if let Some(tiers) = &run.tiers {
+            cmd.arg("--tiers").arg(tiers.iter().map(|t| t.name()).collect::<Vec<_>>().join(","));
+        }
+        cmd.arg("--out").arg(&dir).arg("--base-domain").arg(&self.base_domain);
+        if let Some(proxy) = self.proxy {
+            cmd.arg("--proxy").arg(proxy.to_string());
+        }
+        if self.dnsrr {
+            cmd.arg("--dnsrr");
+        }
+        if let Some(config_dir) = &self.recipes_config_dir {
+            cmd.arg("--config-dir").arg(config_dir);
+        }
+        cmd.env("CCCI_DATA_DIR", &self.data_dir)
+            .env_remove("CCCI_PROXY_ADDR")
+            .env_remove("CCCI_DNSRR")
+            .env_remove("CCCI_BASE_DOMAIN")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        swarm::process::die_with_parent(&mut cmd);
+        cmd
+    }
+
+    /// Runs `run` to its end or its timeout.
+    pub async fn execute(&self, run: &Run) -> RunEnd {
+        let dir = paths::run_dir(&self.data_dir, run.id);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return RunEnd::Error(format!("cannot create the run directory {}: {e}", dir.display()));
+        }
+        let output = match std::fs::File::create(dir.join("engine-output.txt")) {
+            Ok(file) => file,
+            Err(e) => return RunEnd::Error(format!("cannot write in {}: {e}", dir.display())),
+        };
+        let mut cmd = self.command(run);
+        match output.try_clone() {
+            Ok(copy) => cmd.stdout(copy).stderr(output),
+            Err(e) => return RunEnd::Error(format!("cannot write in {}: {e}", dir.display())),
+        };
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => return RunEnd::Error(format!("cannot start {}: {e}", self.exe.display())),
+        };
+        let status = match tokio::time::timeout(self.timeout, child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => return RunEnd::Error(format!("lost the engine process: {e}")),
+            Err(_) => {
+                let _ = child.kill().await;
+                let reaped = reap().await;
+                return RunEnd::Error(format!(
+                    "stopped after the run timeout of {} min; {reaped}",
+                    self.timeout.as_secs().div_ceil(60)
+                ));
+            }
+        };
+        let result_file = paths::run_result(&self.data_dir, run.id);
+        let Ok(json) = std::fs::read_to_string(&result_file) else {
+            let tail = last_lines(&std::fs::read_to_string(dir.join("engine-output.txt")).unwrap_or_default(), 5);
+            return RunEnd::Error(format!("the engine ended ({status}) without a result: {tail}"));
+        };
+        match serde_json::from_str::<RunResult>(&json) {
+            Ok(result) => RunEnd::Result { result: Box::new(result), json },
+            Err(e) => RunEnd::Error(format!("the engine's result.json is unreadable: {e}")),
+        }
+    }
+}
+
+/// Removes every Docker object of runs that are no longer live; says what it did.
+pub async fn reap() -> String {
+    let swarm = match swarm::Swarm::connect().await {
+        Ok(swarm) => swarm,
+        Err(e) => return format!("could not reach Docker to reap its objects: {e}"),
+    };
+    match harness::janitor::reap(&swarm, &harness::liveness::live_dir()).await {
+        Ok(report) => format!("{} Docker object(s) of dead runs removed", report.removed.len()),
+        Err(e) => format!("reaping its Docker objects failed: {e}"),
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" / ")
+}
