@@ -133,6 +133,13 @@ fn refusals_signatures_and_dedupe() {
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
 }
 
+/// The last commit status of server run `id` on `sha` (PRs of one branch share the commit; the
+/// target URL tells the runs apart).
+fn run_status(world: &World, id: u64, sha: &str) -> Option<String> {
+    let url = format!("{}/runs/{id}", world.public_url);
+    world.statuses(sha).into_iter().filter(|(_, _, target)| *target == url).map(|(state, _, _)| state).last()
+}
+
 /// `(started_at, finished_at)` of a run from the API.
 fn span(run: &serde_json::Value) -> (i64, i64) {
     (run["started_at"].as_i64().expect("started_at"), run["finished_at"].as_i64().expect("finished_at"))
@@ -160,7 +167,7 @@ fn kill_9_with_one_live_and_two_queued_then_restart() {
     assert_eq!(crashed["state"], "error", "{crashed}");
     assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "the live run was not torn down");
     wait_for("run 1's error status", Duration::from_secs(10), || {
-        world.statuses(&shas[0]).last().is_some_and(|(state, _, _)| state == "error")
+        run_status(&world, 1, &shas[0]).as_deref() == Some("error")
     });
     for id in 2..=3 {
         let run = server.wait_run(id, &["finished", "error"], RUN);
@@ -196,7 +203,7 @@ fn max_tests_one_runs_one_at_a_time_and_a_run_over_its_timeout_is_stopped() {
     let engine_run = world.engine_run_id(1).expect("run 1's engine id");
     assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "the stopped run left objects");
     wait_for("run 1's error status", Duration::from_secs(10), || {
-        world.statuses(&first).last().is_some_and(|(state, _, _)| state == "error")
+        run_status(&world, 1, &first).as_deref() == Some("error")
     });
     let spans: Vec<(i64, i64)> = (1..=3).map(|id| span(&server.wait_run(id, &["finished", "error"], RUN))).collect();
     for (i, a) in spans.iter().enumerate() {
