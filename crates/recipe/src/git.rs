@@ -110,13 +110,29 @@ pub fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Result<bool>
 
 /// Clone `url` into the new directory `dest` (which must not exist yet) and check out `rev`
 /// (a branch, tag or commit; the remote's default branch when `None`), detached.
+///
+/// A pull request's head commit may be reachable only through `refs/pull/N/head` (a fork's PR, or
+/// a deleted branch), which `git clone` does not fetch: when `rev` does not resolve after the
+/// clone, the pull request heads are fetched (and `rev` itself when it is a ref like
+/// `refs/pull/1/head`) and `rev` is resolved again.
 pub fn clone_at(url: &str, dest: &Path, rev: Option<&str>) -> Result<()> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     let dest_str = dest.to_string_lossy();
     run(parent, &["clone", "--quiet", "--no-checkout", "--", url, &dest_str])?;
+    let resolve = |rev: &str| resolve_commit(dest, rev).or_else(|_| resolve_commit(dest, &format!("origin/{rev}")));
     let target = match rev {
-        Some(rev) => resolve_commit(dest, rev)
-            .or_else(|_| resolve_commit(dest, &format!("origin/{rev}")))
+        Some(rev) => resolve(rev)
+            .or_else(|_| {
+                // Failures here only mean nothing more resolves: the error below says so.
+                let _ = run(dest, &["fetch", "--quiet", "origin", "+refs/pull/*/head:refs/remotes/origin/pull/*"]);
+                resolve(rev)
+            })
+            .or_else(|e| match rev.starts_with("refs/") {
+                true => {
+                    run(dest, &["fetch", "--quiet", "origin", rev]).and_then(|_| resolve_commit(dest, "FETCH_HEAD"))
+                }
+                false => Err(e),
+            })
             .map_err(|_| RecipeError::new(format!("{url}: no branch, tag or commit named `{rev}`")))?,
         None => resolve_commit(dest, "HEAD")?,
     };
@@ -132,6 +148,44 @@ mod tests {
     fn annotated_tag_line_is_peeled_to_its_commit() {
         let tag = parse_tag_line("1.0.0+1.2\0tag\0aaaa\0cccc").unwrap();
         assert_eq!(tag, Tag { name: "1.0.0+1.2".into(), annotated: true, commit: "cccc".into() });
+    }
+
+    #[test]
+    fn clone_at_reaches_a_commit_only_a_pull_request_ref_holds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let origin = tmp.path().join("origin");
+        std::fs::create_dir(&origin).unwrap();
+        let git = |args: &[&str]| run(&origin, args).unwrap().trim().to_string();
+        git(&["init", "--quiet", "--initial-branch=main"]);
+        let commit = |message: &str| {
+            git(&[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.org",
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                message,
+            ])
+        };
+        commit("base");
+        git(&["checkout", "--quiet", "-b", "feature"]);
+        commit("pull request");
+        let head = git(&["rev-parse", "HEAD"]);
+        git(&["update-ref", "refs/pull/3/head", &head]);
+        git(&["checkout", "--quiet", "main"]);
+        git(&["branch", "--quiet", "-D", "feature"]);
+
+        let url = format!("file://{}", origin.display());
+        for (i, rev) in [head.as_str(), "refs/pull/3/head"].into_iter().enumerate() {
+            let dest = tmp.path().join(format!("clone-{i}"));
+            clone_at(&url, &dest, Some(rev)).unwrap();
+            assert_eq!(resolve_commit(&dest, "HEAD").unwrap(), head, "{rev}");
+        }
+        let error = clone_at(&url, &tmp.path().join("none"), Some("refs/pull/9/head")).unwrap_err().to_string();
+        assert!(error.contains("no branch, tag or commit named `refs/pull/9/head`"), "{error}");
     }
 
     #[test]

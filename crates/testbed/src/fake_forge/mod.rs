@@ -1,11 +1,14 @@
 //! A fake Gitea/Forgejo server for tests: a stateful HTTP server on loopback serving the API subset
 //! the forge client uses ([`ROUTES`]), with Gitea's quirks (FORGE-NOTES.md), a programmatic API
 //! to set the world up and read what the client did, fault injection, per-route request counts,
-//! and signed webhook deliveries ([`send_comment_webhook`]).
+//! signed webhook deliveries (built by [`comment_webhook_request`], or sent by the fake itself
+//! after [`FakeForge::set_webhook`]) and real git repositories over smart HTTP
+//! ([`FakeForge::create_repo_from_git`], with `refs/pull/N/head` as Gitea keeps them).
 //!
 //! The server runs on its own thread and runtime, so it works from sync and async tests alike; it
 //! stops when the [`FakeForge`] is dropped.
 
+mod git;
 mod handlers;
 mod json;
 mod paging;
@@ -16,12 +19,16 @@ mod webhook;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 pub use routes::{Route, ROUTES};
 pub use state::{CommentView, Edit, PostedStatus, RequestRecord};
-pub use webhook::{comment_webhook_request, send_comment_webhook, CommentHook, HookAction, WebhookRequest};
+pub use webhook::{
+    comment_webhook_request, send_comment_webhook, CommentHook, Delivery, DeliveryOutcome, HookAction, WebhookRequest,
+};
 
 use json::Urls;
 use routes::Shared;
@@ -77,8 +84,18 @@ impl PullSpec {
 pub struct FakeForge {
     addr: SocketAddr,
     shared: Shared,
+    /// The fake's own runtime, where webhook deliveries are sent from.
+    runtime: tokio::runtime::Handle,
+    /// The local repository each git-backed repo was mirrored from (for [`FakeForge::push_to_pr`]).
+    sources: Mutex<BTreeMap<String, PathBuf>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// A fresh path for a fake's git mirrors (created on first use, removed on drop).
+fn git_root_path(addr: SocketAddr) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    std::env::temp_dir().join(format!("ccci-fake-forge-{}-{}-{nanos}", std::process::id(), addr.port()))
 }
 
 impl FakeForge {
@@ -93,14 +110,20 @@ impl FakeForge {
         listener.set_nonblocking(true).expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let world = State::new(options.token, options.bot_login, options.utc_offset_secs);
-        let shared =
-            Shared { world: Arc::new(Mutex::new(world)), urls: Arc::new(Urls { web: format!("http://{addr}") }) };
+        let shared = Shared {
+            world: Arc::new(Mutex::new(world)),
+            urls: Arc::new(Urls { web: format!("http://{addr}") }),
+            hooks: Default::default(),
+            git_root: Arc::new(git_root_path(addr)),
+        };
         let app = routes::router(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("fake-forge".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let _ = handle_tx.send(runtime.handle().clone());
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     // Not a graceful shutdown: idle keep-alive connections of clients under test
@@ -112,7 +135,8 @@ impl FakeForge {
                 });
             })
             .expect("spawn the fake forge thread");
-        FakeForge { addr, shared, stop: Some(stop), thread: Some(thread) }
+        let runtime = handle_rx.recv().expect("the fake forge's runtime started");
+        FakeForge { addr, shared, runtime, sources: Mutex::default(), stop: Some(stop), thread: Some(thread) }
     }
 
     fn world(&self) -> MutexGuard<'_, State> {
@@ -161,7 +185,7 @@ impl FakeForge {
         self.world().now()
     }
 
-    // ----- repositories, pulls, issues, tags -----
+    // ----- repositories -----
 
     /// Creates `owner/name` (idempotent).
     pub fn create_repo(&self, full_name: &str) {
@@ -190,6 +214,66 @@ impl FakeForge {
         world.repos.insert(full_name.to_string(), repo);
         out
     }
+
+    // ----- git repositories -----
+
+    /// Creates `owner/name` like [`FakeForge::create_repo`], backed by a bare mirror of the local
+    /// git repository `source` (every branch and tag), served read-only at the repo's `clone_url`,
+    /// `http://127.0.0.1:PORT/owner/name.git`. The mirror lives in a temporary directory owned by
+    /// the fake. Panics if git fails or the repo already has a mirror.
+    pub fn create_repo_from_git(&self, full_name: &str, source: &Path) {
+        self.create_repo(full_name);
+        let dest = git::mirror_dir(&self.shared.git_root, full_name);
+        assert!(!dest.exists(), "fake forge: {full_name} already has a git repository");
+        git::mirror(source, &dest).unwrap_or_else(|e| panic!("fake forge: mirroring {}: {e}", source.display()));
+        let source = source.canonicalize().unwrap_or_else(|_| source.to_path_buf());
+        self.sources.lock().unwrap_or_else(|p| p.into_inner()).insert(full_name.to_string(), source);
+    }
+
+    /// The bare mirror behind a repo made by [`FakeForge::create_repo_from_git`].
+    pub fn git_dir(&self, full_name: &str) -> PathBuf {
+        let dir = git::mirror_dir(&self.shared.git_root, full_name);
+        assert!(dir.join("HEAD").is_file(), "fake forge: {full_name} has no git repository");
+        dir
+    }
+
+    /// The clone URL of `owner/name` (the repo JSON's `clone_url`).
+    pub fn clone_url(&self, full_name: &str) -> String {
+        format!("{}/{full_name}.git", self.shared.urls.web)
+    }
+
+    /// Opens pull request `number` from `branch` of a git-backed repo, as Gitea does: writes
+    /// `refs/pull/{number}/head` at the branch's tip and adds the PR ([`PullSpec::new`], base
+    /// `main` at its tip). Returns the head commit.
+    pub fn open_pr_from_branch(&self, repo: &str, number: u64, branch: &str) -> String {
+        let dir = self.git_dir(repo);
+        let head = git::commit_of(&dir, &format!("refs/heads/{branch}")).unwrap_or_else(|e| panic!("fake forge: {e}"));
+        git::run(&dir, &["update-ref", &format!("refs/pull/{number}/head"), &head])
+            .unwrap_or_else(|e| panic!("fake forge: {e}"));
+        self.add_pull(repo, PullSpec::new(number, &head, branch));
+        if let Ok(base) = git::commit_of(&dir, "refs/heads/main") {
+            self.with_repo(repo, |_, r| r.pulls.get_mut(&number).expect("just added").base_sha = base);
+        }
+        head
+    }
+
+    /// A push to pull request `number`'s branch: fetches `branch` again from the local repository
+    /// the repo was mirrored from, moves `refs/pull/{number}/head` and the PR's head
+    /// ([`FakeForge::set_pr_head`]) to its tip. Returns the new head commit.
+    pub fn push_to_pr(&self, repo: &str, number: u64, branch: &str) -> String {
+        let dir = self.git_dir(repo);
+        let source = self.sources.lock().unwrap_or_else(|p| p.into_inner()).get(repo).cloned().expect("mirrored repo");
+        let refspec = format!("+refs/heads/{branch}:refs/heads/{branch}");
+        git::run(&dir, &["fetch", "--quiet", "--no-tags", &source.to_string_lossy(), &refspec])
+            .unwrap_or_else(|e| panic!("fake forge: {e}"));
+        let head = git::commit_of(&dir, &format!("refs/heads/{branch}")).unwrap_or_else(|e| panic!("fake forge: {e}"));
+        git::run(&dir, &["update-ref", &format!("refs/pull/{number}/head"), &head])
+            .unwrap_or_else(|e| panic!("fake forge: {e}"));
+        self.set_pr_head(repo, number, &head);
+        head
+    }
+
+    // ----- pull requests, issues, tags -----
 
     /// Adds an open pull request `number` with head `head_sha` on branch `head_ref`.
     pub fn add_pr(&self, repo: &str, number: u64, head_sha: &str, head_ref: &str) {
@@ -246,12 +330,19 @@ impl FakeForge {
     }
 
     /// The head branch (or fork) was deleted: `head.ref` becomes `refs/pull/N/head`, `head.repo` null.
+    /// In a git-backed repo the branch is deleted too: the head is then only reachable through
+    /// `refs/pull/N/head`, as for a pull request from a fork.
     pub fn delete_pr_head_branch(&self, repo: &str, number: u64) {
-        self.with_repo(repo, |_, r| {
+        let branch = self.with_repo(repo, |_, r| {
             let pull = r.pulls.get_mut(&number).expect("fake forge: no such pull request");
-            pull.head_ref = format!("refs/pull/{number}/head");
             pull.head_repo = false;
-        })
+            std::mem::replace(&mut pull.head_ref, format!("refs/pull/{number}/head"))
+        });
+        let dir = git::mirror_dir(&self.shared.git_root, repo);
+        if dir.join("HEAD").is_file() && !branch.starts_with("refs/") {
+            git::run(&dir, &["update-ref", "-d", &format!("refs/heads/{branch}")])
+                .unwrap_or_else(|e| panic!("fake forge: {e}"));
+        }
     }
 
     /// Adds tag `name` on `sha`, dated `at` (Unix seconds).
@@ -262,7 +353,14 @@ impl FakeForge {
     // ----- comments -----
 
     /// Adds a comment by `user` on issue or PR `number`, posted at `at` (Unix seconds). Returns its id.
+    /// With a webhook set ([`FakeForge::set_webhook`]), also sends its `created` delivery.
     pub fn add_comment(&self, repo: &str, number: u64, user: &str, body: &str, at: i64) -> u64 {
+        let id = self.insert_comment(repo, number, user, body, at);
+        self.deliver(id, HookAction::Created);
+        id
+    }
+
+    fn insert_comment(&self, repo: &str, number: u64, user: &str, body: &str, at: i64) -> u64 {
         let mut world = self.world();
         let is_pull = world.issue_kind(repo, number).unwrap_or_else(|| panic!("fake forge: no #{number} in {repo}"));
         world.user_id(user);
@@ -282,11 +380,15 @@ impl FakeForge {
     }
 
     /// Edits comment `id` (as its author would in the web UI) at `at`: new body, new `updated_at`.
+    /// With a webhook set, also sends its `edited` delivery (with the previous body).
     pub fn edit_comment(&self, id: u64, body: &str, at: i64) {
-        let mut world = self.world();
-        let comment = world.comments.iter_mut().find(|c| c.id == id).expect("fake forge: no such comment");
-        comment.body = body.into();
-        comment.updated = at;
+        let from = {
+            let mut world = self.world();
+            let comment = world.comments.iter_mut().find(|c| c.id == id).expect("fake forge: no such comment");
+            comment.updated = at;
+            std::mem::replace(&mut comment.body, body.into())
+        };
+        self.deliver(id, HookAction::Edited { from });
     }
 
     /// Every comment of `repo`, in creation order.
@@ -375,7 +477,8 @@ impl FakeForge {
         self.world().log.clone()
     }
 
-    /// Requests served per route name (`"unmatched"` for paths outside the table).
+    /// Requests served per route name (`"unmatched"` for paths outside the table; git requests are
+    /// `git_info_refs`, `git_upload_pack`, `git_receive_pack` or `git`).
     pub fn request_counts(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
         for record in &self.world().log {
@@ -398,23 +501,56 @@ impl FakeForge {
 
     /// The webhook Gitea would send for comment `id` with `action` (its current body and author).
     pub fn comment_hook(&self, id: u64, action: HookAction) -> CommentHook {
-        let world = self.world();
-        let c = world.comments.iter().find(|c| c.id == id).expect("fake forge: no such comment");
-        let pull = world.repos.get(&c.repo).and_then(|r| r.pulls.get(&c.number));
-        CommentHook {
-            forge_url: self.shared.urls.web.clone(),
-            repo: c.repo.clone(),
-            number: c.number,
-            is_pull: c.is_pull,
-            head_sha: pull.map(|p| p.head_sha.clone()),
-            comment_id: c.id,
-            author: c.author.clone(),
-            body: c.body.clone(),
-            sender: c.author.clone(),
-            action,
-            created: c.created,
-            updated: c.updated,
+        webhook::hook_for(&self.world(), &self.shared.urls.web, id, action).expect("fake forge: no such comment")
+    }
+
+    /// From now on, every comment added or edited (by [`FakeForge::add_comment`] and
+    /// [`FakeForge::edit_comment`], or by the client through the API: Gitea sends the bot's own
+    /// comments too) is POSTed to `url` as Gitea's signed `issue_comment` delivery, from the fake's
+    /// runtime (the caller does not wait; see [`FakeForge::deliveries`]).
+    pub fn set_webhook(&self, url: &str, secret: &str) {
+        webhook::lock(&self.shared.hooks).target = Some((url.to_string(), secret.to_string()));
+    }
+
+    /// Stops sending webhooks.
+    pub fn clear_webhook(&self) {
+        webhook::lock(&self.shared.hooks).target = None;
+    }
+
+    /// Every delivery sent by the fake itself, in sending order, with what became of it so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        webhook::lock(&self.shared.hooks).deliveries.clone()
+    }
+
+    /// Waits (asynchronously) until at least `count` deliveries were sent and none is pending, or
+    /// `timeout` passes; returns [`FakeForge::deliveries`] either way.
+    pub async fn wait_for_deliveries(&self, count: usize, timeout: Duration) -> Vec<Delivery> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let deliveries = self.deliveries();
+            let settled = deliveries.iter().all(|d| d.outcome != DeliveryOutcome::Pending);
+            if (deliveries.len() >= count && settled) || tokio::time::Instant::now() >= deadline {
+                return deliveries;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// Sends delivery `delivery_id` again, byte for byte (same id, body and URL), as a new entry of
+    /// [`FakeForge::deliveries`]. Panics if the fake never sent it.
+    pub fn redeliver(&self, delivery_id: &str) {
+        assert!(
+            webhook::redeliver(&self.shared.hooks, &self.runtime, delivery_id),
+            "fake forge: no delivery {delivery_id}"
+        );
+    }
+
+    fn deliver(&self, id: u64, action: HookAction) {
+        if webhook::lock(&self.shared.hooks).target.is_none() {
+            return;
+        }
+        let hook = self.comment_hook(id, action);
+        webhook::deliver(&self.shared.hooks, &self.runtime, None, hook);
     }
 }
 
@@ -425,6 +561,9 @@ impl Drop for FakeForge {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if self.shared.git_root.exists() {
+            let _ = std::fs::remove_dir_all(self.shared.git_root.as_path());
         }
     }
 }

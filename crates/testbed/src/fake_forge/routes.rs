@@ -1,8 +1,10 @@
 //! The route table (the single list of what the fake serves, checked against Gitea's spec by the
 //! contract test), the request gate (fault injection, token auth, undeclared query parameters,
-//! request log) and the router built from the table.
+//! request log, webhooks for comments posted or edited through the API) and the router built from
+//! the table, with git over HTTP ([`super::git`]) outside the table and the gate.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Query, Request, State};
@@ -12,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use axum::{Json, Router};
 
-use super::handlers;
 use super::json::{self, Urls};
 use super::state::{RequestRecord, State as World};
+use super::webhook::{self, HookAction, SharedHooks};
+use super::{git, handlers};
 
 /// One operation the fake serves, in Gitea's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,11 +120,15 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// What every handler gets: the world and the fake's URLs.
+/// What every handler gets: the world, the fake's URLs, its webhook and where its git mirrors live.
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub world: Arc<Mutex<World>>,
     pub urls: Arc<Urls>,
+    pub hooks: SharedHooks,
+    /// `GIT_PROJECT_ROOT`: the mirror of `owner/name` is `owner/name.git` below it (created on
+    /// the first [`super::FakeForge::create_repo_from_git`]).
+    pub git_root: Arc<PathBuf>,
 }
 
 impl Shared {
@@ -176,10 +183,42 @@ async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Res
             None
         }
     };
+    // Gitea sends webhooks for the bot's own comments and edits too: snapshot the comments to see
+    // what the request changed.
+    let hooked = early.is_none()
+        && route.is_some_and(|r| matches!(r.name, "post_comment" | "edit_comment"))
+        && webhook::lock(&shared.hooks).target.is_some();
+    let before: BTreeMap<u64, String> =
+        if hooked { shared.lock().comments.iter().map(|c| (c.id, c.body.clone())).collect() } else { BTreeMap::new() };
     let response = match early {
         Some(response) => response,
         None => next.run(request).await,
     };
+    if hooked && response.status().is_success() {
+        let hooks: Vec<_> = {
+            let world = shared.lock();
+            let changed: Vec<(u64, HookAction)> = world
+                .comments
+                .iter()
+                .filter_map(|c| match before.get(&c.id) {
+                    None if c.via_api => Some((c.id, HookAction::Created)),
+                    None => None,
+                    Some(old) if *old != c.body => Some((c.id, HookAction::Edited { from: old.clone() })),
+                    Some(_) => None,
+                })
+                .collect();
+            let bot = world.bot.clone();
+            changed
+                .into_iter()
+                .filter_map(|(id, action)| webhook::hook_for(&world, &shared.urls.web, id, action))
+                .map(|hook| (hook, bot.clone()))
+                .collect()
+        };
+        let runtime = tokio::runtime::Handle::current();
+        for (hook, bot) in hooks {
+            webhook::deliver(&shared.hooks, &runtime, Some(&bot), hook);
+        }
+    }
     shared.lock().log.push(RequestRecord {
         method,
         route: route.map(|r| r.name).unwrap_or("unmatched").to_string(),
@@ -190,20 +229,26 @@ async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Res
     response
 }
 
-async fn unmatched(State(shared): State<Shared>, request: Request) -> Response {
+/// Everything outside the table: git over HTTP, else 404. Logged, not gated.
+async fn fallback(State(shared): State<Shared>, request: Request) -> Response {
+    let method = request.method().as_str().to_string();
     let uri = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (route, response) = match git::parse_path(request.uri().path()) {
+        Some(target) => (target.route(request.uri().query()), git::serve(&shared.git_root, &target, request).await),
+        None => ("unmatched", answer(404, Some(json::error(&shared.urls, "fake forge: no such route")), &[])),
+    };
     shared.lock().log.push(RequestRecord {
-        method: request.method().as_str().to_string(),
-        route: "unmatched".into(),
+        method,
+        route: route.into(),
         uri,
         authorization,
-        status: 404,
+        status: response.status().as_u16(),
     });
-    answer(404, Some(json::error(&shared.urls, "fake forge: no such route")), &[])
+    response
 }
 
-/// The router: one entry per [`ROUTES`] row, behind the gate.
+/// The router: one entry per [`ROUTES`] row, behind the gate; git and 404s in the fallback.
 pub(crate) fn router(shared: Shared) -> Router {
     let mut router = Router::new();
     for route in ROUTES {
@@ -215,5 +260,5 @@ pub(crate) fn router(shared: Shared) -> Router {
         };
         router = router.route(&format!("/api/v1{}", route.path), handlers::method_router(route.name, filter));
     }
-    router.route_layer(middleware::from_fn_with_state(shared.clone(), gate)).fallback(unmatched).with_state(shared)
+    router.route_layer(middleware::from_fn_with_state(shared.clone(), gate)).fallback(fallback).with_state(shared)
 }

@@ -1,15 +1,23 @@
 //! Webhook deliveries as Gitea sends them for a comment: the `IssueCommentPayload` JSON and the
 //! headers (`X-Gitea-Event: issue_comment`, `X-Gitea-Event-Type: pull_request_comment` on pull
-//! requests, a delivery UUID, and the body's HMAC-SHA256 in `X-Gitea-Signature`,
-//! `X-Gogs-Signature` and `X-Hub-Signature-256`). A hook without a secret sends the signature
-//! headers empty. Gitea also sends a SHA-1 `X-Hub-Signature`; the fake leaves it out (nobody
-//! should verify SHA-1).
+//! requests, a delivery UUID, the body's HMAC-SHA256 in `X-Gitea-Signature`, `X-Gogs-Signature`
+//! and `X-Hub-Signature-256`, its HMAC-SHA1 in `X-Hub-Signature`), plus Forgejo's `X-Forgejo-*`
+//! copies (Forgejo sends both sets). A hook without a secret sends the signature headers empty.
+//!
+//! [`super::FakeForge::set_webhook`] makes the fake send them by itself: each delivery is
+//! recorded ([`Delivery`]) and POSTed from the fake's runtime, so the caller never waits for the
+//! receiver (which may run on the caller's own runtime).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+use sha1::Sha1;
 use sha2::Sha256;
+
+use super::state::State;
 
 /// What happened to the comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,41 +152,173 @@ fn delivery_id() -> String {
 /// The request Gitea would send for `hook`, signed with `secret` (empty: unsigned, headers empty).
 pub fn comment_webhook_request(secret: &str, hook: &CommentHook) -> WebhookRequest {
     let body = serde_json::to_vec(&payload(hook)).expect("payload serialises");
-    let signature = if secret.is_empty() {
-        String::new()
+    let (sha256, sha1) = if secret.is_empty() {
+        (String::new(), String::new())
     } else {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
         mac.update(&body);
-        hex::encode(mac.finalize().into_bytes())
+        let mut mac1 = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac1.update(&body);
+        (hex::encode(mac.finalize().into_bytes()), hex::encode(mac1.finalize().into_bytes()))
     };
     let event_type = if hook.is_pull { "pull_request_comment" } else { "issue_comment" };
     let delivery = delivery_id();
     let mut headers = Vec::new();
-    for prefix in ["X-Gitea", "X-Gogs", "X-GitHub"] {
+    for prefix in ["X-Forgejo", "X-Gitea", "X-Gogs", "X-GitHub"] {
         headers.push((format!("{prefix}-Delivery"), delivery.clone()));
         headers.push((format!("{prefix}-Event"), "issue_comment".to_string()));
         headers.push((format!("{prefix}-Event-Type"), event_type.to_string()));
     }
-    headers.push(("X-Gitea-Signature".into(), signature.clone()));
-    headers.push(("X-Gogs-Signature".into(), signature.clone()));
-    let hub = if signature.is_empty() { String::new() } else { format!("sha256={signature}") };
-    headers.push(("X-Hub-Signature-256".into(), hub));
+    for name in ["X-Forgejo-Signature", "X-Gitea-Signature", "X-Gogs-Signature"] {
+        headers.push((name.into(), sha256.clone()));
+    }
+    let prefixed =
+        |algorithm: &str, hex: &str| if hex.is_empty() { String::new() } else { format!("{algorithm}={hex}") };
+    headers.push(("X-Hub-Signature".into(), prefixed("sha1", &sha1)));
+    headers.push(("X-Hub-Signature-256".into(), prefixed("sha256", &sha256)));
     headers.push(("Content-Type".into(), "application/json".into()));
     headers.push(("User-Agent".into(), "Go-http-client/1.1".into()));
     WebhookRequest { headers, body }
 }
 
+impl WebhookRequest {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The delivery id (`X-Gitea-Delivery`).
+    pub fn delivery_id(&self) -> &str {
+        self.header("X-Gitea-Delivery").unwrap_or_default()
+    }
+}
+
 /// POSTs the delivery for `hook` to `url` (a loopback address in tests); returns the status.
 pub async fn send_comment_webhook(url: &str, secret: &str, hook: &CommentHook) -> Result<u16, String> {
-    let request = comment_webhook_request(secret, hook);
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()
-        .map_err(|e| format!("webhook client: {e}"))?;
-    let mut builder = client.post(url).body(request.body);
-    for (name, value) in request.headers {
+    post(url, &comment_webhook_request(secret, hook)).await
+}
+
+/// How long Gitea waits for the receiver to answer a delivery.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn post(url: &str, request: &WebhookRequest) -> Result<u16, String> {
+    let client =
+        reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build().map_err(|e| format!("webhook client: {e}"))?;
+    let mut builder = client.post(url).body(request.body.clone());
+    for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
     let response = builder.send().await.map_err(|e| format!("webhook to {url}: {e}"))?;
     Ok(response.status().as_u16())
+}
+
+/// What became of a delivery the fake sent by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Not answered yet.
+    Pending,
+    /// The receiver answered with this status.
+    Answered(u16),
+    /// No answer: connection refused, timeout (5 s, as Gitea), ... Gitea does not retry.
+    Failed(String),
+}
+
+/// One delivery the fake sent by itself ([`super::FakeForge::set_webhook`]), in sending order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The delivery id (`X-Gitea-Delivery`); a redelivery repeats it.
+    pub id: String,
+    pub url: String,
+    /// `created`, `edited` or `deleted`.
+    pub action: String,
+    pub comment_id: u64,
+    /// Exactly what was sent.
+    pub request: WebhookRequest,
+    pub outcome: DeliveryOutcome,
+}
+
+/// The webhook the fake sends by itself, and every delivery so far.
+#[derive(Debug, Default)]
+pub(crate) struct Hooks {
+    /// `(url, secret)` once set.
+    pub target: Option<(String, String)>,
+    pub deliveries: Vec<Delivery>,
+}
+
+pub(crate) type SharedHooks = Arc<Mutex<Hooks>>;
+
+pub(crate) fn lock(hooks: &SharedHooks) -> std::sync::MutexGuard<'_, Hooks> {
+    hooks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The facts of comment `id` in `world` for a delivery with `action` (`None`: no such comment).
+pub(crate) fn hook_for(world: &State, forge_url: &str, id: u64, action: HookAction) -> Option<CommentHook> {
+    let c = world.comments.iter().find(|c| c.id == id)?;
+    let pull = world.repos.get(&c.repo).and_then(|r| r.pulls.get(&c.number));
+    Some(CommentHook {
+        forge_url: forge_url.to_string(),
+        repo: c.repo.clone(),
+        number: c.number,
+        is_pull: c.is_pull,
+        head_sha: pull.map(|p| p.head_sha.clone()),
+        comment_id: c.id,
+        author: c.author.clone(),
+        body: c.body.clone(),
+        sender: c.author.clone(),
+        action,
+        created: c.created,
+        updated: c.updated,
+    })
+}
+
+/// If a webhook is set, records the delivery for `hook` and sends it from `runtime`.
+pub(crate) fn deliver(
+    hooks: &SharedHooks,
+    runtime: &tokio::runtime::Handle,
+    sender: Option<&str>,
+    mut hook: CommentHook,
+) {
+    let Some((url, secret)) = lock(hooks).target.clone() else { return };
+    if let Some(sender) = sender {
+        hook.sender = sender.to_string();
+    }
+    let action = match hook.action {
+        HookAction::Created => "created",
+        HookAction::Edited { .. } => "edited",
+        HookAction::Deleted => "deleted",
+    };
+    let request = comment_webhook_request(&secret, &hook);
+    let delivery = Delivery {
+        id: request.delivery_id().to_string(),
+        url,
+        action: action.into(),
+        comment_id: hook.comment_id,
+        request,
+        outcome: DeliveryOutcome::Pending,
+    };
+    send(hooks, runtime, delivery);
+}
+
+/// Sends delivery `id` again, byte for byte (same id, body and URL). Returns false if unknown.
+pub(crate) fn redeliver(hooks: &SharedHooks, runtime: &tokio::runtime::Handle, id: &str) -> bool {
+    let Some(first) = lock(hooks).deliveries.iter().find(|d| d.id == id).cloned() else { return false };
+    send(hooks, runtime, Delivery { outcome: DeliveryOutcome::Pending, ..first });
+    true
+}
+
+fn send(hooks: &SharedHooks, runtime: &tokio::runtime::Handle, delivery: Delivery) {
+    let (url, request) = (delivery.url.clone(), delivery.request.clone());
+    let index = {
+        let mut hooks = lock(hooks);
+        hooks.deliveries.push(delivery);
+        hooks.deliveries.len() - 1
+    };
+    let hooks = hooks.clone();
+    runtime.spawn(async move {
+        let outcome = match post(&url, &request).await {
+            Ok(status) => DeliveryOutcome::Answered(status),
+            Err(error) => DeliveryOutcome::Failed(error),
+        };
+        lock(&hooks).deliveries[index].outcome = outcome;
+    });
 }
