@@ -137,7 +137,7 @@ fn refusals_signatures_and_dedupe() {
 /// target URL tells the runs apart).
 fn run_status(world: &World, id: u64, sha: &str) -> Option<String> {
     let url = format!("{}/runs/{id}", world.public_url);
-    world.statuses(sha).into_iter().filter(|(_, _, target)| *target == url).map(|(state, _, _)| state).last()
+    world.statuses(sha).into_iter().filter(|(_, _, target)| *target == url).map(|(state, _, _)| state).next_back()
 }
 
 /// `(started_at, finished_at)` of a run from the API.
