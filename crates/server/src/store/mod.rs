@@ -9,6 +9,7 @@
 //!
 //! Timestamps are Unix milliseconds from the store's clock (the system clock, or a test clock).
 
+pub mod dashboard;
 mod intake;
 mod runs;
 mod schema;

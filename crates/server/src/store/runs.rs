@@ -152,8 +152,8 @@ pub struct RunFilter {
     pub pr: Option<u64>,
 }
 
-const COLUMNS: &str = "id, repo, recipe, pr, git_commit, git_ref, mode, tiers, state, outcome, level, queued_at, \
-                       started_at, finished_at, comment_id, trigger_comment_id, error, result_json";
+pub(super) const COLUMNS: &str = "id, repo, recipe, pr, git_commit, git_ref, mode, tiers, state, outcome, level, \
+                                  queued_at, started_at, finished_at, comment_id, trigger_comment_id, error, result_json";
 
 /// The message recorded on runs that were live when the server stopped.
 pub const CRASH_MESSAGE: &str = "the server stopped while this run was live; its resources were reaped";
@@ -375,7 +375,7 @@ impl Store {
     }
 }
 
-type Read<T> = Result<T, StoreError>;
+pub(super) type Read<T> = Result<T, StoreError>;
 
 fn next_runnable(tx: &Transaction, max_tests: u32) -> rusqlite::Result<Option<Read<(i64, Run)>>> {
     let running: i64 = tx.query_row("SELECT COUNT(*) FROM runs WHERE state = 'running'", [], |r| r.get(0))?;
@@ -425,7 +425,7 @@ fn filter_clause(filter: &RunFilter) -> (String, Vec<Box<dyn ToSql>>) {
 }
 
 /// Reads one row (in [`COLUMNS`] order); an unreadable enum value is reported, not guessed.
-fn read_run(row: &Row) -> rusqlite::Result<Read<Run>> {
+pub(super) fn read_run(row: &Row) -> rusqlite::Result<Read<Run>> {
     let id: i64 = row.get(0)?;
     let corrupt = |column: &'static str, value: String| StoreError::Corrupt { id, column, value };
     let mode: String = row.get(6)?;
@@ -477,6 +477,6 @@ fn read_run(row: &Row) -> rusqlite::Result<Read<Run>> {
     }))
 }
 
-fn parse_outcome(s: &str) -> Option<Outcome> {
+pub(super) fn parse_outcome(s: &str) -> Option<Outcome> {
     [Outcome::Pass, Outcome::Fail, Outcome::Error, Outcome::Skipped].into_iter().find(|o| o.name() == s)
 }

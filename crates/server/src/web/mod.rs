@@ -1,1 +1,85 @@
-//! The dashboard, JSON API, badges, metrics and health endpoint (SPEC V6).
+//! The dashboard, JSON API, badges, metrics and health endpoint (SPEC V6), as one axum [`router`].
+//!
+//! Pages work without JavaScript; a live run's page follows its log through server-sent events
+//! when the browser can. Every answer passes through the server's [`Redactor`] (see `redact`).
+//!
+//! - `pages`: the HTML pages (runs list, run, recipes, 404), templates in `templates/`.
+//! - `api`: the same as JSON under `/api/`.
+//! - `logs`: a run's log for its page, and followed live as server-sent events.
+//! - `artifacts`: the files of a run directory, listed and served (never outside it).
+//! - `badge`: the SVG badge of a recipe.
+//! - `metrics`: `/metrics` in the Prometheus text format; `health`: `/healthz`.
+//! - `model`, `query`, `format`, `error`: what those share.
+
+mod api;
+mod artifacts;
+mod badge;
+mod error;
+mod format;
+mod health;
+mod logs;
+mod metrics;
+mod model;
+mod pages;
+mod query;
+mod redact;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use harness::redact::Redactor;
+
+pub use error::WebError;
+
+use crate::store::{Store, StoreError};
+
+/// What the dashboard reads from and answers with.
+#[derive(Clone)]
+pub struct WebState {
+    pub store: Arc<Store>,
+    /// Holds the store and one directory per run (see [`crate::paths`]).
+    pub data_dir: PathBuf,
+    /// Where the dashboard is reachable from outside, e.g. `https://ci.example.org` (absolute links
+    /// in the API and the badge snippets).
+    pub public_url: String,
+    /// The server's own secrets (forge token, webhook secret) and any other value to mask.
+    pub redactor: Redactor,
+}
+
+impl WebState {
+    /// `public_url` without a trailing slash, followed by `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.trim_end_matches('/'))
+    }
+}
+
+/// Every dashboard route, with redaction of every answer.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(pages::runs))
+        .route("/runs/{id}", get(pages::run))
+        .route("/runs/{id}/log/stream", get(logs::stream))
+        .route("/runs/{id}/artifacts/{*path}", get(artifacts::serve))
+        .route("/recipes", get(pages::recipes))
+        .route("/badge/{file}", get(badge::badge))
+        .route("/api/runs", get(api::runs))
+        .route("/api/runs/{id}", get(api::run))
+        .route("/api/recipes", get(api::recipes))
+        .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(health::healthz))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), redact::responses))
+        .with_state(state)
+}
+
+/// Runs a store query off the async threads (the store is synchronous SQLite behind a mutex).
+async fn db<T, F>(state: &WebState, query: F) -> Result<T, WebError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || query(&store)).await.map_err(WebError::internal)?.map_err(WebError::internal)
+}

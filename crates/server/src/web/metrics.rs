@@ -1,0 +1,74 @@
+//! `GET /metrics` in the Prometheus text exposition format (0.0.4), computed from the store on
+//! each scrape: runs per state, the queue length, ended runs per outcome, and the durations of
+//! finished runs per recipe and mode (a summary without quantiles, and the latest one as a gauge).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::error::WebError;
+use super::{db, WebState};
+use crate::store::RunState;
+
+/// The outcomes always reported, zero or not.
+const OUTCOMES: [&str; 3] = ["pass", "fail", "error"];
+
+/// A label value escaped as the text format requires.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{}", ms as f64 / 1000.0)
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
+    let (states, outcomes, durations) =
+        db(&state, |s| Ok((s.count_by_state()?, s.count_by_outcome()?, s.duration_stats()?))).await?;
+    let mut out = String::new();
+    let w = &mut out;
+
+    let _ = writeln!(w, "# HELP ccci_runs Runs in the store, by state.\n# TYPE ccci_runs gauge");
+    for (st, n) in &states {
+        let _ = writeln!(w, "ccci_runs{{state=\"{}\"}} {n}", st.as_str());
+    }
+    let queued = states.iter().find(|(s, _)| *s == RunState::Queued).map(|(_, n)| *n).unwrap_or(0);
+    let _ = writeln!(w, "# HELP ccci_queue_length Runs waiting to start.\n# TYPE ccci_queue_length gauge");
+    let _ = writeln!(w, "ccci_queue_length {queued}");
+
+    let mut by_outcome: BTreeMap<String, u64> = OUTCOMES.iter().map(|o| (o.to_string(), 0)).collect();
+    by_outcome.extend(outcomes);
+    let _ = writeln!(
+        w,
+        "# HELP ccci_runs_finished_total Runs that ended (finished, or error when the CI could not finish \
+         them), by outcome.\n# TYPE ccci_runs_finished_total counter"
+    );
+    for (o, n) in &by_outcome {
+        let _ = writeln!(w, "ccci_runs_finished_total{{outcome=\"{}\"}} {n}", label(o));
+    }
+
+    let _ = writeln!(
+        w,
+        "# HELP ccci_run_duration_seconds Wall time of finished runs, started to finished, by recipe and mode.\n\
+         # TYPE ccci_run_duration_seconds summary"
+    );
+    for d in &durations {
+        let labels = format!("recipe=\"{}\",mode=\"{}\"", label(&d.recipe), label(&d.mode));
+        let _ = writeln!(w, "ccci_run_duration_seconds_sum{{{labels}}} {}", seconds(d.sum_ms));
+        let _ = writeln!(w, "ccci_run_duration_seconds_count{{{labels}}} {}", d.count);
+    }
+    let _ = writeln!(
+        w,
+        "# HELP ccci_run_last_duration_seconds Wall time of the latest finished run, by recipe and mode.\n\
+         # TYPE ccci_run_last_duration_seconds gauge"
+    );
+    for d in &durations {
+        let labels = format!("recipe=\"{}\",mode=\"{}\"", label(&d.recipe), label(&d.mode));
+        let _ = writeln!(w, "ccci_run_last_duration_seconds{{{labels}}} {}", seconds(d.last_ms));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
+}
