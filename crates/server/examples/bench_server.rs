@@ -27,7 +27,7 @@ use server::feedback::Feedback;
 use server::intake::Intake;
 use server::store::Clock;
 use server::web::{self, WebState};
-use server::{paths, poller, Mode, NewRun, Store};
+use server::{paths, poller, Mode, NewRun, RunFilter, RunState, Store};
 use testbed::fake_forge::{comment_webhook_request, FakeForge, HookAction, RequestRecord};
 use tokio::sync::Notify;
 
@@ -347,9 +347,32 @@ async fn serve_runs(n: usize, addr_file: &Path) -> Res<()> {
         now.fetch_add(60_000, Ordering::SeqCst);
     }
     eprintln!("bench_server: {n} runs stored in {:.1} s", t0.elapsed().as_secs_f64());
+    time_queries(&store)?;
     let state = WebState { store, data_dir, public_url: "http://ci.bench.test".into(), redactor: Redactor::new() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     std::fs::write(addr_file, addr.to_string()).map_err(|e| format!("{}: {e}", addr_file.display()))?;
     axum::serve(listener, web::router(state)).await.map_err(|e| e.to_string())
+}
+
+/// The store's share of a runs list page: each query the page makes, alone, mean of 200 calls.
+fn time_queries(store: &Store) -> Res<()> {
+    let all = RunFilter::default();
+    let recipe = RunFilter { recipe: Some(RECIPES[1].into()), ..RunFilter::default() };
+    let finished = RunFilter { state: Some(RunState::Finished), ..RunFilter::default() };
+    let mean = |f: &dyn Fn() -> Result<(), server::StoreError>| -> Res<f64> {
+        let t0 = Instant::now();
+        for _ in 0..200 {
+            f().map_err(|e| e.to_string())?;
+        }
+        Ok(ms(t0.elapsed()) / 200.0)
+    };
+    for (label, filter) in [("all", &all), ("recipe=nextcloud", &recipe), ("state=finished", &finished)] {
+        let list = mean(&|| store.list_runs(filter, 50, 0).map(drop))?;
+        let count = mean(&|| store.count_runs(filter).map(drop))?;
+        eprintln!("bench_server: {label}: list_runs(50) {list:.3} ms, count_runs {count:.3} ms");
+    }
+    let last_page = mean(&|| store.list_runs(&all, 50, 9950).map(drop))?;
+    eprintln!("bench_server: all, last page (offset 9950): list_runs(50) {last_page:.3} ms");
+    Ok(())
 }
