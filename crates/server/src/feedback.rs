@@ -139,19 +139,17 @@ fn tiers_asked(run: &Run) -> String {
 
 /// The comment of a queued run.
 pub fn queued_body(run: &Run, position: u64, url: &str) -> String {
-    format!(
-        "cc-ci: run [#{id}]({url}) is **queued**, position {position} ({mode}, {tiers}, commit `{commit}`).",
-        id = run.id,
-        mode = run.mode.as_str(),
-        tiers = tiers_asked(run),
-        commit = short_commit(run),
-    )
+    progress_body(run, url, "queued", &format!(", position {position}"), "")
 }
 
 /// The comment of a running run.
 pub fn started_body(run: &Run, url: &str) -> String {
+    progress_body(run, url, "running", "", " Live log on the run page.")
+}
+
+fn progress_body(run: &Run, url: &str, state: &str, detail: &str, tail: &str) -> String {
     format!(
-        "cc-ci: run [#{id}]({url}) is **running** ({mode}, {tiers}, commit `{commit}`). Live log on the run page.",
+        "cc-ci: run [#{id}]({url}) is **{state}**{detail} ({mode}, {tiers}, commit `{commit}`).{tail}",
         id = run.id,
         mode = run.mode.as_str(),
         tiers = tiers_asked(run),

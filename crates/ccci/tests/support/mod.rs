@@ -187,18 +187,23 @@ impl Running {
                 return status;
             }
             if Instant::now() >= deadline {
-                let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-                let grace = Instant::now() + Duration::from_secs(60);
-                while Instant::now() < grace && matches!(self.child.try_wait(), Ok(None)) {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                stop(&mut self.child, Duration::from_secs(60));
                 panic!("ccci test still running after {limit:?}; stopped it. stderr:\n{}", self.stderr_text());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// SIGTERM, up to `grace` to end, then SIGKILL; reaped either way.
+pub fn stop(child: &mut std::process::Child, grace: Duration) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Drop for Running {

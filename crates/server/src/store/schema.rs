@@ -47,6 +47,9 @@ const MIGRATIONS: &[&str] = &[
         since TEXT NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 2: the runs list filtered by state, newest first, reads 50 rows instead of sorting every
+    // run of that state (docs/benchmarks.md, Server).
+    "CREATE INDEX runs_state_id ON runs (state, id);",
 ];
 
 /// The schema version this build writes.
