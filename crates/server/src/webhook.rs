@@ -68,9 +68,13 @@ async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: By
         author: comment.author,
         body: comment.body,
     };
-    match state.intake.handle(incoming).await {
-        Ok(Handled::Queued(id)) => (StatusCode::ACCEPTED, format!("queued run {id}\n")),
-        Ok(handled) => (StatusCode::OK, format!("{handled:?}\n")),
+    // In its own task: if the forge stops waiting (its delivery timeout) and drops the connection,
+    // the handler is cancelled, but the comment, already marked seen, is still acted on.
+    let intake = state.intake.clone();
+    match tokio::spawn(async move { intake.handle(incoming).await }).await {
+        Ok(Ok(Handled::Queued(id))) => (StatusCode::ACCEPTED, format!("queued run {id}\n")),
+        Ok(Ok(handled)) => (StatusCode::OK, format!("{handled:?}\n")),
+        Ok(Err(e)) => internal(events, e),
         Err(e) => internal(events, e),
     }
 }
