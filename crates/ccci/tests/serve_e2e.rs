@@ -182,30 +182,29 @@ fn kill_9_with_one_live_and_two_queued_then_restart() {
 
 #[test]
 fn max_tests_one_runs_one_at_a_time_and_a_run_over_its_timeout_is_stopped() {
-    let world = World::new("app-db", Knobs { poll_seconds: 3600, max_tests: 1, timeout_seconds: Some(25) });
-    let first = world.forge.open_pr_from_branch(&world.repo, 1, "next");
-    for n in 2..=3 {
-        world.forge.open_pr_from_branch(&world.repo, n, "next");
-    }
+    // The `unhealthy` fixture never converges (its own deploy timeout is 30 s), so every run
+    // outlives the server's 8 s run timeout, whatever the machine's speed.
+    let world = World::new("unhealthy", Knobs { poll_seconds: 3600, max_tests: 1, timeout_seconds: Some(8) });
+    let shas: Vec<String> = (1..=3).map(|n| world.forge.open_pr_from_branch(&world.repo, n, "main")).collect();
     let server = world.serve();
     world.forge.set_webhook(&format!("{}/hooks/forge", server.url), HOOK_SECRET);
-    // Run 1 does every tier (longer than the 25 s timeout); runs 2 and 3 only install.
-    world.comment(1, MEMBER, "!testme");
-    wait_bot_comment(&world, 1, "cc-ci: run [#1]", Duration::from_secs(10));
-    for n in 2..=3 {
+    for n in 1..=3 {
         world.comment(n, MEMBER, "!testme tiers=install");
         wait_bot_comment(&world, n, "cc-ci: run [#", Duration::from_secs(10));
     }
-    let stopped = server.wait_run(1, &["finished", "error"], RUN);
-    assert_eq!(stopped["state"], "error", "{stopped}");
-    let message = stopped["error"].as_str().unwrap_or_default();
-    assert!(message.contains("run timeout"), "{stopped}");
-    let engine_run = world.engine_run_id(1).expect("run 1's engine id");
-    assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "the stopped run left objects");
-    wait_for("run 1's error status", Duration::from_secs(10), || {
-        run_status(&world, 1, &first).as_deref() == Some("error")
-    });
-    let spans: Vec<(i64, i64)> = (1..=3).map(|id| span(&server.wait_run(id, &["finished", "error"], RUN))).collect();
+    let mut spans = Vec::new();
+    for id in 1..=3 {
+        let stopped = server.wait_run(id, &["finished", "error"], RUN);
+        assert_eq!(stopped["state"], "error", "{stopped}");
+        let message = stopped["error"].as_str().unwrap_or_default();
+        assert!(message.contains("run timeout of 8 s"), "{stopped}");
+        let engine_run = world.engine_run_id(id).expect("the run's engine id");
+        assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "stopped run {id} left objects");
+        wait_for("the error status", Duration::from_secs(10), || {
+            run_status(&world, id, &shas[0]).as_deref() == Some("error")
+        });
+        spans.push(span(&stopped));
+    }
     for (i, a) in spans.iter().enumerate() {
         for b in &spans[i + 1..] {
             assert!(a.1 <= b.0 || b.1 <= a.0, "two runs at once with max_tests = 1: {spans:?}");

@@ -101,8 +101,8 @@ impl RunnerConfig {
                 let _ = child.kill().await;
                 let reaped = reap().await;
                 return RunEnd::Error(format!(
-                    "stopped after the run timeout of {} min; {reaped}",
-                    self.timeout.as_secs().div_ceil(60)
+                    "stopped after the run timeout of {}; {reaped}",
+                    human_duration(self.timeout)
                 ));
             }
         };
@@ -127,6 +127,14 @@ pub async fn reap() -> String {
     match harness::janitor::reap(&swarm, &harness::liveness::live_dir()).await {
         Ok(report) => format!("{} Docker object(s) of dead runs removed", report.removed.len()),
         Err(e) => format!("reaping its Docker objects failed: {e}"),
+    }
+}
+
+/// `60 min`, `90 s`: how an operator wrote it in the config.
+fn human_duration(d: Duration) -> String {
+    match d.as_secs() {
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }
 
