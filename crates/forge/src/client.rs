@@ -103,7 +103,12 @@ impl Client {
                         continue;
                     }
                     let body = response.text().await.unwrap_or_default();
-                    return Err(Error::Status { call, status, attempts: attempt, body: truncate(&body, 300) });
+                    return Err(Error::Status {
+                        call,
+                        status,
+                        attempts: attempt,
+                        body: crate::text::truncate(&body, 300),
+                    });
                 }
                 Err(source) => {
                     if may_retry && retryable_transport(&source, idempotency) {
@@ -124,12 +129,5 @@ impl Client {
             source: source.without_url(),
         })?;
         serde_json::from_slice(&bytes).map_err(|source| Error::Decode { call, source })
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
     }
 }

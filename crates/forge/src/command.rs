@@ -129,11 +129,5 @@ fn parse_tiers(list: &str) -> Result<Vec<Tier>, String> {
 
 /// Echoing user input back in a reply: keep it short and free of backticks.
 fn shorten(word: &str) -> String {
-    let all: Vec<char> = word.chars().filter(|c| *c != '`').collect();
-    let clean: String = all.iter().take(40).collect();
-    if all.len() > 40 {
-        format!("{clean}…")
-    } else {
-        clean
-    }
+    crate::text::truncate(&word.replace('`', ""), 40)
 }

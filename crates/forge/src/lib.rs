@@ -17,6 +17,7 @@ mod pulls;
 mod retry;
 mod statuses;
 mod tags;
+pub mod text;
 mod types;
 pub mod webhook;
 

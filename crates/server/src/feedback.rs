@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use forge::text::truncate;
 use forge::{Client, NewStatus, RepoRef, StatusState};
 use harness::result::{Outcome, RunResult};
 
@@ -67,7 +68,7 @@ impl Feedback {
     /// The run could not run or finish (crash, timeout, the engine gave no result).
     pub async fn errored(&self, run: &Run, message: &str) {
         self.edit(run, &error_body(run, message, &self.run_url(run.id))).await;
-        self.status(run, StatusState::Error, &shorten(message, 120)).await;
+        self.status(run, StatusState::Error, &truncate(message, 120)).await;
     }
 
     /// A queued run replaced by a newer `!testme` on the same pull request.
@@ -117,8 +118,7 @@ impl Feedback {
 
 /// `owner/name` as a [`RepoRef`].
 pub fn repo_ref(full_name: &str) -> Option<RepoRef> {
-    let (owner, name) = full_name.split_once('/')?;
-    Some(RepoRef::new(owner, name))
+    full_name.parse().ok()
 }
 
 /// The run's page under `public_url`.
@@ -194,20 +194,11 @@ pub fn error_body(run: &Run, message: &str, url: &str) -> String {
         id = run.id,
         mode = run.mode.as_str(),
         commit = short_commit(run),
-        message = shorten(message, 500),
+        message = truncate(message, 500),
     )
 }
 
 /// Text safe inside one Markdown table cell.
 fn table_cell(text: &str) -> String {
-    shorten(&text.replace('|', "\\|").replace(['\n', '\r'], " "), 300)
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= max {
-        text.to_string()
-    } else {
-        format!("{}…", chars[..max].iter().collect::<String>())
-    }
+    truncate(&text.replace('|', "\\|").replace(['\n', '\r'], " "), 300)
 }

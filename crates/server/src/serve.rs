@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use forge::SecretString;
 use harness::redact::Redactor;
 use tokio::sync::Notify;
 
@@ -61,8 +60,7 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
     }
     let events = Events::open(&data_dir, redactor.clone());
     let store = Arc::new(Store::open(&paths::store_file(&data_dir))?);
-    let forge_config =
-        forge::Config::new(&config.forge.base_url, SecretString::from(config.forge.token.expose().to_string()))?;
+    let forge_config = forge::Config::new(&config.forge.base_url, config.forge.token.value.clone())?;
     let client = Arc::new(forge::Client::new(forge_config)?);
     let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone());
     let wake = Arc::new(Notify::new());

@@ -61,7 +61,7 @@ async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: By
         return (StatusCode::OK, "only new comments trigger; edits and deletions do not\n".into());
     }
     let incoming = IncomingComment {
-        repo: format!("{}/{}", comment.repo.owner, comment.repo.name),
+        repo: comment.repo.to_string(),
         comment_id: comment.comment_id,
         number: comment.number,
         is_pull: comment.is_pull,

@@ -1,8 +1,9 @@
-//! A minimal HTTP/1.0 client for tests: one GET through the stand-in proxy with a chosen `Host`.
-//! (Product code has its own client; this one exists so testbed tests need no HTTP crate.)
+//! A minimal HTTP/1.0 client for tests: one GET through the stand-in proxy with a chosen `Host`, or
+//! any one request to a loopback server. (Product code has its own client; this one exists so
+//! tests need no HTTP crate.)
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// A response: status code, headers as received, body as text (lossy UTF-8).
@@ -15,9 +16,30 @@ pub struct Response {
 
 /// GET `path` from the proxy ([`crate::proxy_addr`]) with `Host: host`.
 pub fn proxy_get(host: &str, path: &str) -> io::Result<Response> {
-    let mut stream = TcpStream::connect_timeout(&crate::proxy_addr(), Duration::from_secs(5))?;
+    request(crate::proxy_addr(), "GET", host, path, &[], b"")
+}
+
+/// One request to `addr` with `Host: host`, extra `headers` and `body`; the whole answer.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<Response> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: ccci-testbed\r\n\r\n")?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: ccci-testbed\r\n");
+    if !body.is_empty() || method != "GET" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw)

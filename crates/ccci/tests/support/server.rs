@@ -2,8 +2,6 @@
 //! `ccci serve` child process configured against it and the testbed's swarm and proxy, and small
 //! readers of what the server and the forge did.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -221,23 +219,12 @@ pub fn http_get(url: &str) -> Option<(u16, String)> {
     http("GET", url, &[], b"")
 }
 
-/// One HTTP/1.0 request on loopback; status and body, or `None` when nothing answers.
+/// One HTTP/1.0 request to a loopback `http://host:port/path` URL; status and body, or `None`
+/// when nothing answers.
 pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<(u16, String)> {
     let rest = url.strip_prefix("http://")?;
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let mut stream = TcpStream::connect(host).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    stream.write_all(body).ok()?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).ok()?;
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Some((status, body))
+    let addr = host.parse().ok()?;
+    let response = testbed::http::request(addr, method, host, &path, headers, body).ok()?;
+    Some((response.status, response.body))
 }
