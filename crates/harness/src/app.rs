@@ -2,7 +2,8 @@
 //! env (the recipe's `.env.sample`, `abra.sh` exports, DOMAIN, STACK_NAME, no ACME resolver), the
 //! merged document with abra's deploy-time labels (recipe, chaos) and every env key exposed to
 //! `app`, and the secrets to create. Every Docker name is checked against its limit here, before
-//! anything exists.
+//! anything exists. Also the other apps a run deploys: the base release an upgrade starts from
+//! ([`BaseApp`]) and cold dependencies ([`DependencyApp`]).
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,29 @@ fn has_healthcheck(service: &Value) -> bool {
         .and_then(Value::as_str)
         .is_some_and(|first| first == "NONE");
     hc.get("test").is_some() && !disabled && !test_none
+}
+
+/// The release the upgrade tier starts from: install deploys it, upgrade replaces it in place.
+#[derive(Debug, Clone)]
+pub struct BaseApp {
+    /// The release tag.
+    pub version: String,
+    /// The base release rendered for the same instance (same domain and stack) as the target.
+    pub app: App,
+}
+
+/// A cold dependency (SPEC T6) rendered for one run: another recipe's app on its own instance.
+#[derive(Debug, Clone)]
+pub struct DependencyApp {
+    /// Its short name (config `name`, else the recipe's name).
+    pub name: String,
+    pub app: App,
+    /// `<scheme>://<domain>`.
+    pub url: String,
+    /// Its convergence timeout (its own label, else the default).
+    pub timeout: std::time::Duration,
+    /// The env it gives the dependent (config `env` with its coordinates filled in).
+    pub env: BTreeMap<String, String>,
 }
 
 /// Why an app cannot be prepared: the recipe is at fault.

@@ -20,6 +20,17 @@ pub struct Target {
 }
 
 impl Target {
+    /// `/` of `domain`, any 2xx or 3xx counting as serving.
+    pub fn root(domain: &str, scheme: &str, proxy: Option<SocketAddr>) -> Self {
+        Target {
+            domain: domain.to_string(),
+            scheme: scheme.to_string(),
+            proxy,
+            path: String::new(),
+            expect: Vec::new(),
+        }
+    }
+
     pub fn url(&self) -> String {
         let port = self.proxy.map(|a| a.port()).filter(|p| !is_default_port(&self.scheme, *p));
         match port {

@@ -86,10 +86,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         keep_on_failure: args.keep_on_failure.then_some(args.ttl),
         pr: None,
         config_dir: args.config_dir,
+        limits: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let reporter: Arc<dyn harness::progress::Reporter> = Arc::from(harness::progress::for_stderr());
-    let report = match runtime.block_on(run_recipe(options, reporter)) {
+    let terminal: Arc<dyn harness::report::Sink> = Arc::new(harness::report::for_stderr());
+    let report = match runtime.block_on(run_recipe(options, vec![terminal])) {
         Ok(report) => report,
         Err(harness::error::RunError::Input(msg)) => anyhow::bail!(msg),
         Err(harness::error::RunError::Infra(msg)) => {
@@ -97,14 +98,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     };
-    eprint!("{}", harness::progress::summary(&report.result));
-    if let Some(kept) = &report.kept {
-        eprintln!("  {kept}");
-    }
-    if let Some(e) = &report.result.teardown_error {
-        eprintln!("  teardown: {e}");
-    }
-    eprintln!("  results: {}", report.out_dir.display());
     Ok(match report.result.outcome {
         Outcome::Pass => ExitCode::SUCCESS,
         Outcome::Fail => ExitCode::from(1),
