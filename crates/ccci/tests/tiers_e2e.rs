@@ -133,7 +133,13 @@ fn crashing_upgrade_fails_naming_the_service() {
     let upgrade = run.tier("upgrade");
     assert_eq!(upgrade["outcome"], "fail", "{upgrade}\n{log}");
     let stack = run.result["instance"]["stack"].as_str().unwrap();
-    assert!(upgrade["reason"].as_str().unwrap().contains(&format!("{stack}_app")), "{upgrade}");
+    let reason = upgrade["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("{stack}_app")), "{upgrade}");
+    assert!(reason.contains("exit code 3"), "the task's exit code: {reason}");
+    assert!(
+        reason.contains("crashloop: fatal: cannot read /etc/crashloop/settings.conf"),
+        "its last log line: {reason}"
+    );
     for tier in ["backup", "restore"] {
         assert_eq!(run.tier(tier)["outcome"], "skipped");
         assert_eq!(run.tier(tier)["reason"], "after upgrade fail", "{}", run.tier(tier));

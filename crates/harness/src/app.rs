@@ -175,6 +175,7 @@ fn expose_env(doc: &mut Value, env: &BTreeMap<String, String>) -> Result<(), Not
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::app_from;
 
     fn doc() -> Value {
         serde_norway::from_str("services: {app: {image: x:1, environment: {KEEP: mine}}, db: {image: y:1}}").unwrap()
@@ -194,24 +195,14 @@ mod tests {
         assert!(d["services"]["db"].get("environment").is_none());
     }
 
-    fn app_with(doc: &str) -> App {
-        App {
-            domain: "d".into(),
-            stack: "s".into(),
-            env: BTreeMap::new(),
-            doc: serde_norway::from_str(doc).unwrap(),
-            secrets: vec![],
-        }
-    }
-
     #[test]
     fn the_stability_window_is_waived_only_when_every_service_has_a_healthcheck() {
         let checked = "services: {app: {healthcheck: {test: [CMD, x]}}, db: {healthcheck: {test: [CMD-SHELL, y]}}}";
-        assert_eq!(app_with(checked).stability_window(), std::time::Duration::ZERO);
+        assert_eq!(app_from(checked).stability_window(), std::time::Duration::ZERO);
         let one_missing = "services: {app: {healthcheck: {test: [CMD, x]}}, db: {image: y}}";
-        assert_eq!(app_with(one_missing).stability_window(), swarm::converge::STABLE);
+        assert_eq!(app_from(one_missing).stability_window(), swarm::converge::STABLE);
         let disabled = "services: {app: {healthcheck: {test: [NONE]}}}";
-        assert_eq!(app_with(disabled).stability_window(), swarm::converge::STABLE);
+        assert_eq!(app_from(disabled).stability_window(), swarm::converge::STABLE);
     }
 
     #[test]

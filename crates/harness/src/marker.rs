@@ -60,17 +60,7 @@ impl Marker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    fn app(doc: &str) -> App {
-        App {
-            domain: "d".into(),
-            stack: "s".into(),
-            env: BTreeMap::new(),
-            doc: serde_norway::from_str(doc).unwrap(),
-            secrets: vec![],
-        }
-    }
+    use crate::testing::app_from as app;
 
     #[test]
     fn the_backed_up_volume_wins_over_the_apps_first_volume() {

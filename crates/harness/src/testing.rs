@@ -40,6 +40,17 @@ secrets:
 /// The env sample of [`WEB_COMPOSE`].
 pub const WEB_ENV: &str = "TYPE=web\nDOMAIN=web.example.com\nSECRET_API_KEY_VERSION=v1 # length=20\n";
 
+/// An app of stack `s` at domain `d` rendered as `doc` (YAML), without secrets.
+pub fn app_from(doc: &str) -> crate::app::App {
+    crate::app::App {
+        domain: "d".into(),
+        stack: "s".into(),
+        env: std::collections::BTreeMap::new(),
+        doc: serde_norway::from_str(doc).expect("a YAML document"),
+        secrets: vec![],
+    }
+}
+
 /// A recipe in a temporary git repository.
 pub struct TestRecipe {
     dir: tempfile::TempDir,

@@ -276,10 +276,17 @@ fn services(doc: &Value) -> Vec<ServicePlan> {
 }
 
 /// `path` relative to the recipe directory when it lies inside it (the rendered document holds
-/// absolute paths, as `docker stack config` prints them).
+/// absolute paths, as `docker stack config` prints them: lexically absolute, symlinks kept). The
+/// directory may be given relative or reached through a symlink, so each spelling is tried.
 fn relative_to(dir: &std::path::Path, path: &str) -> String {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    std::path::Path::new(path).strip_prefix(&dir).map_or_else(|_| path.to_string(), |p| p.display().to_string())
+    let path = std::path::Path::new(path);
+    let lexical = crate::compose::clean(&crate::compose::absolute(dir));
+    let spellings = [Some(lexical), dir.canonicalize().ok()];
+    spellings
+        .iter()
+        .flatten()
+        .find_map(|d| path.strip_prefix(d).ok())
+        .map_or_else(|| path.display().to_string(), |p| p.display().to_string())
 }
 
 fn configs(doc: &Value, stack: &str, dir: &std::path::Path) -> Vec<ConfigPlan> {

@@ -111,8 +111,10 @@ pub enum Error {
         /// How many failed or ended tasks of the current service spec were seen.
         failed_tasks: usize,
     },
-    /// Swarm rolled back (or paused) an update of the service.
-    #[error("service {service}: update {state}: {message}")]
+    /// Swarm rolled back (or paused) an update of the service, because of a task that failed.
+    #[error("service {service}: update {state}: {message}; exit code {}; last log: {}",
+        .exit_code.map_or("unknown".to_string(), |c| c.to_string()),
+        .last_log_lines.last().map_or("(no output)", String::as_str))]
     RolledBack {
         /// Full service name.
         service: String,
@@ -120,6 +122,10 @@ pub enum Error {
         state: String,
         /// Swarm's update status message.
         message: String,
+        /// Exit code of the failed task's container, if it ran.
+        exit_code: Option<i64>,
+        /// The last lines the failed task (else the service) printed.
+        last_log_lines: Vec<String>,
     },
     /// The stack did not converge in time.
     #[error("not converged after {}s: {}", .after.as_secs(),

@@ -351,6 +351,14 @@ async fn an_app_without_a_volume_has_no_marker_and_says_so() {
     assert_eq!(ran.outcome(Tier::Backup), (Outcome::Skipped, "no backupbot labels"));
 }
 
+/// A recipe `idp` with one service.
+fn idp() -> TestRecipe {
+    let dep = TestRecipe::new("idp");
+    dep.write("compose.yml", "version: \"3.8\"\nservices:\n  app:\n    image: x/idp:1\n");
+    dep.write(".env.sample", "TYPE=idp\nDOMAIN=idp.example.com\n").commit("idp");
+    dep
+}
+
 fn with_dependency(dep: &TestRecipe) -> TestRecipe {
     let r = TestRecipe::web("1.0.0+1.0");
     let config = format!(
@@ -363,9 +371,7 @@ fn with_dependency(dep: &TestRecipe) -> TestRecipe {
 
 #[tokio::test]
 async fn a_dependency_is_deployed_and_serving_before_the_app_and_gives_it_its_env() {
-    let dep = TestRecipe::new("idp");
-    dep.write("compose.yml", "version: \"3.8\"\nservices:\n  app:\n    image: x/idp:1\n");
-    dep.write(".env.sample", "TYPE=idp\nDOMAIN=idp.example.com\n").commit("idp");
+    let dep = idp();
     let (recipe, engine) = (with_dependency(&dep), FakeEngine::new());
     let mut o = options(&recipe.path(), None, serve(200), &recipe.path());
     o.tiers = vec![Tier::Install];
@@ -386,9 +392,7 @@ async fn a_dependency_is_deployed_and_serving_before_the_app_and_gives_it_its_en
 
 #[tokio::test]
 async fn a_failing_dependency_fails_install_naming_it_and_the_app_is_not_deployed() {
-    let dep = TestRecipe::new("idp");
-    dep.write("compose.yml", "version: \"3.8\"\nservices:\n  app:\n    image: x/idp:1\n");
-    dep.write(".env.sample", "TYPE=idp\nDOMAIN=idp.example.com\n").commit("idp");
+    let dep = idp();
     let (recipe, engine) = (with_dependency(&dep), FakeEngine::new());
     engine.fail_converge(1, || stack_failing("idp"));
     let ran = run(&engine, options(&recipe.path(), None, serve(200), &recipe.path())).await;
