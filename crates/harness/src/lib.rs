@@ -5,8 +5,8 @@
 //! # Layers
 //!
 //! Each module uses only modules of the layers above it (and leaf helpers: [`redact`],
-//! [`secrets`], [`run_id`], [`liveness`], [`workspace`], [`checkout`], [`artifacts`], [`serving`],
-//! [`error`]):
+//! [`secrets`], [`run_id`], [`liveness`], [`locks`], [`flock`], [`durable`], [`workspace`],
+//! [`checkout`], [`artifacts`], [`serving`], [`error`]):
 //!
 //! 1. **Data**, no context: [`outcome`] (how a tier ends, fail vs error), [`result`], [`app`],
 //!    [`backupbot`], [`marker`], [`events`]; the event consumers in [`report`]; the [`engine`]
@@ -29,13 +29,16 @@ pub mod context;
 pub mod dependencies;
 pub mod deploy;
 pub mod diagnostics;
+pub mod durable;
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod flock;
 pub mod hooks;
 pub mod janitor;
 pub mod liveness;
+pub mod locks;
 pub mod marker;
 pub mod marker_steps;
 pub mod outcome;

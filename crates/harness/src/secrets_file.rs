@@ -3,8 +3,6 @@
 //! `ccci run-secret` (recipe tests read the app's secrets through it).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// Names the run's private work dir; `ccci run-secret` reads [`SECRETS_FILE`] there.
@@ -20,11 +18,7 @@ pub fn record_secret(workdir: &Path, names: &[&str], value: &str) -> std::io::Re
     for n in names {
         all.insert((*n).to_string(), value.to_string());
     }
-    let tmp = workdir.join(format!(".{SECRETS_FILE}.tmp"));
-    let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(serde_json::to_string(&all).unwrap_or_default().as_bytes())?;
-    std::fs::rename(&tmp, &path)
+    crate::durable::write_atomically(&path, serde_json::to_string(&all).unwrap_or_default().as_bytes(), 0o600)
 }
 
 /// The value recorded under `name` (a compose secret key, or a Docker secret name).
@@ -37,6 +31,7 @@ pub fn read_secret(run_dir: &Path, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn the_secrets_file_is_private_and_readable_by_name() {
