@@ -211,6 +211,17 @@ mod tests {
     }
 
     #[test]
+    fn the_materialised_recipe_passes_the_linter_with_its_releases() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (repo, _) = materialise(&tmp.path().join("traefik")).unwrap();
+        let loaded = recipe::recipe::Recipe::load(&repo.path).unwrap();
+        let report = recipe::lint::lint(&loaded, &recipe::lint::LintOptions::default()).unwrap();
+        let findings: Vec<String> = report.findings.iter().map(|f| f.to_line()).collect();
+        assert!(findings.is_empty(), "{findings:#?}");
+        assert!(!report.skipped.iter().any(|s| s.rule == "R006" || s.rule == "R014"), "{:?}", report.skipped);
+    }
+
+    #[test]
     fn an_edited_or_foreign_repository_is_replaced() {
         let tmp = tempfile::tempdir().unwrap();
         let dest = tmp.path().join("traefik");

@@ -2,9 +2,10 @@
 //! recipe materialised from the binary, its newest release deployed with `docker stack deploy`
 //! (compose.yml + compose.wildcard.yml) on free host ports, the wildcard secrets from the local CA,
 //! every object labelled `cc-ci.infra=<this test's name>`. Then, over HTTPS with the CA verified:
-//! a dnsrr app and a VIP app are served, two real corpus recipes (go-ssb-room, agora; look-alike
-//! images from scripts/testbed-setup) deployed unmodified are served through their own labels,
-//! and an unknown host gets 404. Everything deployed is removed again.
+//! a dnsrr app and a VIP app are served, real corpus recipes deployed unmodified (look-alike images
+//! from scripts/testbed-setup) meet the real Traefik through their own labels (agora and gaseous
+//! are served; go-ssb-room's router is refused by Traefik 3, see below), and an unknown host gets
+//! 404. Everything deployed is removed again.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -17,7 +18,8 @@ use infra::{proxy_recipe, INFRA_LABEL};
 const BASE: &str = "ccci.test";
 
 fn docker(args: &[&str], env: &[(&str, String)], dir: &Path) -> String {
-    let out = Command::new("docker").current_dir(dir).args(args).envs(env.iter().map(|(k, v)| (k, v))).output().unwrap();
+    let out =
+        Command::new("docker").current_dir(dir).args(args).envs(env.iter().map(|(k, v)| (k, v))).output().unwrap();
     assert!(out.status.success(), "docker {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -35,14 +37,18 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let run = |args: &[&str]| Command::new("docker").args(args).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        let run = |args: &[&str]| {
+            Command::new("docker").args(args).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        };
         for stack in &self.stacks {
             let _ = run(&["stack", "rm", stack]);
         }
         let deadline = Instant::now() + Duration::from_secs(60);
         for stack in &self.stacks {
             let filter = format!("label=com.docker.stack.namespace={stack}");
-            while Instant::now() < deadline && !run(&["ps", "-aq", "--filter", &filter]).unwrap_or_default().trim().is_empty() {
+            while Instant::now() < deadline
+                && !run(&["ps", "-aq", "--filter", &filter]).unwrap_or_default().trim().is_empty()
+            {
                 std::thread::sleep(Duration::from_millis(200));
             }
             for _ in 0..50 {
@@ -105,7 +111,7 @@ async fn the_traefik_recipe_serves_apps_over_verified_https() {
         ("WEB_PORT", http_port.to_string()),
         ("WEB_SECURE_PORT", https_port.to_string()),
         ("TRAEFIK_YML_VERSION", "v1".into()),
-        ("FILE_PROVIDER_YML_VERSION", "v1".into()),
+        ("FILE_PROVIDER_VERSION", "v1".into()),
         ("SECRET_SSL_CERT_VERSION", "v1".into()),
         ("SECRET_SSL_KEY_VERSION", "v1".into()),
     ];
@@ -123,9 +129,13 @@ async fn the_traefik_recipe_serves_apps_over_verified_https() {
     cleanup.stacks.push(apps.clone());
     let apps_file = work.path().join("apps.yml");
     std::fs::write(&apps_file, apps_compose(&id)).unwrap();
-    docker(&["stack", "deploy", "--resolve-image", "never", "-c", &apps_file.to_string_lossy(), &apps], &[], work.path());
+    docker(
+        &["stack", "deploy", "--resolve-image", "never", "-c", &apps_file.to_string_lossy(), &apps],
+        &[],
+        work.path(),
+    );
     let mut hosts = vec![format!("rr-{id}.{BASE}"), format!("vip-{id}.{BASE}"), format!("nobody-{id}.{BASE}")];
-    for corpus in ["go-ssb-room", "agora"] {
+    for corpus in ["go-ssb-room", "agora", "gaseous"] {
         let corpus_stack = format!("ccci_proxy_e2e_{}_{id}", corpus.replace('-', "_"));
         let domain = format!("{}-{id}.{BASE}", &corpus[..4]);
         let dir = testbed::repo_root().join("../shared/recipes").join(corpus);
@@ -141,10 +151,9 @@ async fn the_traefik_recipe_serves_apps_over_verified_https() {
     }
 
     let addr = SocketAddr::from(([127, 0, 0, 1], https_port));
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(cert.ca.as_ref().unwrap()).unwrap()).unwrap());
+    let mut builder = reqwest::Client::builder().use_rustls_tls().tls_built_in_root_certs(false).add_root_certificate(
+        reqwest::Certificate::from_pem(&std::fs::read(cert.ca.as_ref().unwrap()).unwrap()).unwrap(),
+    );
     for host in &hosts {
         builder = builder.resolve(host, addr);
     }
@@ -153,10 +162,26 @@ async fn the_traefik_recipe_serves_apps_over_verified_https() {
     eprintln!("proxy deploy → first app served over HTTPS: {:?}", started.elapsed());
     assert!(https_until(&client, &hosts[1], https_port, 200).await.contains("served-by-vip"));
     assert_eq!(https_until(&client, &hosts[2], https_port, 404).await, "404 page not found\n");
-    assert!(https_until(&client, &hosts[3], https_port, 200).await.contains("go-ssb-room"));
     assert!(https_until(&client, &hosts[4], https_port, 200).await.contains("agora"));
+    assert!(https_until(&client, &hosts[5], https_port, 200).await.contains("gaseous"));
+    // go-ssb-room's router names its middleware `...-redirect-aliases@docker`; Traefik 3 serves
+    // swarm services from the `swarm` provider, finds no such middleware and refuses the whole
+    // router ("middleware ... does not exist"), so the app's own domain answers 404 (lint C006).
+    let refused = format!("routerName=ccci_proxy_e2e_go_ssb_room_{id}@swarm");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let logs = loop {
+        let out = Command::new("docker").args(["service", "logs", &format!("{stack}_app")]).output().unwrap();
+        let logs = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        if logs.lines().any(|l| l.contains(&refused) && l.contains("does not exist")) || Instant::now() > deadline {
+            break logs;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(logs.lines().any(|l| l.contains(&refused) && l.contains("redirect-aliases@docker")), "{logs}");
+    assert_eq!(https_until(&client, &hosts[3], https_port, 404).await, "404 page not found\n");
 
-    let proxy_services = docker(&["service", "ls", "--filter", &format!("label={label}"), "--format", "{{.Name}}"], &[], work.path());
+    let proxy_services =
+        docker(&["service", "ls", "--filter", &format!("label={label}"), "--format", "{{.Name}}"], &[], work.path());
     assert_eq!(proxy_services.trim(), format!("{stack}_app"), "the proxy's service carries {label}");
     let healthy = docker(
         &["ps", "--filter", &format!("label=com.docker.swarm.service.name={stack}_app"), "--format", "{{.Status}}"],

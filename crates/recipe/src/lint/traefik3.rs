@@ -1,9 +1,14 @@
-//! C005: router rules written in Traefik 2 syntax. Traefik 3 (what the CI's proxy and current
-//! Co-op Cloud servers run) parses rules with its v3 syntax unless told otherwise, and there a v2
-//! rule silently stops matching: `HostRegexp(`{subdomain:\w+}.example.com`)` becomes a regular
-//! expression that matches no host, `Host(`a`, `b`)` is refused, `Headers(...)` is unknown. The
-//! rule names each such router so the maintainer can port it (or the operator can set the proxy's
-//! `DEFAULT_RULE_SYNTAX=v2`, or the router `ruleSyntax=v2`).
+//! Traefik labels that break on Traefik 3 (what the CI's proxy and current Co-op Cloud servers
+//! run), each finding naming the router or label:
+//!
+//! - C005: router rules in Traefik 2 syntax. Traefik 3 parses rules with its v3 syntax unless told
+//!   otherwise, and there a v2 rule stops matching: `HostRegexp(`{subdomain:\w+}.example.com`)`
+//!   becomes a regular expression that matches no host, `Host(`a`, `b`)` is refused, `Headers(...)`
+//!   is unknown (the proxy's `DEFAULT_RULE_SYNTAX=v2`, or the router's `ruleSyntax=v2`, restores
+//!   the old syntax).
+//! - C006: references to `<name>@docker`. Traefik 3 serves swarm services from its separate
+//!   `swarm` provider, so a middleware or service named `@docker` does not exist and Traefik
+//!   refuses the whole router (the app answers 404).
 
 use super::{Ctx, Level, Report};
 
@@ -15,6 +20,16 @@ const RENAMED: &[(&str, &str)] = &[("HeadersRegexp", "HeaderRegexp"), ("Headers"
 pub(super) fn check(ctx: &Ctx<'_>, report: &mut Report) {
     for cf in &ctx.recipe.compose_files {
         for (i, line) in cf.text.lines().enumerate() {
+            if let Some(label) = docker_provider_reference(line) {
+                report.add(
+                    "C006",
+                    Level::Warning,
+                    &cf.path,
+                    Some(i + 1),
+                    format!("`{label}` refers to the `docker` provider; on Traefik 3 swarm services are in the `swarm` provider, so the router is refused"),
+                    "drop the `@docker` suffix (a name without a provider is looked up in the router's own provider)",
+                );
+            }
             let Some((router, rule)) = router_rule(line) else {
                 continue;
             };
@@ -46,6 +61,15 @@ fn router_rule(line: &str) -> Option<(&str, &str)> {
         None => rest.split_once(".rule:")?,
     };
     Some((router, value.trim().trim_matches(|c| c == '"' || c == '\'')))
+}
+
+/// The label key of a compose line whose Traefik label value names something `@docker`.
+fn docker_provider_reference(line: &str) -> Option<&str> {
+    let body = line.trim().trim_start_matches('-').trim().trim_matches(|c| c == '"' || c == '\'');
+    let (key, value) = body.split_once('=').or_else(|| body.split_once(':'))?;
+    let key = key.trim();
+    let mentions = value.split(',').any(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').ends_with("@docker"));
+    (key.starts_with("traefik.") && mentions).then_some(key)
 }
 
 /// Why `rule` only works in Traefik 2, if it does.
@@ -138,6 +162,19 @@ mod tests {
         ] {
             assert_eq!(v2_only(rule), None, "{rule}");
         }
+    }
+
+    #[test]
+    fn docker_provider_references_are_found_in_traefik_labels_only() {
+        let line =
+            r#"        - "traefik.http.routers.${STACK_NAME}.middlewares=${STACK_NAME}-redirect-aliases@docker""#;
+        assert_eq!(docker_provider_reference(line), Some("traefik.http.routers.${STACK_NAME}.middlewares"));
+        assert_eq!(
+            docker_provider_reference("traefik.http.routers.x.middlewares: a@file, b@docker"),
+            Some("traefik.http.routers.x.middlewares")
+        );
+        assert_eq!(docker_provider_reference(r#"- "traefik.http.routers.x.middlewares=security@file""#), None);
+        assert_eq!(docker_provider_reference(r#"- "other.label=a@docker""#), None);
     }
 
     #[test]
