@@ -88,3 +88,14 @@ async fn throwaway_teardown_does_not_wait_out_the_grace_period_of_an_app_ignorin
         exit_codes_after_teardown(TeardownMode::Throwaway, "sleep 100000", "10m", Duration::from_secs(60)).await;
     assert_eq!(codes, vec!["137"]);
 }
+
+/// Benchmark, not a check (run with `--ignored --nocapture`): the teardown of one container that
+/// ignores SIGTERM with a 10 s stop grace period, graceful then throwaway.
+#[tokio::test]
+#[ignore]
+async fn bench_teardown_of_an_app_ignoring_sigterm() {
+    for mode in [TeardownMode::Graceful, TeardownMode::Throwaway] {
+        let codes = exit_codes_after_teardown(mode, "sleep 100000", "10s", Duration::from_secs(60)).await;
+        assert_eq!(codes, vec!["137"]);
+    }
+}
