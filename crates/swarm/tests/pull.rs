@@ -37,17 +37,26 @@ fn repository(tag: &str) -> String {
     format!("ccci-swarm-test/pull-{}", run_id(tag))
 }
 
-/// Removes the local image and the registry's manifest when dropped.
+/// Removes a pulled image from the engine when dropped.
+struct LocalImage(String);
+
+impl Drop for LocalImage {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker").args(["image", "rm", &self.0]).output();
+    }
+}
+
+/// An image pushed to the testbed's registry: its manifest is deleted there (and the pulled copy
+/// removed from the engine) when dropped.
 struct Pushed {
     reference: String,
     repository: String,
-    tag: String,
+    _local: LocalImage,
 }
 
 impl Drop for Pushed {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker").args(["image", "rm", &self.reference]).output();
-        let _ = delete_from_registry(&self.repository, &self.tag);
+        let _ = delete_from_registry(&self.repository, "1");
     }
 }
 
@@ -55,7 +64,7 @@ fn push(tag: &str) -> Pushed {
     ensure_image();
     let repository = repository(tag);
     let reference = push_to_registry(IMAGE, &format!("{repository}:1")).expect("push to the testbed registry");
-    Pushed { reference, repository, tag: "1".into() }
+    Pushed { _local: LocalImage(reference.clone()), reference, repository }
 }
 
 async fn pull(sw: &Swarm, image: &str, options: &PullOptions) -> (Result<swarm::PullReport, Error>, Vec<PullEvent>) {
@@ -102,6 +111,7 @@ async fn a_missing_tag_is_an_infrastructure_error_naming_the_image_and_the_answe
     let image = format!("{}/{}:0.0-missing", registry_addr(), repository("missing"));
     let (result, events) = pull(&sw, &image, &quick(PullPolicy::Missing)).await;
     let err = result.unwrap_err();
+    eprintln!("{err}");
     assert!(err.is_infrastructure(), "{err}");
     match &err {
         Error::Pull { image: named, reason: PullFailure::NotFound, answer, attempts: 1 } => {
@@ -137,6 +147,7 @@ async fn a_rate_limited_registry_is_an_error_naming_toomanyrequests_after_the_re
     let image = format!("{}/{}:1", limiter.addr, pushed.repository);
     let (result, events) = pull(&sw, &image, &quick(PullPolicy::Missing)).await;
     let err = result.unwrap_err();
+    eprintln!("{err}");
     match &err {
         Error::Pull { reason: PullFailure::RateLimited, answer, attempts: 3, .. } => {
             assert!(answer.to_lowercase().contains("toomanyrequests"), "{answer}");
@@ -155,12 +166,22 @@ async fn an_htpasswd_registry_needs_the_credentials_and_they_are_never_shown() {
     let password = format!("pw-{}", run_id("secret"));
     let registry = AuthRegistry::start("ccci", &password).expect("a registry with htpasswd auth");
     let image = registry.push(IMAGE, &format!("{}:1", repository("private"))).expect("push with credentials");
-    let _cleanup = Pushed { reference: image.clone(), repository: String::new(), tag: String::new() };
+    let _pulled = LocalImage(image.clone());
 
     let (result, _) = pull(&sw, &image, &quick(PullPolicy::Missing)).await;
     let err = result.unwrap_err();
+    eprintln!("{err}");
     assert!(matches!(err, Error::Pull { reason: PullFailure::Unauthorized, attempts: 1, .. }), "{err:?}");
     assert!(err.to_string().contains("authentication"), "{err}");
+
+    let mut wrong = quick(PullPolicy::Missing);
+    let wrong_config =
+        registry.docker_config().replace(&base64_of(&format!("ccci:{password}")), &base64_of("ccci:wrong"));
+    wrong.auth = Some(RegistryAuth::from_docker_config(&wrong_config).unwrap());
+    let (result, _) = pull(&sw, &image, &wrong).await;
+    let refused = result.unwrap_err();
+    eprintln!("{refused}");
+    assert!(matches!(refused, Error::Pull { reason: PullFailure::Unauthorized, .. }), "{refused:?}");
 
     let mut with_auth = quick(PullPolicy::Missing);
     with_auth.auth = Some(RegistryAuth::from_docker_config(&registry.docker_config()).unwrap());
@@ -170,7 +191,7 @@ async fn an_htpasswd_registry_needs_the_credentials_and_they_are_never_shown() {
     let (report, _) = pull(&sw, &image, &with_auth).await;
     assert_eq!(report.expect("digest checked with credentials").kept, vec![image.clone()]);
 
-    let shown = format!("{err:?} {err} {events:?} {with_auth:?}");
+    let shown = format!("{err:?} {err} {refused} {events:?} {with_auth:?}");
     assert!(!shown.contains(&password), "a credential was shown: {shown}");
 }
 
@@ -184,4 +205,9 @@ async fn policy_never_only_checks_what_is_present() {
     let (report, events) = pull(&sw, IMAGE, &quick(PullPolicy::Never)).await;
     assert_eq!(report.unwrap().kept, vec![IMAGE.to_string()]);
     assert_eq!(events, vec![PullEvent::Present { image: IMAGE.into() }]);
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }
