@@ -107,6 +107,7 @@ async fn the_traefik_recipe_serves_apps_over_verified_https() {
         ("DOMAIN", format!("traefik.{BASE}")),
         ("LETS_ENCRYPT_ENV", String::new()),
         ("LOG_LEVEL", "INFO".into()),
+        ("SWARM_REFRESH_SECONDS", "1".into()),
         ("DASHBOARD_ENABLED", "false".into()),
         ("WEB_PORT", http_port.to_string()),
         ("WEB_SECURE_PORT", https_port.to_string()),
@@ -183,6 +184,16 @@ async fn the_traefik_recipe_serves_apps_over_verified_https() {
     let proxy_services =
         docker(&["service", "ls", "--filter", &format!("label={label}"), "--format", "{{.Name}}"], &[], work.path());
     assert_eq!(proxy_services.trim(), format!("{stack}_app"), "the proxy's service carries {label}");
+    for (kind, count) in [("config", 2), ("secret", 2), ("volume", 1)] {
+        let listed = docker(&[kind, "ls", "-q", "--filter", &format!("label={label}")], &[], work.path());
+        assert_eq!(listed.lines().count(), count, "{kind}s labelled {label}: {listed}");
+        let run_labelled = docker(
+            &[kind, "ls", "-q", "--filter", &format!("label={label}"), "--filter", "label=cc-ci.run"],
+            &[],
+            work.path(),
+        );
+        assert_eq!(run_labelled.trim(), "", "no {kind} of the proxy carries cc-ci.run");
+    }
     let healthy = docker(
         &["ps", "--filter", &format!("label=com.docker.swarm.service.name={stack}_app"), "--format", "{{.Status}}"],
         &[],
