@@ -190,9 +190,9 @@ impl Swarm {
         Ok(report)
     }
 
-    /// Pull one image under `options` (retrying transient failures); `Ok(true)` when it was
-    /// pulled, `Ok(false)` when the local image was kept.
-    pub async fn pull_image(
+    /// Pull one image under `options` (policy `missing` or `always`, retrying transient
+    /// failures); `Ok(true)` when it was pulled, `Ok(false)` when the local image was kept.
+    async fn pull_image(
         &self,
         image: &str,
         options: &PullOptions,
