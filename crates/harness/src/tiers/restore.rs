@@ -68,10 +68,8 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     let served = check_serving(ctx, app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
     let marker = marker_steps::check(ctx, app, TIER, "restore").await?;
     Ok(format!(
-        "restored {}; {} answered {}{}",
+        "restored {}; {served}{}",
         restored.join(", "),
-        served.url,
-        served.status,
         if marker { "; data marker back" } else { "" }
     ))
 }
