@@ -103,7 +103,11 @@ impl Drop for Setup {
 }
 
 fn change_of<'a>(steps: &'a [(String, String)], subject: &str) -> &'a str {
-    steps.iter().find(|(s, _)| s == subject).map(|(_, c)| c.as_str()).unwrap_or_else(|| panic!("no {subject}: {steps:?}"))
+    steps
+        .iter()
+        .find(|(s, _)| s == subject)
+        .map(|(_, c)| c.as_str())
+        .unwrap_or_else(|| panic!("no {subject}: {steps:?}"))
 }
 
 #[test]
@@ -166,5 +170,8 @@ fn server_init_without_a_docker_engine_says_what_to_install() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("cannot reach the Docker engine") && stderr.contains("apt-get install docker.io"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker engine") && stderr.contains("apt-get install docker.io"),
+        "{stderr}"
+    );
 }

@@ -19,6 +19,6 @@ pub use error::Error;
 pub use fixture::{fixture, fixture_names, fixtures_dir, FixtureRepo};
 pub use http::{proxy_get, Response};
 pub use setup::{
-    ca_bundle, ensure_images, ensure_ready, proxy_addr, repo_root, testbed_dir, BASE_DOMAIN, BUSYBOX_IMAGE,
+    ca_bundle, ensure_images, ensure_ready, proxy_addr, repo_root, testbed_dir, tls_dir, BASE_DOMAIN, BUSYBOX_IMAGE,
     BUSYBOX_IMAGE_NEXT, MISSING_IMAGE,
 };

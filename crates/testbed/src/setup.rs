@@ -42,10 +42,15 @@ pub fn testbed_dir() -> PathBuf {
     std::env::var_os("CCCI_TESTBED_DIR").map_or_else(|| PathBuf::from("/var/lib/ccci-testbed"), PathBuf::from)
 }
 
-/// The CA the proxy's wildcard certificate is issued by (the testbed server's local CA, made by
-/// `ccci server init`): what clients of test apps must trust.
+/// The testbed server's local CA directory (made by `ccci server init`): `ca.pem`, and the
+/// proxy's wildcard certificate `wildcard.pem` with its key `wildcard.key`.
+pub fn tls_dir() -> PathBuf {
+    testbed_dir().join("server/tls")
+}
+
+/// The CA the proxy's wildcard certificate is issued by: what clients of test apps must trust.
 pub fn ca_bundle() -> PathBuf {
-    testbed_dir().join("server/tls/ca.pem")
+    tls_dir().join("ca.pem")
 }
 
 /// Runs `scripts/testbed-setup` once per process: engine, local images, registry, then swarm,
