@@ -77,8 +77,23 @@ fn failure(config: &Config, e: Error) -> Check {
         Some(_) => Check::fail("forge", e.to_string(), "see the forge's answer above"),
         None => Check::fail(
             "forge",
-            format!("cannot reach the forge: {e}"),
+            format!("cannot reach the forge: {}", with_causes(&e)),
             format!("check `forge.base_url` ({}) and this host's network and DNS", config.forge.base_url),
         ),
     }
+}
+
+/// An error and its causes (`error sending request: dns error: ...`): the transport's own message
+/// alone does not say whether DNS, TCP or TLS failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let line = c.to_string();
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        cause = c.source();
+    }
+    text
 }
