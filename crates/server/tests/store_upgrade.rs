@@ -1,5 +1,6 @@
 //! Upgrade safety of the store (SPEC O2): a database written by each earlier schema version
-//! (frozen from git history in `tests/data/store-v<N>.sql`, with the rows in `store-rows.sql`)
+//! (frozen from git history: `tests/data/store-v1.sql`, then each later migration as it shipped in
+//! `store-v<N>.sql`, with the rows in `store-rows.sql`)
 //! opens with this build, is migrated to the same schema a fresh store has, and keeps its runs,
 //! its queue and its intake marks; a database from a newer build is refused, naming both versions.
 
@@ -29,11 +30,15 @@ fn current_version() -> i64 {
     user_version(&db)
 }
 
-/// A database as the release with schema `version` left it.
+/// A database as the release with schema `version` left it: the frozen schema of version 1 and
+/// each frozen migration after it up to `version`, then the rows.
 fn old_store(dir: &Path, version: i64) -> PathBuf {
     let db = dir.join(format!("v{version}.sqlite"));
     let conn = Connection::open(&db).unwrap();
-    conn.execute_batch(&std::fs::read_to_string(fixture(version)).unwrap()).unwrap();
+    for step in 1..=version {
+        conn.execute_batch(&std::fs::read_to_string(fixture(step)).unwrap()).unwrap();
+    }
+    assert_eq!(user_version(&db), version, "the fixtures up to {version} leave another user_version");
     conn.execute_batch(&std::fs::read_to_string(data_dir().join("store-rows.sql")).unwrap()).unwrap();
     db
 }

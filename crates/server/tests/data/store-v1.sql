@@ -1,5 +1,7 @@
 -- The store's schema at version 1 (commit 430dfc0, crates/server/src/store/schema.rs), frozen:
--- a database written by that release. Never edit; add a file for each new schema version.
+-- what that release wrote. A database at version N is this file, then store-v2.sql ... up to
+-- store-v<N>.sql, each the frozen migration of that release. Never edit; add a file for each new
+-- schema version.
 CREATE TABLE runs (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     repo               TEXT    NOT NULL,

@@ -1,42 +1,5 @@
--- The store's schema at version 2 (commit 98554bf, crates/server/src/store/schema.rs), frozen:
--- a database written by that release. Never edit; add a file for each new schema version.
-CREATE TABLE runs (
-    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    repo               TEXT    NOT NULL,
-    recipe             TEXT    NOT NULL,
-    pr                 INTEGER,
-    git_commit         TEXT,
-    git_ref            TEXT,
-    mode               TEXT    NOT NULL,
-    tiers              TEXT,
-    state              TEXT    NOT NULL,
-    outcome            TEXT,
-    level              INTEGER,
-    queued_at          INTEGER NOT NULL,
-    started_at         INTEGER,
-    finished_at        INTEGER,
-    comment_id         INTEGER,
-    trigger_comment_id INTEGER,
-    error              TEXT,
-    result_json        TEXT
-);
-CREATE UNIQUE INDEX runs_trigger ON runs (repo, trigger_comment_id) WHERE trigger_comment_id IS NOT NULL;
-CREATE INDEX runs_state ON runs (state, queued_at, id);
-CREATE INDEX runs_recipe ON runs (recipe, id);
-CREATE INDEX runs_pr ON runs (repo, pr, state);
-CREATE TABLE seen_comments (
-    repo       TEXT    NOT NULL,
-    comment_id INTEGER NOT NULL,
-    first_seen INTEGER NOT NULL,
-    PRIMARY KEY (repo, comment_id)
-) WITHOUT ROWID;
-CREATE TABLE webhook_deliveries (
-    delivery_id TEXT    PRIMARY KEY,
-    received_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE poll_marks (
-    repo  TEXT PRIMARY KEY,
-    since TEXT NOT NULL
-) WITHOUT ROWID;
+-- The store's schema migration 2 (commit 98554bf, crates/server/src/store/schema.rs), frozen: a
+-- database at version 2 is what store-v1.sql and then this file make. Never edit; add a file for
+-- each new schema version.
 CREATE INDEX runs_state_id ON runs (state, id);
 PRAGMA user_version = 2;
