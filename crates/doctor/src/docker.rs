@@ -34,7 +34,7 @@ pub async fn checks(proxy_label: &(String, String)) -> Vec<Check> {
         }
     };
     let docker = swarm.docker();
-    vec![engine(docker).await, network(docker).await, proxy(docker, proxy_label).await]
+    vec![engine(docker).await, network(docker, PROXY_NETWORK).await, proxy(docker, proxy_label).await]
 }
 
 /// Runs one engine call under [`TIMEOUT`], flattening the timeout into the error text.
@@ -89,29 +89,31 @@ pub fn swarm_role(engine: &str, state: Option<LocalNodeState>, manager: bool, er
     }
 }
 
-/// The `proxy` network exists and is a swarm overlay network.
-pub async fn network(docker: &Docker) -> Check {
-    const CREATE: &str = "`docker network create --driver overlay --attachable proxy`";
-    match within(docker.inspect_network(PROXY_NETWORK, None)).await {
-        Ok(net) => network_kind(net.driver.as_deref().unwrap_or(""), net.scope.as_deref().unwrap_or("")),
-        Err(e) if e.contains("404") => {
-            Check::fail("network", format!("there is no `{PROXY_NETWORK}` network"), format!("create it: {CREATE}"))
-        }
-        Err(e) => {
-            Check::fail("network", format!("cannot inspect the `{PROXY_NETWORK}` network: {e}"), "check `docker info`")
-        }
+/// The network `name` (`proxy` on a cc-ci host) exists and is a swarm overlay network.
+pub async fn network(docker: &Docker, name: &str) -> Check {
+    let cannot =
+        |e: String| Check::fail("network", format!("cannot inspect the `{name}` network: {e}"), "check `docker info`");
+    match tokio::time::timeout(TIMEOUT, docker.inspect_network(name, None)).await {
+        Ok(Ok(net)) => network_kind(name, net.driver.as_deref().unwrap_or(""), net.scope.as_deref().unwrap_or("")),
+        Ok(Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => Check::fail(
+            "network",
+            format!("there is no `{name}` network"),
+            format!("create it: `docker network create --driver overlay --attachable {name}`"),
+        ),
+        Ok(Err(e)) => cannot(e.to_string()),
+        Err(_) => cannot(format!("no answer within {} s", TIMEOUT.as_secs())),
     }
 }
 
-/// The verdict on the `proxy` network's driver and scope.
-pub fn network_kind(driver: &str, scope: &str) -> Check {
+/// The verdict on the network's driver and scope.
+pub fn network_kind(name: &str, driver: &str, scope: &str) -> Check {
     if driver == "overlay" && scope == "swarm" {
-        Check::pass("network", format!("`{PROXY_NETWORK}` is a swarm overlay network"))
+        Check::pass("network", format!("`{name}` is a swarm overlay network"))
     } else {
         Check::fail(
             "network",
-            format!("`{PROXY_NETWORK}` is a {driver} network of scope {scope}, not a swarm overlay network"),
-            "remove it and `docker network create --driver overlay --attachable proxy`",
+            format!("`{name}` is a {driver} network of scope {scope}, not a swarm overlay network"),
+            format!("remove it and `docker network create --driver overlay --attachable {name}`"),
         )
     }
 }
@@ -187,8 +189,8 @@ mod tests {
 
     #[test]
     fn the_proxy_network_must_be_a_swarm_overlay() {
-        assert_eq!(network_kind("overlay", "swarm").status, Status::Pass);
-        let bridge = network_kind("bridge", "local");
+        assert_eq!(network_kind("proxy", "overlay", "swarm").status, Status::Pass);
+        let bridge = network_kind("proxy", "bridge", "local");
         assert_eq!(bridge.status, Status::Fail);
         assert!(bridge.message.contains("bridge network of scope local"), "{}", bridge.message);
     }

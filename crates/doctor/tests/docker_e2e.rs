@@ -1,6 +1,7 @@
-//! The proxy check on the real swarm, with services of the test's own under a label of the test's
-//! own (so the host's real proxy is never touched): no labelled service fails naming the label,
-//! a service with all replicas running passes, and one whose task cannot be placed fails naming it.
+//! The Docker checks on the real swarm. The proxy check, with services of the test's own under a
+//! label of the test's own (so the host's real proxy is never touched): no labelled service fails
+//! naming the label, a service with all replicas running passes, and one whose task cannot be
+//! placed fails naming it. The network check: the testbed's `proxy` passes, an absent one fails.
 
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -67,4 +68,19 @@ async fn the_proxy_check_follows_the_labelled_services_replicas() {
     assert_eq!(check.status, Status::Fail, "{check}");
     assert!(check.message.contains(&format!("proxy service {stuck}: 0 of 1 replicas running")), "{check}");
     assert!(check.fix.as_deref().unwrap().contains(&format!("docker service ps --no-trunc {stuck}")));
+}
+
+#[tokio::test]
+async fn the_network_check_finds_the_proxy_overlay_and_names_a_missing_network() {
+    testbed::ensure_ready().expect("the testbed must be ready: run scripts/testbed-setup");
+    let swarm = swarm::Swarm::connect().await.expect("the testbed's engine");
+    let proxy = doctor::docker::network(swarm.docker(), doctor::docker::PROXY_NETWORK).await;
+    assert_eq!(proxy.status, Status::Pass, "{proxy}");
+    let absent = doctor::docker::network(swarm.docker(), "ccci-doctor-no-such-network").await;
+    assert_eq!(absent.status, Status::Fail);
+    assert_eq!(absent.message, "there is no `ccci-doctor-no-such-network` network", "{absent}");
+    assert!(absent
+        .fix
+        .unwrap()
+        .contains("docker network create --driver overlay --attachable ccci-doctor-no-such-network"));
 }
