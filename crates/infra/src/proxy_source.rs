@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use recipe::git;
 use recipe::versions::Version;
 
-use crate::{proxy_recipe, Change, Error, Result};
+use crate::proxy_recipe::{self, remove_dir_if_present};
+use crate::{Change, Error, Result};
 
 /// Where the proxy recipe comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -108,13 +109,6 @@ fn check_out(repo: &Path, tag: &str, dir: &Path) -> Result<()> {
     remove_dir_if_present(dir)?;
     git::clone_at(&repo.to_string_lossy(), dir, Some(&want))?;
     Ok(())
-}
-
-fn remove_dir_if_present(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir)(e)),
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]
