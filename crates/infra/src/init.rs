@@ -77,9 +77,9 @@ pub async fn server_init(options: &InitOptions, on_step: &mut dyn FnMut(&InitSte
     let engine = swarm.engine_info().await.map_err(|e| Error::NoDocker(e.to_string()))?;
     step("docker engine", Change::Unchanged, format!("Docker {}, API {}", engine.version, engine.api_version));
 
-    match engine.role {
-        NodeRole::Manager => step("swarm", Change::Unchanged, "this node is a swarm manager".into()),
-        NodeRole::NoSwarm => {
+    match swarm_step(&engine.role)? {
+        SwarmStep::Ready => step("swarm", Change::Unchanged, "this node is a swarm manager".into()),
+        SwarmStep::Initialise => {
             swarm.init_swarm(options.advertise_addr.as_deref()).await.map_err(|e| {
                 Error::Swarm(format!(
                     "{e}; if the host has several addresses, set [infra.swarm] advertise_addr to the one other \
@@ -88,19 +88,6 @@ pub async fn server_init(options: &InitOptions, on_step: &mut dyn FnMut(&InitSte
             })?;
             let at = options.advertise_addr.as_deref().map(|a| format!(", advertising {a}")).unwrap_or_default();
             step("swarm", Change::Created, format!("single-node swarm initialised{at}; this node is its manager"));
-        }
-        NodeRole::Worker => {
-            return Err(Error::Swarm(
-                "this node is a swarm worker, not a manager: services and stacks can only be deployed from a \
-                 manager; run ccci on a manager node (or promote this one: `docker node promote <node>` on a manager)"
-                    .into(),
-            ))
-        }
-        NodeRole::Unusable { state, message } => {
-            return Err(Error::Swarm(format!(
-                "this node's swarm state is `{state}`{}; fix the swarm (`docker info`) and run again",
-                if message.is_empty() { String::new() } else { format!(" ({message})") }
-            )))
         }
     }
 
@@ -140,4 +127,47 @@ pub async fn server_init(options: &InitOptions, on_step: &mut dyn FnMut(&InitSte
         step("old proxy secrets", Change::Replaced, format!("removed {}", ensured.removed_secrets.join(", ")));
     }
     Ok(InitReport { steps, ca: cert.ca })
+}
+
+/// What to do about this node's swarm.
+#[derive(Debug, PartialEq, Eq)]
+enum SwarmStep {
+    /// A manager already: nothing.
+    Ready,
+    /// No swarm: make a single-node one.
+    Initialise,
+}
+
+/// Whether stacks can be deployed from this node, after making it a swarm if it is in none; a
+/// worker or a broken swarm is refused saying what to do.
+fn swarm_step(role: &NodeRole) -> Result<SwarmStep> {
+    match role {
+        NodeRole::Manager => Ok(SwarmStep::Ready),
+        NodeRole::NoSwarm => Ok(SwarmStep::Initialise),
+        NodeRole::Worker => Err(Error::Swarm(
+            "this node is a swarm worker, not a manager: services and stacks can only be deployed from a \
+             manager; run ccci on a manager node (or promote this one: `docker node promote <node>` on a manager)"
+                .into(),
+        )),
+        NodeRole::Unusable { state, message } => Err(Error::Swarm(format!(
+            "this node's swarm state is `{state}`{}; fix the swarm (`docker info`) and run again",
+            if message.is_empty() { String::new() } else { format!(" ({message})") }
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_manager_or_a_lone_engine_can_be_set_up() {
+        assert_eq!(swarm_step(&NodeRole::Manager).unwrap(), SwarmStep::Ready);
+        assert_eq!(swarm_step(&NodeRole::NoSwarm).unwrap(), SwarmStep::Initialise);
+        let worker = swarm_step(&NodeRole::Worker).unwrap_err().to_string();
+        assert!(worker.contains("worker, not a manager") && worker.contains("manager node"), "{worker}");
+        let locked = NodeRole::Unusable { state: "locked".into(), message: "swarm is encrypted".into() };
+        let locked = swarm_step(&locked).unwrap_err().to_string();
+        assert!(locked.contains("`locked`") && locked.contains("swarm is encrypted"), "{locked}");
+    }
 }

@@ -417,6 +417,22 @@ mod tests {
     }
 
     #[test]
+    fn the_effective_sections_name_the_credentials_file_never_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = dir.path().join("auth.json");
+        std::fs::write(&auth, r#"{"auths": {"r.example.org": {"username": "u", "password": "s3cret-pw"}}}"#).unwrap();
+        let text = format!("auth_file = {:?}", auth.display().to_string());
+        let registry = registry(raw(&text), &no_env).unwrap();
+        assert_eq!(registry.credentials().unwrap().unwrap().registries(), vec!["r.example.org"]);
+        let mut out = String::new();
+        let infra = infra(raw(""), "ci.example.org").unwrap();
+        write_effective(&mut out, &TlsConfig::LocalCa, &registry, &infra, Path::new("/srv/ci"));
+        assert!(out.contains(&auth.display().to_string()) && out.contains("\"***\""), "{out}");
+        assert!(!out.contains("s3cret-pw"), "{out}");
+        assert!(out.contains("/srv/ci/tls/ca.pem") && out.contains("[infra.proxy]"), "{out}");
+    }
+
+    #[test]
     fn runs_get_https_the_ca_the_pull_policy_and_credentials_by_name() {
         let registry = RegistryConfig {
             pull: PullPolicy::Always,
