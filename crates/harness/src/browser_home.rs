@@ -20,16 +20,20 @@ pub fn ensure(work: &Path, ca: &Path) -> Result<PathBuf, String> {
     if certs.is_empty() {
         return Err(format!("the CA bundle {} holds no PEM certificate", ca.display()));
     }
-    std::fs::create_dir_all(&db).map_err(|e| format!("cannot create {}: {e}", db.display()))?;
-    let db_arg = format!("sql:{}", db.display());
+    // Built beside its place and renamed into it, so a half-made database is never taken for done.
+    let staging = db.with_extension("new");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    let db_arg = format!("sql:{}", staging.display());
     certutil(&["-N", "-d", &db_arg, "--empty-password"])?;
     for (i, cert) in certs.iter().enumerate() {
-        let file = home.join(format!("ca-{i}.pem"));
+        let file = staging.join(format!("ca-{i}.pem"));
         std::fs::write(&file, cert).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
         let name = format!("cc-ci run CA {i}");
         // `C,,`: a trusted CA for TLS servers (and nothing else).
         certutil(&["-A", "-d", &db_arg, "-n", &name, "-t", "C,,", "-i", &file.to_string_lossy()])?;
     }
+    std::fs::rename(&staging, &db).map_err(|e| format!("cannot move {} into place: {e}", staging.display()))?;
     Ok(home)
 }
 
@@ -74,10 +78,7 @@ mod tests {
 
     #[test]
     fn the_home_trusts_the_ca_once_and_is_reused() {
-        if Command::new("certutil").arg("-H").output().is_err() {
-            eprintln!("certutil is not installed (libnss3-tools); scripts/testbed-setup installs it");
-            return;
-        }
+        // Needs Debian's certutil (libnss3-tools), which scripts/testbed-setup installs.
         let work = tempfile::tempdir().unwrap();
         let ca = work.path().join("ca.pem");
         std::fs::write(&ca, openssl_ca_pem()).unwrap();
