@@ -20,3 +20,14 @@ wait_for_other_benchmarks() {
     sleep 10
   done
 }
+# The status of `GET https://<domain>/` through the proxy at <ip:port>, the certificate verified
+# against the CA bundle <ca> (as ccci's serving check does); 000 when nothing answered.
+https_status() { # <domain> <proxy addr> <ca>
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$3" --connect-to "$1:443:$2" "https://$1/" || true
+}
+# `docker pull` every image the compose files name (before a baseline's clock, as ccci pulls before
+# its convergence clock).
+pull_images() { # <compose file>...
+  local image
+  for image in $(awk '/^    image: /{print $2}' "$@" | sort -u); do docker pull -q "$image" >/dev/null; done
+}

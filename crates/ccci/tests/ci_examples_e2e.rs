@@ -70,7 +70,7 @@ fn run_example(name: &str) {
     )
     .unwrap();
     let mut shell = Command::new("sh");
-    shell.arg("-c").arg(&line).current_dir(&repo.path).env("PATH", path).env("CCCI_SCHEME", "http");
+    shell.arg("-c").arg(&line).current_dir(&repo.path).env("PATH", path);
     for (key, value) in settings.get_envs() {
         if let Some(value) = value {
             shell.env(key, value);

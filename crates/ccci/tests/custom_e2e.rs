@@ -1,7 +1,9 @@
-//! End to end on the real swarm: the custom tier runs the `webtests` fixture's own pytest +
-//! Playwright suite (follow a link, log in through the proxy with an inserted secret read by
-//! `ccci run-secret`) and a plain executable test (`ccci run-exec`), takes the configured
-//! screenshots, keeps them as artifacts, and leaves nothing behind; a failing case from the CI
+//! End to end on the real swarm, through the real proxy over HTTPS: the custom tier runs the
+//! `webtests` fixture's own pytest + Playwright suite (follow a link, log in at the app's HTTPS URL
+//! with an inserted secret read by `ccci run-secret`; Chromium verifies the certificate against
+//! the run's CA), a plain executable test (`ccci run-exec`) and a plain `curl https://` without
+//! `-k` or `--cacert`, takes the configured screenshots, keeps them as artifacts, and leaves
+//! nothing behind; a failing case from the CI
 //! tree's tests is named in result.json and junit.xml and fails the tier; no secret value reaches
 //! any file of the run's output or the command's output.
 
@@ -75,6 +77,9 @@ fn recipe_tests_log_in_through_the_proxy_take_screenshots_and_leak_no_secret() {
     assert_eq!(custom["outcome"], "pass", "{custom}");
     assert_eq!(case(&run, "test_follow_the_link_and_log_in")["outcome"], "pass");
     assert_eq!(case(&run, "check-api-key")["outcome"], "pass");
+    assert_eq!(case(&run, "curl-https")["outcome"], "pass", "plain curl over HTTPS");
+    let install = run.tier("install")["reason"].as_str().unwrap();
+    assert!(install.contains("https://") && install.contains("(certificate verified)"), "{install}");
     assert_eq!(case(&run, "screenshot /login.html")["outcome"], "pass");
     assert_eq!(run.result["level"], 2);
     // Screenshots: the test's own and the configured pages, kept as artifacts.

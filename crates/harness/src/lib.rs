@@ -6,7 +6,7 @@
 //!
 //! Each module uses only modules of the layers above it (and leaf helpers: [`redact`],
 //! [`secrets`], [`run_id`], [`liveness`], [`locks`], [`flock`], [`durable`], [`workspace`],
-//! [`checkout`], [`artifacts`], [`serving`], [`error`]):
+//! [`checkout`], [`artifacts`], [`serving`], [`browser_home`], [`error`]):
 //!
 //! 1. **Data**, no context: [`outcome`] (how a tier ends, fail vs error), [`result`], [`app`],
 //!    [`backupbot`], [`marker`], [`events`]; the event consumers in [`report`]; the [`engine`]
@@ -25,6 +25,7 @@ pub mod app;
 pub mod archive;
 pub mod artifacts;
 pub mod backupbot;
+pub mod browser_home;
 pub mod checkout;
 pub mod context;
 pub mod dependencies;

@@ -56,6 +56,20 @@ pub struct Served {
     pub elapsed: Duration,
 }
 
+impl std::fmt::Display for Served {
+    /// `<url> answered <status>`, saying the certificate was verified when the check was over
+    /// HTTPS (the client never accepts an unverified one); a TCP probe says it was accepted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            0 => write!(f, "{} accepted connections", self.url),
+            status if self.url.starts_with("https://") => {
+                write!(f, "{} answered {status} (certificate verified)", self.url)
+            }
+            status => write!(f, "{} answered {status}", self.url),
+        }
+    }
+}
+
 /// Why the app does not serve (a recipe failure unless the proxy itself is unreachable).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NotServing {

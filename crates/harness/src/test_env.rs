@@ -2,8 +2,9 @@
 //! `CCCI_APP_URL`, `CCCI_APP_DOMAIN`, `CCCI_PROXY_ADDR`, `CCCI_STACK_NAME`, `CCCI_RECIPE`,
 //! `CCCI_RUN_ID`, `CCCI_ARTIFACTS`, `CCCI_RUN_DIR`, `CCCI_BIN` (and its directory first on
 //! `PATH`), `CCCI_CHROMIUM` when Debian's chromium is installed, with a CA bundle
-//! `CCCI_CA_BUNDLE` and the variables ordinary clients read (`SSL_CERT_FILE`,
-//! `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`), plus the env the run's dependencies give.
+//! `CCCI_CA_BUNDLE`, the variables ordinary clients read (`SSL_CERT_FILE`,
+//! `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`) and a per-run `HOME` whose NSS database trusts it
+//! (Chromium's trust store, [`crate::browser_home`]), plus the env the run's dependencies give.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -50,6 +51,11 @@ pub fn test_env(ctx: &RunContext<'_>) -> BTreeMap<String, String> {
         // So ordinary clients (curl, Python's ssl and requests, OpenSSL) verify without flags.
         for key in ["CCCI_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"] {
             set(key, ca.clone());
+        }
+        // Chromium reads none of those: it trusts what the NSS database in $HOME holds.
+        match crate::browser_home::ensure(&ctx.dirs.work, Path::new(&ca)) {
+            Ok(home) => set("HOME", home.to_string_lossy().into_owned()),
+            Err(e) => ctx.events.note(None, format!("browsers will not trust the CA: {e}")),
         }
     }
     if Path::new(CHROMIUM).exists() {

@@ -14,9 +14,24 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A git command failed while building the proxy recipe's repository.
-    #[error("proxy recipe repository: {0}")]
+    /// The proxy recipe's repository or files: a git command failed, or the recipe does not load.
+    #[error("proxy recipe: {0}")]
     Git(#[from] recipe::RecipeError),
+    /// The proxy recipe cannot be deployed as configured (no such release, no `app` service...).
+    #[error("proxy recipe: {0}")]
+    Recipe(String),
+    /// No Docker engine answers.
+    #[error("cannot reach the Docker engine ({0}); is Docker installed and dockerd running? (Debian: apt-get install docker.io)")]
+    NoDocker(String),
+    /// This node cannot deploy stacks (a worker, a locked or broken swarm).
+    #[error("swarm: {0}")]
+    Swarm(String),
+    /// The engine refused or failed an operation.
+    #[error("{0}")]
+    Engine(#[from] swarm::Error),
+    /// The proxy was deployed but does not answer as it must.
+    #[error("the proxy does not serve: {0}")]
+    ProxyNotServing(String),
     /// An operator-provided certificate or key is not usable; the message says why.
     #[error("{}: {message}", .path.display())]
     BadCertificate {

@@ -136,7 +136,8 @@ fn fingerprint(dir: &Path) -> Result<String> {
     Ok(format!("{head}\n{tags}\n{status}"))
 }
 
-fn remove_dir_if_present(dir: &Path) -> Result<()> {
+/// Remove `dir` and everything in it; a directory that is not there is fine.
+pub(crate) fn remove_dir_if_present(dir: &Path) -> Result<()> {
     match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir)(e)),
         _ => Ok(()),

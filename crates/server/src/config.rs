@@ -14,6 +14,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::infra_config::{self, InfraConfig, RawInfra, RawRegistry, RawTls, RegistryConfig, TlsConfig};
+
 /// Default for [`Config::max_tests`].
 pub const DEFAULT_MAX_TESTS: u32 = 1;
 /// Default for [`Config::run_timeout`], in minutes.
@@ -132,12 +134,33 @@ pub struct Config {
     pub dnsrr: bool,
     /// The CI's per-recipe configuration tree (`recipes/<name>/ccci.toml`, `recipes/<name>/tests/`).
     pub recipes_config_dir: Option<PathBuf>,
+    /// `[tls]`: the proxy's wildcard certificate.
+    pub tls: TlsConfig,
+    /// `[registry]`: how runs pull images.
+    pub registry: RegistryConfig,
+    /// `[infra]`: the swarm and the proxy `ccci server init` sets up.
+    pub infra: InfraConfig,
+}
+
+/// What `ccci server init` reads from the same file: the machine's side only, so a file with
+/// just these keys (no `[forge]`) is enough to set a host up.
+#[derive(Debug, Clone)]
+pub struct MachineConfig {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub base_domain: String,
+    pub data_dir: PathBuf,
+    pub proxy: Option<SocketAddr>,
+    pub dnsrr: bool,
+    pub tls: TlsConfig,
+    pub registry: RegistryConfig,
+    pub infra: InfraConfig,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    forge: RawForge,
+    forge: Option<RawForge>,
     #[serde(default)]
     webhook: Option<RawWebhook>,
     #[serde(default)]
@@ -152,11 +175,17 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     base_domain: String,
     proxy: Option<SocketAddr>,
-    public_url: String,
+    public_url: Option<String>,
     listen: Option<SocketAddr>,
     #[serde(default)]
     dnsrr: bool,
     recipes_config_dir: Option<PathBuf>,
+    #[serde(default)]
+    tls: RawTls,
+    #[serde(default)]
+    registry: RawRegistry,
+    #[serde(default)]
+    infra: RawInfra,
 }
 
 #[derive(Deserialize)]
@@ -202,13 +231,52 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     parse(path, &text, &|name| std::env::var(name).ok())
 }
 
+/// Reads the machine's side of the configuration at `path` for `ccci server init`: the base
+/// domain, data dir, proxy address, `[tls]`, `[registry]` and `[infra]` (the forge's keys may be
+/// there too and are left to `ccci serve`).
+pub fn load_machine(path: &Path) -> Result<MachineConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    let mut raw: RawConfig =
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+    machine(path, &mut raw, &|name| std::env::var(name).ok())
+}
+
+/// The machine's side of `raw` (its `[tls]`, `[registry]` and `[infra]` are taken out).
+fn machine(
+    path: &Path,
+    raw: &mut RawConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<MachineConfig, ConfigError> {
+    let invalid = |(key, message): infra_config::Invalid| ConfigError::Invalid { path: path.into(), key, message };
+    let base_domain = raw.base_domain.trim().trim_matches('.').to_string();
+    if base_domain.is_empty() || base_domain.contains(['/', ':', ' ']) {
+        return Err(invalid(("base_domain".into(), format!("{:?} is not a domain name", raw.base_domain))));
+    }
+    let tls = infra_config::tls(std::mem::take(&mut raw.tls)).map_err(invalid)?;
+    let registry = infra_config::registry(std::mem::take(&mut raw.registry), env).map_err(invalid)?;
+    let infra = infra_config::infra(std::mem::take(&mut raw.infra), &base_domain).map_err(invalid)?;
+    Ok(MachineConfig {
+        path: path.into(),
+        data_dir: raw.data_dir.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+        base_domain,
+        proxy: raw.proxy,
+        dnsrr: raw.dnsrr,
+        tls,
+        registry,
+        infra,
+    })
+}
+
 /// [`load`] on text already read, with `env` standing in for the process environment.
 pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-    let raw: RawConfig =
+    let mut raw: RawConfig =
         toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
     let invalid = |key: &str, message: String| ConfigError::Invalid { path: path.into(), key: key.into(), message };
+    let machine = machine(path, &mut raw, env)?;
 
-    let f = raw.forge;
+    let f = raw.forge.ok_or_else(|| {
+        invalid("forge", "missing: the [forge] section (kind, base_url, bot_login, token_file or token_env)".into())
+    })?;
     if f.token.is_some() {
         return Err(invalid(
             "forge.token",
@@ -292,11 +360,9 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
     if poll_interval_seconds == 0 {
         return Err(invalid("poll_interval_seconds", "must be at least 1".into()));
     }
-    let base_domain = raw.base_domain.trim().trim_matches('.').to_string();
-    if base_domain.is_empty() || base_domain.contains(['/', ':', ' ']) {
-        return Err(invalid("base_domain", format!("{:?} is not a domain name", raw.base_domain)));
-    }
-    check_url(&raw.public_url).map_err(|m| invalid("public_url", m))?;
+    let public_url =
+        raw.public_url.ok_or_else(|| invalid("public_url", "missing: the dashboard's public URL".into()))?;
+    check_url(&public_url).map_err(|m| invalid("public_url", m))?;
 
     Ok(Config {
         path: path.into(),
@@ -307,13 +373,16 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         max_tests,
         run_timeout,
         poll_interval: Duration::from_secs(poll_interval_seconds),
-        data_dir: raw.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
-        base_domain,
-        proxy: raw.proxy,
-        public_url: raw.public_url.trim_end_matches('/').to_string(),
+        data_dir: machine.data_dir,
+        base_domain: machine.base_domain,
+        proxy: machine.proxy,
+        public_url: public_url.trim_end_matches('/').to_string(),
         listen: raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a socket address")),
-        dnsrr: raw.dnsrr,
+        dnsrr: machine.dnsrr,
         recipes_config_dir: raw.recipes_config_dir,
+        tls: machine.tls,
+        registry: machine.registry,
+        infra: machine.infra,
     })
 }
 
@@ -419,6 +488,7 @@ pub fn effective(config: &Config) -> String {
     }
     let allow: Vec<String> = config.auth.allow.iter().map(|a| q(a)).collect();
     let _ = writeln!(out, "allow = [{}]", allow.join(", "));
+    infra_config::write_effective(&mut out, &config.tls, &config.registry, &config.infra, &config.data_dir);
     for r in &config.repos {
         let _ = writeln!(out, "\n[[repos]]\nrepo = {}\nrecipe = {}", q(&r.repo), q(&r.recipe));
     }

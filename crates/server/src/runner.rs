@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use harness::result::RunResult;
 
+use crate::infra_config::RunInfra;
 use crate::paths;
 use crate::store::Run;
 
@@ -27,6 +28,8 @@ pub struct RunnerConfig {
     pub dnsrr: bool,
     pub recipes_config_dir: Option<PathBuf>,
     pub timeout: Duration,
+    /// HTTPS with the CA, pulls and registry credentials.
+    pub infra: RunInfra,
 }
 
 /// How a run ended.
@@ -65,6 +68,7 @@ impl RunnerConfig {
         if let Some(config_dir) = &self.recipes_config_dir {
             cmd.arg("--config-dir").arg(config_dir);
         }
+        self.infra.add_args(&mut cmd);
         cmd.env("CCCI_DATA_DIR", &self.data_dir)
             .env_remove("CCCI_PROXY_ADDR")
             .env_remove("CCCI_DNSRR")

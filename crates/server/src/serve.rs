@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::events::Events;
 use crate::feedback::Feedback;
+use crate::infra_config::RunInfra;
 use crate::intake::Intake;
 use crate::runner::{reap, RunnerConfig};
 use crate::store::{Store, StoreError};
@@ -86,6 +87,7 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         dnsrr: config.dnsrr,
         recipes_config_dir: config.recipes_config_dir.clone(),
         timeout: config.run_timeout,
+        infra: RunInfra::new(&config.tls, &config.registry, &config.data_dir),
     });
     let workers =
         Workers { store: store.clone(), runner, feedback, events: events.clone(), max_tests: config.max_tests, wake };

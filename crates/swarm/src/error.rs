@@ -168,6 +168,14 @@ pub enum Error {
         /// What is left.
         leftovers: Vec<Leftover>,
     },
+    /// A network the apps must join exists but cannot serve (not a swarm overlay).
+    #[error("network {name}: {message}")]
+    InvalidNetwork {
+        /// The network's name.
+        name: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// No running task of the service to exec into or read from.
     #[error("service {service}: no running task")]
     NoRunningTask {
@@ -192,6 +200,7 @@ impl Error {
             | Error::ImagesMissing { .. }
             | Error::Pull { .. }
             | Error::ImageMissingAtRuntime { .. }
+            | Error::InvalidNetwork { .. }
             | Error::TeardownTimeout { .. }
             | Error::Residual { .. } => Fault::Infrastructure,
         }

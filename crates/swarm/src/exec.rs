@@ -101,4 +101,17 @@ impl Swarm {
             .map_err(Error::docker(format!("inspecting service {full}")))?;
         Ok(inspected.spec.and_then(|s| s.labels).unwrap_or_default())
     }
+
+    /// [`Swarm::service_labels`], or `None` when the service does not exist.
+    pub async fn service_labels_if_present(
+        &self,
+        stack: &str,
+        service: &str,
+    ) -> Result<Option<HashMap<String, String>>> {
+        match self.service_labels(stack, service).await {
+            Ok(labels) => Ok(Some(labels)),
+            Err(Error::Docker { source, .. }) if crate::error::is_not_found(&source) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }

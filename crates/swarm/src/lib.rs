@@ -30,6 +30,7 @@ pub mod exec;
 pub mod images;
 pub mod janitor;
 pub mod labels;
+pub mod node;
 mod objects;
 pub mod process;
 pub mod pull;

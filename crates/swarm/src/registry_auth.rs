@@ -70,6 +70,12 @@ impl RegistryAuth {
         Self::from_docker_config(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// Parse the `config.json` text held by environment variable `name`; the error names it.
+    pub fn from_env(name: &str) -> Result<RegistryAuth, String> {
+        let text = std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))?;
+        Self::from_docker_config(&text).map_err(|e| format!("environment variable {name}: {e}"))
+    }
+
     /// The registries credentials are known for (normalised host names, Docker Hub as `docker.io`).
     pub fn registries(&self) -> Vec<&str> {
         self.by_registry.keys().map(String::as_str).collect()

@@ -1,5 +1,4 @@
-//! The testbed's error type: what failed, with enough context to fix it. (Hand-written Display
-//! rather than thiserror: the proxy binary shares this crate and should build fast from cold.)
+//! The testbed's error type: what failed, with enough context to fix it.
 
 use std::fmt;
 use std::io;

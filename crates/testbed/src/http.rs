@@ -1,10 +1,16 @@
-//! A minimal HTTP/1.0 client for tests: one GET through the stand-in proxy with a chosen `Host`, or
-//! any one request to a loopback server. (Product code has its own client; this one exists so
-//! tests need no HTTP crate.)
+//! Minimal HTTP/1.0 clients for tests: a GET through the real proxy over HTTPS with the app's
+//! domain as SNI and `Host`, its certificate verified against the testbed's CA ([`proxy_get`],
+//! [`https_get`]), or any one plain request to a loopback server ([`request`]). (Product code has
+//! its own client; these exist so tests need no async HTTP crate.)
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 
 /// A response: status code, headers as received, body as text (lossy UTF-8).
 #[derive(Debug, Clone)]
@@ -14,9 +20,44 @@ pub struct Response {
     pub body: String,
 }
 
-/// GET `path` from the proxy ([`crate::proxy_addr`]) with `Host: host`.
+/// GET `https://<host><path>` through the proxy ([`crate::proxy_addr`]), the certificate
+/// verified against the testbed's CA ([`crate::ca_bundle`]).
 pub fn proxy_get(host: &str, path: &str) -> io::Result<Response> {
-    request(crate::proxy_addr(), "GET", host, path, &[], b"")
+    https_get(crate::proxy_addr(), host, path, &crate::ca_bundle())
+}
+
+/// GET `https://<host><path>` from `addr`: `host` is the TLS server name and the `Host` header,
+/// and the server's certificate must chain to a certificate in the PEM bundle `ca` and name
+/// `host` (an error otherwise).
+pub fn https_get(addr: SocketAddr, host: &str, path: &str, ca: &Path) -> io::Result<Response> {
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca).map_err(|e| io::Error::other(format!("{}: {e}", ca.display())))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| io::Error::other(format!("{}: {e}", ca.display())))?;
+        roots.add(cert).map_err(io::Error::other)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.to_string()).map_err(io::Error::other)?;
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).map_err(io::Error::other)?;
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    write!(tls, "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: ccci-testbed\r\n\r\n")?;
+    tls.flush()?;
+    let mut raw = Vec::new();
+    match tls.read_to_end(&mut raw) {
+        // A server that closes without TLS close_notify has still sent its whole HTTP/1.0 answer.
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        other => {
+            other?;
+        }
+    }
+    parse(&raw)
 }
 
 /// One request to `addr` with `Host: host`, extra `headers` and `body`; the whole answer.

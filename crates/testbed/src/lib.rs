@@ -1,9 +1,11 @@
-//! Dev-only test support: local images, fixture recipes as git repositories, the stand-in proxy,
-//! loopback image registries ([`registry`]).
+//! Dev-only test support: local images, fixture recipes as git repositories, the real proxy's
+//! address and CA with a small HTTPS client through it ([`http`]), loopback image registries
+//! ([`registry`]).
 //!
-//! The machine is prepared by `scripts/testbed-setup` (engine, swarm, `proxy` network, images, the
-//! stand-in proxy service); [`ensure_ready`] runs it once per test process. Fixture recipes are
-//! built from `testbed/fixtures/` into fresh git repositories by [`fixture`]. See docs/testbed.md.
+//! The machine is prepared by `scripts/testbed-setup` (engine, images, registry, then
+//! `ccci server init`: swarm, `proxy` network, a local CA's wildcard certificate, Traefik);
+//! [`ensure_ready`] runs it once per test process. Fixture recipes are built from
+//! `testbed/fixtures/` into fresh git repositories by [`fixture`]. See docs/testbed.md.
 
 mod error;
 #[cfg(feature = "fake-forge")]
@@ -17,6 +19,6 @@ pub use error::Error;
 pub use fixture::{fixture, fixture_names, fixtures_dir, FixtureRepo};
 pub use http::{proxy_get, Response};
 pub use setup::{
-    ensure_images, ensure_ready, proxy_addr, repo_root, BUSYBOX_IMAGE, BUSYBOX_IMAGE_NEXT, MISSING_IMAGE, PROXY_IMAGE,
-    PROXY_SERVICE,
+    ca_bundle, ensure_images, ensure_ready, proxy_addr, repo_root, testbed_dir, tls_dir, BASE_DOMAIN, BUSYBOX_IMAGE,
+    BUSYBOX_IMAGE_NEXT, MISSING_IMAGE,
 };

@@ -19,7 +19,7 @@ fn app_db_stores_markers_and_its_backup_hooks_restore_them() {
     let page = stack.wait_http(&stack.domain, "/", 200, |_| true);
     assert!(page.body.contains("app-db 1.1.0"), "{}", page.body);
     assert!(page.body.contains(&format!("Serving {} from database appdb", stack.domain)));
-    let debug = stack.wait_http(&format!("debug.{}", stack.domain), "/", 200, |_| true);
+    let debug = stack.wait_http(&format!("debug-{}", stack.domain), "/", 200, |_| true);
     assert!(debug.body.contains("app-db 1.1.0"));
 
     let set = stack.wait_http(&stack.domain, "/cgi-bin/marker?k=ccci&v=before%20backup", 200, |_| true);

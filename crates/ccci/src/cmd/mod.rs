@@ -10,4 +10,5 @@ pub mod render;
 pub mod run_exec;
 pub mod run_secret;
 pub mod serve;
+pub mod server;
 pub mod test;

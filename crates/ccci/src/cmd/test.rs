@@ -35,8 +35,9 @@ pub struct Args {
     /// Address (host:port) where the proxy answers for app domains, when DNS does not lead there.
     #[arg(long, env = "CCCI_PROXY_ADDR")]
     pub proxy: Option<SocketAddr>,
-    /// Scheme of the serving check: http, or https (certificate verified).
-    #[arg(long, env = "CCCI_SCHEME", default_value = "http", value_parser = ["http", "https"])]
+    /// Scheme of the serving check: https (certificate verified; the proxy serves apps on its
+    /// `web-secure` entry point), or http.
+    #[arg(long, env = "CCCI_SCHEME", default_value = "https", value_parser = ["http", "https"])]
     pub scheme: String,
     /// A CA bundle (PEM) to trust besides the system's, for the serving check and recipe tests
     /// (e.g. the local CA of a test machine's wildcard certificate).
@@ -46,9 +47,18 @@ pub struct Args {
     /// local image has the registry's digest), never.
     #[arg(long, env = "CCCI_PULL", default_value = "missing")]
     pub pull: swarm::PullPolicy,
+    /// Attempts per image; only transient failures (unreachable, 429, timeout) are retried.
+    #[arg(long, default_value_t = swarm::PullOptions::default().attempts)]
+    pub pull_attempts: u32,
+    /// How long one attempt at pulling one image may take (e.g. 90s, 10m).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub pull_timeout: Duration,
     /// Registry credentials for pulls: a Docker config.json (`auths`); never printed.
-    #[arg(long, env = "CCCI_REGISTRY_AUTH", value_name = "FILE")]
+    #[arg(long, env = "CCCI_REGISTRY_AUTH", value_name = "FILE", conflicts_with = "registry_auth_env")]
     pub registry_auth: Option<PathBuf>,
+    /// Or: the name of an environment variable holding that config.json.
+    #[arg(long, value_name = "VAR")]
+    pub registry_auth_env: Option<String>,
     /// Deploy services with endpoint_mode dnsrr (for engines without IPVS).
     #[arg(long, env = "CCCI_DNSRR")]
     pub dnsrr: bool,
@@ -80,17 +90,31 @@ fn tiers(names: &[String]) -> anyhow::Result<Vec<Tier>> {
     Ok(out)
 }
 
-fn pull_options(policy: swarm::PullPolicy, auth: Option<&std::path::Path>) -> anyhow::Result<swarm::PullOptions> {
-    let auth = auth
-        .map(|path| swarm::RegistryAuth::load(path).map_err(|e| anyhow::anyhow!("--registry-auth: {e}")))
-        .transpose()?;
-    Ok(swarm::PullOptions { policy, auth, ..Default::default() })
+fn pull_options(args: &Args) -> anyhow::Result<swarm::PullOptions> {
+    if args.pull_attempts == 0 {
+        anyhow::bail!("--pull-attempts must be at least 1");
+    }
+    let auth = match (&args.registry_auth, &args.registry_auth_env) {
+        (Some(path), _) => Some(swarm::RegistryAuth::load(path).map_err(|e| anyhow::anyhow!("--registry-auth: {e}"))?),
+        (None, Some(var)) => {
+            Some(swarm::RegistryAuth::from_env(var).map_err(|e| anyhow::anyhow!("--registry-auth-env: {e}"))?)
+        }
+        (None, None) => None,
+    };
+    Ok(swarm::PullOptions {
+        policy: args.pull,
+        attempts: args.pull_attempts,
+        attempt_timeout: args.pull_timeout,
+        auth,
+        ..Default::default()
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.quick {
         anyhow::bail!("--quick needs warm canonical copies, which this version of cc-ci does not keep yet; run without --quick for a cold run");
     }
+    let pull = pull_options(&args)?;
     let options = RunOptions {
         source: args.recipe,
         git_ref: args.git_ref,
@@ -101,7 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         proxy: args.proxy,
         scheme: args.scheme,
         ca_bundle: args.ca_bundle,
-        pull: pull_options(args.pull, args.registry_auth.as_deref())?,
+        pull,
         dnsrr: args.dnsrr,
         keep_on_failure: args.keep_on_failure.then_some(args.ttl),
         pr: None,

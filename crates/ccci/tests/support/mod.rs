@@ -1,5 +1,6 @@
 //! Shared helpers of the end-to-end tests: run the real `ccci` binary against the testbed's swarm
-//! and proxy, read what a run left, and list Docker objects still labelled with a run.
+//! and its real proxy (Traefik over HTTPS, verified against the testbed's CA), read what a run
+//! left, and list Docker objects still labelled with a run.
 
 #![allow(dead_code)]
 
@@ -52,13 +53,16 @@ pub fn testbed() {
     testbed::ensure_ready().expect("the testbed must be ready: run scripts/testbed-setup");
 }
 
-/// A `ccci` command with the testbed's options and a private data dir under `work`.
+/// A `ccci` command with the testbed's options (the real proxy over HTTPS, its certificate
+/// verified against the testbed's CA) and a private data dir under `work`.
 pub fn ccci(work: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccci"));
     cmd.env("CCCI_DATA_DIR", work.join("data"))
         .env("CCCI_PROXY_ADDR", testbed::proxy_addr().to_string())
+        .env("CCCI_SCHEME", "https")
+        .env("CCCI_CA_BUNDLE", testbed::ca_bundle())
         .env("CCCI_DNSRR", "true")
-        .env("CCCI_BASE_DOMAIN", "ccci.test");
+        .env("CCCI_BASE_DOMAIN", testbed::BASE_DOMAIN);
     cmd
 }
 

@@ -1,6 +1,7 @@
 //! Helpers of the server's end-to-end tests: a fake forge with a fixture recipe enrolled, a
-//! `ccci serve` child process configured against it and the testbed's swarm and proxy, and small
-//! readers of what the server and the forge did.
+//! `ccci serve` child process configured against it and the testbed's swarm and real proxy (its
+//! wildcard certificate and CA as the server's `[tls]`), and small readers of what the server and
+//! the forge did.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -62,7 +63,9 @@ impl World {
              proxy = \"{proxy}\"\ndnsrr = true\ndata_dir = \"{data}\"\nmax_tests = {max}\n\
              poll_interval_seconds = {poll}\n{timeout}\
              [forge]\nkind = \"gitea\"\nbase_url = \"{forge_url}\"\nbot_login = \"{bot}\"\ntoken_file = \"{token}\"\n\
-             [webhook]\nsecret_file = \"{secret}\"\n[auth]\norg = \"{ORG}\"\n[[repos]]\nrepo = \"{repo}\"\n",
+             [webhook]\nsecret_file = \"{secret}\"\n[auth]\norg = \"{ORG}\"\n\
+             [tls]\ncert_file = \"{tls}/wildcard.pem\"\nkey_file = \"{tls}/wildcard.key\"\nca_file = \"{tls}/ca.pem\"\n\
+             [[repos]]\nrepo = \"{repo}\"\n",
             proxy = testbed::proxy_addr(),
             data = data_dir.display(),
             max = knobs.max_tests,
@@ -71,6 +74,7 @@ impl World {
             bot = forge.bot_login(),
             token = token_file.display(),
             secret = secret_file.display(),
+            tls = testbed::tls_dir().display(),
         );
         let config = work.path().join("ccci-server.toml");
         std::fs::write(&config, text).expect("config file");

@@ -67,11 +67,5 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     converge(ctx, app, TIER, ctx.timeout).await?;
     let served = check_serving(ctx, app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
     let marker = marker_steps::check(ctx, app, TIER, "restore").await?;
-    Ok(format!(
-        "restored {}; {} answered {}{}",
-        restored.join(", "),
-        served.url,
-        served.status,
-        if marker { "; data marker back" } else { "" }
-    ))
+    Ok(format!("restored {}; {served}{}", restored.join(", "), if marker { "; data marker back" } else { "" }))
 }

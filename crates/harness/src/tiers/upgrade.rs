@@ -92,12 +92,10 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     let served = check_serving(ctx, ctx.app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
     let marker = marker_steps::check(ctx, ctx.app, TIER, "upgrade").await?;
     Ok(format!(
-        "{} → {}; converged in {:.1}s; {} answered {}{}",
+        "{} → {}; converged in {:.1}s; {served}{}",
         base.version,
         after.show(),
         converged.as_secs_f64(),
-        served.url,
-        served.status,
         if marker { "; data marker survived" } else { "" }
     ))
 }

@@ -1,11 +1,12 @@
 //! `ccci-testbed`: the testbed's command line for scripts (the README's demo, benchmarks).
 //! `ccci-testbed fixture <name> <dest>` builds a fixture recipe as a git repository;
-//! `ccci-testbed fixtures` lists them; `ccci-testbed proxy-addr` prints where the proxy listens.
+//! `ccci-testbed fixtures` lists them; `ccci-testbed proxy-addr` prints where the proxy's HTTPS
+//! entry point listens; `ccci-testbed ca-bundle` prints the CA its certificate is issued by.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: ccci-testbed fixture <name> <dest> | fixtures | proxy-addr";
+const USAGE: &str = "usage: ccci-testbed fixture <name> <dest> | fixtures | proxy-addr | ca-bundle";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +31,10 @@ fn main() -> ExitCode {
         }
         ["proxy-addr"] => {
             println!("{}", testbed::proxy_addr());
+            ExitCode::SUCCESS
+        }
+        ["ca-bundle"] => {
+            println!("{}", testbed::ca_bundle().display());
             ExitCode::SUCCESS
         }
         _ => {

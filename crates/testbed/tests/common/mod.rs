@@ -49,7 +49,7 @@ impl TestStack {
     pub fn new(what: &str) -> Self {
         let hex = RandomState::new().hash_one(std::process::id()) & 0xff_ffff;
         let name = format!("ccci-tb-{what}-{hex:06x}");
-        let domain = format!("{name}.testbed.invalid");
+        let domain = format!("{name}.{}", testbed::BASE_DOMAIN);
         TestStack { name, domain, secrets: Vec::new(), dir: tempfile::tempdir().expect("temp dir"), torn_down: false }
     }
 
@@ -128,7 +128,7 @@ impl TestStack {
         }
     }
 
-    /// Waits until `GET path` through the proxy with `Host: host` answers `status` and `accept`s the
+    /// Waits until `GET https://<host><path>` through the proxy answers `status` and `accept`s the
     /// body; returns that response.
     pub fn wait_http(&self, host: &str, path: &str, status: u16, accept: impl Fn(&str) -> bool) -> Response {
         wait_for(&format!("{host}{path} to answer {status}"), Duration::from_secs(90), || {
