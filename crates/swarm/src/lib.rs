@@ -19,6 +19,7 @@
 //!
 //! Every [`Error`] says whether the recipe or the infrastructure is at fault ([`Error::fault`]).
 
+pub mod canonical;
 pub mod compose;
 pub mod converge;
 pub mod deploy;
@@ -34,6 +35,7 @@ pub mod process;
 pub mod secrets;
 mod state;
 pub mod teardown;
+mod undeploy;
 pub mod volumes;
 
 pub use error::{Error, Fault, Leftover, PendingService, Result};

@@ -4,7 +4,6 @@
 //! fail-vs-error classification is exercised exactly as on a real swarm.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,7 +14,10 @@ use swarm::exec::ExecOutput;
 use swarm::janitor::JanitorReport;
 use swarm::teardown::TornDown;
 
-use super::{Engine, ReapScope};
+use swarm::Leftover;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Engine, Reader, ReapScope, Writer};
 use crate::backupbot;
 use crate::marker_steps::{PICK_DIR, READ_FILE, SPOIL_FILE, WRITE_FILE};
 
@@ -30,6 +32,11 @@ pub enum Call {
     Labels { stack: String, service: String },
     ExportVolume { volume: String },
     ImportVolume { volume: String },
+    EmptyVolume { volume: String },
+    Undeploy { stack: String },
+    CreateCanonicalSecret { name: String },
+    CreateCanonicalVolume { name: String },
+    DropCanonical { recipe: String },
     Tasks { stack: String },
     Logs { stack: String },
     Teardown { stack: String },
@@ -52,6 +59,8 @@ struct State {
     secrets: BTreeSet<String>,
     /// Volume name → path inside the volume → contents.
     volumes: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Secrets and volumes of canonical copies, by name → recipe (teardown spares them).
+    canonical: BTreeMap<String, String>,
     deploy_failures: BTreeMap<usize, MakeError>,
     converge_failures: BTreeMap<usize, MakeError>,
     teardown_failure: Option<MakeError>,
@@ -257,11 +266,11 @@ impl Engine for FakeEngine {
         Ok(backupbot::service_labels(doc, service).into_iter().collect())
     }
 
-    async fn export_volume(&self, _: &str, volume: &str, _: &str, dest: &Path) -> swarm::Result<u64> {
+    async fn export_volume(&self, _: &str, volume: &str, _: &str, out: &mut Writer<'_>) -> swarm::Result<u64> {
         let files = {
             let mut s = self.state();
             s.calls.push(Call::ExportVolume { volume: volume.into() });
-            s.volumes.get(volume).cloned().unwrap_or_default()
+            s.volumes.get(volume).cloned().ok_or_else(|| no_volume(volume))?
         };
         let mut builder = tar::Builder::new(Vec::new());
         for (path, contents) in &files {
@@ -272,11 +281,14 @@ impl Engine for FakeEngine {
             builder.append_data(&mut header, format!("./{path}"), contents.as_slice()).map_err(io)?;
         }
         let bytes = builder.into_inner().map_err(io)?;
-        std::fs::write(dest, &bytes).map_err(io)?;
+        out.write_all(&bytes).await.map_err(io)?;
+        out.flush().await.map_err(io)?;
         Ok(bytes.len() as u64)
     }
 
-    async fn import_volume(&self, _: &str, volume: &str, _: &str, tar_bytes: Vec<u8>) -> swarm::Result<()> {
+    async fn import_volume(&self, _: &str, volume: &str, _: &str, tar_stream: &mut Reader<'_>) -> swarm::Result<()> {
+        let mut tar_bytes = Vec::new();
+        tar_stream.read_to_end(&mut tar_bytes).await.map_err(io)?;
         let mut archive = tar::Archive::new(tar_bytes.as_slice());
         let mut read = Vec::new();
         for entry in archive.entries().map_err(io)? {
@@ -291,7 +303,14 @@ impl Engine for FakeEngine {
         }
         let mut s = self.state();
         s.calls.push(Call::ImportVolume { volume: volume.into() });
-        s.volumes.entry(volume.into()).or_default().extend(read);
+        s.volumes.get_mut(volume).ok_or_else(|| no_volume(volume))?.extend(read);
+        Ok(())
+    }
+
+    async fn empty_volume(&self, volume: &str) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::EmptyVolume { volume: volume.into() });
+        s.volumes.get_mut(volume).ok_or_else(|| no_volume(volume))?.clear();
         Ok(())
     }
 
@@ -327,6 +346,63 @@ impl Engine for FakeEngine {
     async fn keep_until(&self, _: &str, _: u64) -> swarm::Result<()> {
         self.state().calls.push(Call::KeepUntil);
         Ok(())
+    }
+
+    async fn undeploy(&self, stack: &str, _: &str, _: Duration) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::Undeploy { stack: stack.into() });
+        s.stacks.remove(stack);
+        Ok(())
+    }
+
+    async fn create_canonical_secret(&self, recipe: &str, name: &str, _: &[u8]) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::CreateCanonicalSecret { name: name.into() });
+        s.secrets.insert(name.into());
+        s.canonical.insert(name.into(), recipe.into());
+        Ok(())
+    }
+
+    async fn create_canonical_volume(&self, recipe: &str, name: &str) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::CreateCanonicalVolume { name: name.into() });
+        s.volumes.insert(name.into(), BTreeMap::new());
+        s.canonical.insert(name.into(), recipe.into());
+        Ok(())
+    }
+
+    async fn canonical_objects(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
+        let s = self.state();
+        let mut out: Vec<Leftover> = s
+            .canonical
+            .iter()
+            .filter(|(_, r)| *r == recipe)
+            .map(|(name, _)| {
+                let kind = if s.volumes.contains_key(name) { "volume" } else { "secret" };
+                Leftover { kind, name: name.clone() }
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        Ok(out)
+    }
+
+    async fn drop_canonical(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
+        let objects = self.canonical_objects(recipe).await?;
+        let mut s = self.state();
+        s.calls.push(Call::DropCanonical { recipe: recipe.into() });
+        for o in &objects {
+            s.canonical.remove(&o.name);
+            s.secrets.remove(&o.name);
+            s.volumes.remove(&o.name);
+        }
+        Ok(objects)
+    }
+}
+
+fn no_volume(volume: &str) -> swarm::Error {
+    swarm::Error::Io {
+        context: format!("volume {volume}"),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such volume"),
     }
 }
 

@@ -12,7 +12,6 @@ mod swarm_engine;
 pub mod fake;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 use swarm::deploy::Deploy;
@@ -20,6 +19,7 @@ use swarm::diagnostics::TaskInfo;
 use swarm::exec::ExecOutput;
 use swarm::janitor::JanitorReport;
 use swarm::teardown::TornDown;
+use swarm::Leftover;
 
 /// Decides, per run id, whether the janitor may reap that run's objects.
 pub type ReapScope<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
@@ -40,11 +40,13 @@ pub trait Engine: Send + Sync {
     async fn exec(&self, stack: &str, service: &str, cmd: &[&str]) -> swarm::Result<ExecOutput>;
     /// The labels of `<stack>_<service>` as its current spec has them.
     async fn service_labels(&self, stack: &str, service: &str) -> swarm::Result<HashMap<String, String>>;
-    /// Write the contents of `volume` as a tar archive to `dest`; returns bytes written. `image`
-    /// is any local image the helper container may use.
-    async fn export_volume(&self, run_id: &str, volume: &str, image: &str, dest: &Path) -> swarm::Result<u64>;
-    /// Extract the tar archive `tar` into `volume` (files in it overwrite, others stay).
-    async fn import_volume(&self, run_id: &str, volume: &str, image: &str, tar: Vec<u8>) -> swarm::Result<()>;
+    /// Stream the contents of `volume` as a tar archive into `out`; returns bytes written.
+    /// `image` is any local image the helper container may use.
+    async fn export_volume(&self, run_id: &str, volume: &str, image: &str, out: &mut Writer<'_>) -> swarm::Result<u64>;
+    /// Stream the tar archive `tar` into `volume` (files in it overwrite, others stay).
+    async fn import_volume(&self, run_id: &str, volume: &str, image: &str, tar: &mut Reader<'_>) -> swarm::Result<()>;
+    /// Empty `volume` (no container may use it): nothing of its contents survives.
+    async fn empty_volume(&self, volume: &str) -> swarm::Result<()>;
     /// Every task of every service of `stack`, as `docker service ps` lists them.
     async fn tasks(&self, stack: &str) -> swarm::Result<Vec<TaskInfo>>;
     /// The last `tail` log lines of every service of `stack`.
@@ -55,4 +57,20 @@ pub trait Engine: Send + Sync {
     async fn residual_check(&self, run_id: &str, stack: Option<&str>) -> swarm::Result<()>;
     /// Keep the run's objects from the janitor until `until` (unix seconds).
     async fn keep_until(&self, run_id: &str, until: u64) -> swarm::Result<()>;
+    /// Remove `stack`'s services, networks and configs, waiting until its containers are gone;
+    /// its volumes and secrets stay (SPEC W2: a snapshot is taken while undeployed).
+    async fn undeploy(&self, stack: &str, run_id: &str, timeout: Duration) -> swarm::Result<()>;
+    /// Create secret `name` of `recipe`'s warm canonical copy (it outlives every run).
+    async fn create_canonical_secret(&self, recipe: &str, name: &str, value: &[u8]) -> swarm::Result<()>;
+    /// Create the (empty) volume `name` of `recipe`'s warm canonical copy.
+    async fn create_canonical_volume(&self, recipe: &str, name: &str) -> swarm::Result<()>;
+    /// The secrets and volumes of `recipe`'s canonical copy.
+    async fn canonical_objects(&self, recipe: &str) -> swarm::Result<Vec<Leftover>>;
+    /// Remove the secrets and volumes of `recipe`'s canonical copy; returns what was removed.
+    async fn drop_canonical(&self, recipe: &str) -> swarm::Result<Vec<Leftover>>;
 }
+
+/// Where an exported volume archive goes.
+pub type Writer<'a> = dyn tokio::io::AsyncWrite + Send + Unpin + 'a;
+/// Where an imported volume archive comes from.
+pub type Reader<'a> = dyn tokio::io::AsyncRead + Send + Unpin + 'a;

@@ -1,7 +1,6 @@
 //! The real engine: [`Engine`] over the swarm crate's Docker client.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 use swarm::deploy::Deploy;
@@ -9,9 +8,9 @@ use swarm::diagnostics::TaskInfo;
 use swarm::exec::ExecOutput;
 use swarm::janitor::JanitorReport;
 use swarm::teardown::TornDown;
-use swarm::Swarm;
+use swarm::{Leftover, Swarm};
 
-use super::{Engine, ReapScope};
+use super::{Engine, Reader, ReapScope, Writer};
 
 #[async_trait::async_trait]
 impl Engine for Swarm {
@@ -40,15 +39,16 @@ impl Engine for Swarm {
         Swarm::service_labels(self, stack, service).await
     }
 
-    async fn export_volume(&self, run_id: &str, volume: &str, image: &str, dest: &Path) -> swarm::Result<u64> {
-        let mut file = tokio::fs::File::create(dest)
-            .await
-            .map_err(|source| swarm::Error::Io { context: format!("creating {}", dest.display()), source })?;
-        Swarm::export_volume(self, run_id, volume, image, &mut file).await
+    async fn export_volume(&self, run_id: &str, volume: &str, image: &str, out: &mut Writer<'_>) -> swarm::Result<u64> {
+        Swarm::export_volume(self, run_id, volume, image, out).await
     }
 
-    async fn import_volume(&self, run_id: &str, volume: &str, image: &str, tar: Vec<u8>) -> swarm::Result<()> {
-        Swarm::import_volume(self, run_id, volume, image, tar.into()).await
+    async fn import_volume(&self, run_id: &str, volume: &str, image: &str, tar: &mut Reader<'_>) -> swarm::Result<()> {
+        Swarm::import_volume(self, run_id, volume, image, tar).await
+    }
+
+    async fn empty_volume(&self, volume: &str) -> swarm::Result<()> {
+        Swarm::empty_volume(self, volume).await
     }
 
     async fn tasks(&self, stack: &str) -> swarm::Result<Vec<TaskInfo>> {
@@ -69,5 +69,25 @@ impl Engine for Swarm {
 
     async fn keep_until(&self, run_id: &str, until: u64) -> swarm::Result<()> {
         Swarm::keep_until(self, run_id, until).await
+    }
+
+    async fn undeploy(&self, stack: &str, run_id: &str, timeout: Duration) -> swarm::Result<()> {
+        Swarm::undeploy(self, stack, run_id, timeout).await
+    }
+
+    async fn create_canonical_secret(&self, recipe: &str, name: &str, value: &[u8]) -> swarm::Result<()> {
+        Swarm::create_canonical_secret(self, recipe, name, value).await
+    }
+
+    async fn create_canonical_volume(&self, recipe: &str, name: &str) -> swarm::Result<()> {
+        Swarm::create_canonical_volume(self, recipe, name).await
+    }
+
+    async fn canonical_objects(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
+        Swarm::canonical_objects(self, recipe).await
+    }
+
+    async fn drop_canonical(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
+        Swarm::drop_canonical(self, recipe).await
     }
 }
