@@ -87,6 +87,20 @@ pub enum Error {
         /// (service, image) pairs.
         missing: Vec<(String, String)>,
     },
+    /// An image could not be pulled from its registry (D8), after the retries for transient
+    /// failures.
+    #[error("image {image}: {reason} (after {attempts} attempt{}); the registry answered: {answer}",
+        if *.attempts == 1 { "" } else { "s" })]
+    Pull {
+        /// The image reference as the recipe names it.
+        image: String,
+        /// What went wrong.
+        reason: crate::pull::PullFailure,
+        /// The registry's answer as the engine relayed it (`manifest unknown`, `toomanyrequests`...).
+        answer: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
     /// A task was rejected by the engine because its image does not exist on the node.
     #[error("service {service}: image missing on the node: {task_error}")]
     ImageMissingAtRuntime {
@@ -176,6 +190,7 @@ impl Error {
             | Error::Io { .. }
             | Error::DeployUnavailable { .. }
             | Error::ImagesMissing { .. }
+            | Error::Pull { .. }
             | Error::ImageMissingAtRuntime { .. }
             | Error::TeardownTimeout { .. }
             | Error::Residual { .. } => Fault::Infrastructure,

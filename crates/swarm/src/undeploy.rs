@@ -20,6 +20,6 @@ impl Swarm {
             let mine = o.labels.get(STACK_NAMESPACE) == Some(&st) || o.labels.get(crate::labels::RUN) == Some(&run);
             mine && !matches!(o.kind, Kind::Volume | Kind::Secret)
         };
-        self.reap(&selectors, &ours, stack, timeout).await.map(drop)
+        self.reap(&selectors, &ours, stack, timeout, crate::teardown::TeardownMode::Graceful).await.map(drop)
     }
 }
