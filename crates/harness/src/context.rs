@@ -35,6 +35,11 @@ pub struct RunOptions {
     pub proxy: Option<SocketAddr>,
     /// `http` or `https` for the serving check.
     pub scheme: String,
+    /// A CA bundle (PEM) the serving check and recipe tests trust besides the system's, e.g. the
+    /// local CA of a test machine's wildcard certificate.
+    pub ca_bundle: Option<PathBuf>,
+    /// How images are pulled before each deploy (D8).
+    pub pull: swarm::PullOptions,
     /// D7: deploy services with `endpoint_mode: dnsrr` (machines without IPVS).
     pub dnsrr: bool,
     /// Leave a failed run deployed for this long (T9).

@@ -54,8 +54,9 @@ fn describe(g: &Generator) -> String {
     }
 }
 
-/// Create `app`'s secrets, deploy it (or update it in place) and wait until it has converged
-/// within `timeout`; returns how long convergence took.
+/// Pull `app`'s images, create its secrets, deploy it (or update it in place) and wait until it
+/// has converged within `timeout` (the clock starts after the pulls); returns how long
+/// convergence took.
 pub async fn deploy_and_converge(
     ctx: &RunContext<'_>,
     app: &App,
@@ -63,6 +64,7 @@ pub async fn deploy_and_converge(
     tier: Tier,
     timeout: Duration,
 ) -> Result<Duration, TierEnd> {
+    crate::pull::pull_images(ctx, app, tier).await?;
     ensure_secrets(ctx, app, tier).await?;
     let deploy = Deploy {
         stack: &app.stack,
@@ -107,6 +109,7 @@ pub async fn check_serving(
         return check_tcp(ctx, app, tier, port, patience).await;
     }
     let mut target = serving::Target::root(&app.domain, &ctx.options.scheme, ctx.options.proxy);
+    target.ca_bundle = ctx.options.ca_bundle.clone();
     target.path = ready.and_then(|r| r.path.clone()).unwrap_or_else(|| "/".into());
     target.expect = ready.and_then(|r| r.status).into_iter().collect();
     ctx.events.step(Some(tier), Step::Requesting { url: target.url() });

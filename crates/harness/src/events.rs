@@ -115,6 +115,31 @@ pub enum Step {
         name: String,
         how: String,
     },
+    /// An image pull attempt starts (before the convergence clock).
+    Pulling {
+        image: String,
+        attempt: u32,
+    },
+    /// A pull is a quarter, half, three quarters through (bytes of its layers).
+    PullProgress {
+        image: String,
+        percent: u8,
+    },
+    /// A pull attempt failed transiently; the next starts after `wait_seconds`.
+    PullRetrying {
+        image: String,
+        attempt: u32,
+        wait_seconds: f64,
+        answer: String,
+    },
+    Pulled {
+        image: String,
+        seconds: f64,
+    },
+    /// Present locally (or with the registry's digest): not pulled.
+    ImageReady {
+        image: String,
+    },
     Deploying {
         stack: String,
         domain: String,
@@ -270,6 +295,14 @@ impl Step {
     pub fn line(&self) -> String {
         match self {
             Step::SecretCreated { name, how } => format!("created secret {name} ({how})"),
+            Step::Pulling { image, attempt: 1 } => format!("pulling {image}"),
+            Step::Pulling { image, attempt } => format!("pulling {image} (attempt {attempt})"),
+            Step::PullProgress { image, percent } => format!("pulling {image}: {percent}%"),
+            Step::PullRetrying { image, attempt, wait_seconds, answer } => {
+                format!("pulling {image}: attempt {attempt} failed ({answer}); retrying in {wait_seconds:.0}s")
+            }
+            Step::Pulled { image, seconds } => format!("pulled {image} in {seconds:.1}s"),
+            Step::ImageReady { image } => format!("image {image} present"),
             Step::Deploying { stack, domain, role } => match role {
                 Role::Target => format!("deploying stack {stack} at {domain}"),
                 Role::Base { version } => format!("deploying stack {stack} at {domain} (base release {version})"),

@@ -14,7 +14,8 @@
 //! 2. **The run context**: [`context`] — immutable facts and the little a run accumulates.
 //! 3. **Primitives**: [`exec`] (in a service, on the host, one failure wording), [`test_env`],
 //!    [`secrets_file`], [`archive`].
-//! 4. **Building blocks**: [`deploy`] (the install path: secrets, deploy, converge, serve),
+//! 4. **Building blocks**: [`deploy`] (the install path: pull, secrets, deploy, converge, serve),
+//!    [`pull`],
 //!    [`marker_steps`], [`dependencies`], [`hooks`], [`recipe_tests`], [`screenshots`],
 //!    [`diagnostics`].
 //! 5. **The tiers**: [`tiers`], each returning what it proved and its cases.
@@ -42,6 +43,7 @@ pub mod locks;
 pub mod marker;
 pub mod marker_steps;
 pub mod outcome;
+pub mod pull;
 pub mod recipe_tests;
 pub mod redact;
 pub mod report;

@@ -1,8 +1,9 @@
 //! The environment of recipe tests and host hooks (the contract in docs/recipe-maintainers.md):
 //! `CCCI_APP_URL`, `CCCI_APP_DOMAIN`, `CCCI_PROXY_ADDR`, `CCCI_STACK_NAME`, `CCCI_RECIPE`,
 //! `CCCI_RUN_ID`, `CCCI_ARTIFACTS`, `CCCI_RUN_DIR`, `CCCI_BIN` (and its directory first on
-//! `PATH`), `CCCI_CHROMIUM` when Debian's chromium is installed, plus the env the run's
-//! dependencies give.
+//! `PATH`), `CCCI_CHROMIUM` when Debian's chromium is installed, with a CA bundle
+//! `CCCI_CA_BUNDLE` and the variables ordinary clients read (`SSL_CERT_FILE`,
+//! `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`), plus the env the run's dependencies give.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,6 +45,13 @@ pub fn test_env(ctx: &RunContext<'_>) -> BTreeMap<String, String> {
     set("CCCI_RUN_ID", ctx.run_id.to_string());
     set("CCCI_ARTIFACTS", ctx.dirs.test_artifacts().to_string_lossy().into_owned());
     set(RUN_DIR_ENV, ctx.dirs.work.to_string_lossy().into_owned());
+    if let Some(ca) = &ctx.options.ca_bundle {
+        let ca = ca.to_string_lossy().into_owned();
+        // So ordinary clients (curl, Python's ssl and requests, OpenSSL) verify without flags.
+        for key in ["CCCI_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"] {
+            set(key, ca.clone());
+        }
+    }
     if Path::new(CHROMIUM).exists() {
         set("CCCI_CHROMIUM", CHROMIUM.into());
     }

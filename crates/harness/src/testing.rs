@@ -155,6 +155,8 @@ pub fn options(recipe: &Path, git_ref: Option<&str>, proxy: SocketAddr, data: &P
         base_domain: "ccci.test".into(),
         proxy: Some(proxy),
         scheme: "http".into(),
+        ca_bundle: None,
+        pull: swarm::PullOptions::default(),
         dnsrr: false,
         keep_on_failure: None,
         pr: None,

@@ -12,7 +12,8 @@ use swarm::deploy::Deploy;
 use swarm::diagnostics::TaskInfo;
 use swarm::exec::ExecOutput;
 use swarm::janitor::JanitorReport;
-use swarm::teardown::TornDown;
+use swarm::teardown::{TeardownMode, TornDown};
+use swarm::{PullEvent, PullOptions, PullReport};
 
 use swarm::Leftover;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +27,7 @@ use crate::marker_steps::{PICK_DIR, READ_FILE, SPOIL_FILE, WRITE_FILE};
 pub enum Call {
     Reap,
     CreateSecret { stack: String, name: String },
+    Pull { images: Vec<String> },
     Deploy { stack: String },
     Converge { stack: String },
     Exec { stack: String, service: String, argv: Vec<String> },
@@ -39,7 +41,7 @@ pub enum Call {
     DropCanonical { recipe: String },
     Tasks { stack: String },
     Logs { stack: String },
-    Teardown { stack: String },
+    Teardown { stack: String, mode: TeardownMode },
     ResidualCheck,
     KeepUntil,
 }
@@ -62,6 +64,7 @@ struct State {
     /// Secrets and volumes of canonical copies, by name → recipe (teardown spares them).
     canonical: BTreeMap<String, String>,
     deploy_failures: BTreeMap<usize, MakeError>,
+    pull_failures: BTreeMap<usize, MakeError>,
     converge_failures: BTreeMap<usize, MakeError>,
     teardown_failure: Option<MakeError>,
     responders: Vec<Responder>,
@@ -92,6 +95,11 @@ impl FakeEngine {
     /// The `n`-th deploy (1-based) fails with `make()`.
     pub fn fail_deploy(&self, n: usize, make: impl Fn() -> swarm::Error + Send + Sync + 'static) {
         self.state().deploy_failures.insert(n, Box::new(make));
+    }
+
+    /// The `n`-th image pull step (1-based) fails with `make()`.
+    pub fn fail_pull(&self, n: usize, make: impl Fn() -> swarm::Error + Send + Sync + 'static) {
+        self.state().pull_failures.insert(n, Box::new(make));
     }
 
     /// The `n`-th wait for convergence (1-based) fails with `make()`.
@@ -220,6 +228,28 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn pull_images(
+        &self,
+        doc: &Value,
+        _: &PullOptions,
+        on_event: &mut (dyn FnMut(PullEvent) + Send),
+    ) -> swarm::Result<PullReport> {
+        let n = self.count(|c| matches!(c, Call::Pull { .. })) + 1;
+        let images: Vec<String> = swarm::compose::images(doc)?.into_iter().map(|(_, image)| image).collect();
+        {
+            let mut s = self.state();
+            s.calls.push(Call::Pull { images: images.clone() });
+            if let Some(make) = s.pull_failures.get(&n) {
+                return Err(make());
+            }
+        }
+        for image in &images {
+            on_event(PullEvent::Started { image: image.clone(), attempt: 1 });
+            on_event(PullEvent::Pulled { image: image.clone(), elapsed: Duration::ZERO });
+        }
+        Ok(PullReport { pulled: images, kept: Vec::new(), elapsed: Duration::ZERO })
+    }
+
     async fn deploy(&self, d: &Deploy<'_>) -> swarm::Result<String> {
         let n = self.count(|c| matches!(c, Call::Deploy { .. })) + 1;
         let mut s = self.state();
@@ -324,9 +354,9 @@ impl Engine for FakeEngine {
         Ok(vec![(format!("{stack}_app"), vec!["app says hello".into()])])
     }
 
-    async fn teardown(&self, stack: &str, _: &str, _: Duration) -> swarm::Result<TornDown> {
+    async fn teardown(&self, stack: &str, _: &str, _: Duration, mode: TeardownMode) -> swarm::Result<TornDown> {
         let mut s = self.state();
-        s.calls.push(Call::Teardown { stack: stack.into() });
+        s.calls.push(Call::Teardown { stack: stack.into(), mode });
         if let Some(make) = &s.teardown_failure {
             return Err(make());
         }

@@ -18,8 +18,8 @@ use swarm::deploy::Deploy;
 use swarm::diagnostics::TaskInfo;
 use swarm::exec::ExecOutput;
 use swarm::janitor::JanitorReport;
-use swarm::teardown::TornDown;
-use swarm::Leftover;
+use swarm::teardown::{TeardownMode, TornDown};
+use swarm::{Leftover, PullEvent, PullOptions, PullReport};
 
 /// Decides, per run id, whether the janitor may reap that run's objects.
 pub type ReapScope<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
@@ -32,6 +32,13 @@ pub trait Engine: Send + Sync {
     async fn reap(&self, is_dead: ReapScope<'_>, timeout: Duration) -> swarm::Result<JanitorReport>;
     /// Create secret `name` of `stack` for run `run_id`.
     async fn create_secret(&self, run_id: &str, stack: &str, name: &str, value: &[u8]) -> swarm::Result<()>;
+    /// Pull the images `doc`'s services name, as `options` say, before the convergence clock.
+    async fn pull_images(
+        &self,
+        doc: &serde_norway::Value,
+        options: &PullOptions,
+        on_event: &mut (dyn FnMut(PullEvent) + Send),
+    ) -> swarm::Result<PullReport>;
     /// Deploy (or update in place) a stack; returns the deploy's output.
     async fn deploy(&self, deploy: &Deploy<'_>) -> swarm::Result<String>;
     /// Wait until every service of `stack` has converged; returns how long that took.
@@ -51,8 +58,15 @@ pub trait Engine: Send + Sync {
     async fn tasks(&self, stack: &str) -> swarm::Result<Vec<TaskInfo>>;
     /// The last `tail` log lines of every service of `stack`.
     async fn stack_logs(&self, stack: &str, tail: usize) -> swarm::Result<Vec<(String, Vec<String>)>>;
-    /// Remove `stack` and everything labelled with `run_id`, ending with the residual check.
-    async fn teardown(&self, stack: &str, run_id: &str, timeout: Duration) -> swarm::Result<TornDown>;
+    /// Remove `stack` and everything labelled with `run_id`, ending with the residual check;
+    /// [`TeardownMode::Throwaway`] kills the containers instead of waiting for them to stop.
+    async fn teardown(
+        &self,
+        stack: &str,
+        run_id: &str,
+        timeout: Duration,
+        mode: TeardownMode,
+    ) -> swarm::Result<TornDown>;
     /// [`swarm::Error::Residual`] naming whatever of the run (or stack) is still there.
     async fn residual_check(&self, run_id: &str, stack: Option<&str>) -> swarm::Result<()>;
     /// Keep the run's objects from the janitor until `until` (unix seconds).

@@ -1,4 +1,6 @@
-//! The real engine: [`Engine`] over the swarm crate's Docker client.
+//! The real engine: [`Engine`] over the swarm crate's Docker client. Each method calls the
+//! swarm crate's inherent method; mind that a method missing there would resolve to this trait's
+//! own and recurse.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -7,8 +9,8 @@ use swarm::deploy::Deploy;
 use swarm::diagnostics::TaskInfo;
 use swarm::exec::ExecOutput;
 use swarm::janitor::JanitorReport;
-use swarm::teardown::TornDown;
-use swarm::{Leftover, Swarm};
+use swarm::teardown::{TeardownMode, TornDown};
+use swarm::{Leftover, PullEvent, PullOptions, PullReport, Swarm};
 
 use super::{Engine, Reader, ReapScope, Writer};
 
@@ -21,6 +23,15 @@ impl Engine for Swarm {
 
     async fn create_secret(&self, run_id: &str, stack: &str, name: &str, value: &[u8]) -> swarm::Result<()> {
         Swarm::create_secret(self, run_id, stack, name, value).await.map(|_| ())
+    }
+
+    async fn pull_images(
+        &self,
+        doc: &serde_norway::Value,
+        options: &PullOptions,
+        on_event: &mut (dyn FnMut(PullEvent) + Send),
+    ) -> swarm::Result<PullReport> {
+        Swarm::pull_images(self, doc, options, on_event).await
     }
 
     async fn deploy(&self, deploy: &Deploy<'_>) -> swarm::Result<String> {
@@ -59,8 +70,14 @@ impl Engine for Swarm {
         Swarm::stack_logs(self, stack, tail).await
     }
 
-    async fn teardown(&self, stack: &str, run_id: &str, timeout: Duration) -> swarm::Result<TornDown> {
-        Swarm::teardown(self, stack, run_id, timeout).await
+    async fn teardown(
+        &self,
+        stack: &str,
+        run_id: &str,
+        timeout: Duration,
+        mode: TeardownMode,
+    ) -> swarm::Result<TornDown> {
+        Swarm::teardown_as(self, stack, run_id, timeout, mode).await
     }
 
     async fn residual_check(&self, run_id: &str, stack: Option<&str>) -> swarm::Result<()> {

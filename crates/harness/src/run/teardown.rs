@@ -12,7 +12,9 @@ pub async fn teardown(ctx: &RunContext<'_>) {
     let stack = &ctx.app.stack;
     ctx.events.emit(Event::TeardownStarted { stack: stack.clone() });
     let done = async {
-        let torn = ctx.engine.teardown(stack, ctx.run_id, ctx.options.limits.teardown).await?;
+        // The run's data is discarded: no container needs its stop grace period.
+        let mode = swarm::teardown::TeardownMode::Throwaway;
+        let torn = ctx.engine.teardown(stack, ctx.run_id, ctx.options.limits.teardown, mode).await?;
         ctx.engine.residual_check(ctx.run_id, Some(stack)).await?;
         Ok::<_, swarm::Error>(torn)
     };

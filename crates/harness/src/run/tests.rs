@@ -55,7 +55,13 @@ async fn every_tier_runs_in_order_on_one_deployment_and_it_is_torn_down() {
     assert_eq!(calls.first(), Some(&Call::Reap), "the janitor runs first");
     assert_eq!(
         &calls[calls.len() - 2..],
-        [Call::Teardown { stack: ran.result().instance.stack.clone() }, Call::ResidualCheck]
+        [
+            Call::Teardown {
+                stack: ran.result().instance.stack.clone(),
+                mode: swarm::teardown::TeardownMode::Throwaway
+            },
+            Call::ResidualCheck
+        ]
     );
     let stack = ran.result().instance.stack.clone();
     assert_eq!(deploys(&engine), [stack.clone(), stack], "install and upgrade deploy the same stack");
@@ -589,4 +595,44 @@ async fn secret_values_never_reach_the_events_or_the_result() {
     assert!(events.contains("key is [redacted]") && !events.contains(&value), "{events}");
     let log = std::fs::read_to_string(report.out_dir.join("log.txt")).unwrap();
     assert!(!log.contains(&value));
+}
+
+#[tokio::test]
+async fn images_are_pulled_before_each_deploy_and_a_pull_failure_is_an_error_naming_the_image() {
+    let (recipe, engine) = (upgradable(), FakeEngine::new());
+    let ran = run(&engine, options(&recipe.path(), None, serve(200), &recipe.path())).await;
+    assert_eq!(ran.result().outcome, Outcome::Pass);
+    let calls = engine.calls();
+    let pulls: Vec<usize> =
+        calls.iter().enumerate().filter(|(_, c)| matches!(c, Call::Pull { .. })).map(|(i, _)| i).collect();
+    let deployed: Vec<usize> =
+        calls.iter().enumerate().filter(|(_, c)| matches!(c, Call::Deploy { .. })).map(|(i, _)| i).collect();
+    assert_eq!(pulls.len(), 2, "{calls:?}");
+    assert!(pulls[0] < deployed[0] && deployed[0] < pulls[1] && pulls[1] < deployed[1], "{calls:?}");
+    assert!(ran.steps().iter().any(|s| matches!(s, Step::Pulled { image, .. } if image == "example/web:1.0")));
+
+    let engine = FakeEngine::new();
+    engine.fail_pull(1, || swarm::Error::Pull {
+        image: "example/web:1.0".into(),
+        reason: swarm::PullFailure::RateLimited,
+        answer: "toomanyrequests: You have reached your pull rate limit".into(),
+        attempts: 3,
+    });
+    let ran = run(&engine, options(&recipe.path(), None, serve(200), &recipe.path())).await;
+    let (outcome, reason) = ran.outcome(Tier::Install);
+    assert_eq!(outcome, Outcome::Error, "{reason}");
+    assert!(reason.contains("example/web:1.0") && reason.contains("toomanyrequests"), "{reason}");
+    assert!(deploys(&engine).is_empty(), "nothing deployed after a failed pull");
+}
+
+#[tokio::test]
+async fn a_throwaway_run_is_torn_down_without_waiting_for_stop_grace_periods() {
+    let (recipe, engine) = (TestRecipe::web("1.0.0+1.0"), FakeEngine::new());
+    run(&engine, options(&recipe.path(), None, serve(200), &recipe.path())).await;
+    let modes: Vec<swarm::teardown::TeardownMode> = engine
+        .calls()
+        .into_iter()
+        .filter_map(|c| if let Call::Teardown { mode, .. } = c { Some(mode) } else { None })
+        .collect();
+    assert_eq!(modes, [swarm::teardown::TeardownMode::Throwaway]);
 }
