@@ -259,7 +259,7 @@ impl Engine for FakeEngine {
         }
         s.stacks.insert(d.stack.into(), d.document.clone());
         s.deployed.insert(d.stack.into(), d.document.clone());
-        for (volume, _) in backupbot::stack_volumes(d.document, d.stack) {
+        for (_, volume) in backupbot::stack_volumes(d.document, d.stack) {
             s.volumes.entry(volume).or_default();
         }
         Ok(format!("Creating services of {}", d.stack))
