@@ -56,6 +56,7 @@ pub mod secrets_file;
 pub mod serving;
 pub mod test_env;
 pub mod tiers;
+pub mod warm;
 pub mod workspace;
 
 #[cfg(test)]
