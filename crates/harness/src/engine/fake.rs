@@ -67,6 +67,7 @@ struct State {
     pull_failures: BTreeMap<usize, MakeError>,
     converge_failures: BTreeMap<usize, MakeError>,
     teardown_failure: Option<MakeError>,
+    stalled_export: Option<(String, std::path::PathBuf)>,
     responders: Vec<Responder>,
     /// How long each convergence "takes".
     converge_time: Duration,
@@ -105,6 +106,12 @@ impl FakeEngine {
     /// The `n`-th wait for convergence (1-based) fails with `make()`.
     pub fn fail_converge(&self, n: usize, make: impl Fn() -> swarm::Error + Send + Sync + 'static) {
         self.state().converge_failures.insert(n, Box::new(make));
+    }
+
+    /// Exporting `volume` writes half its archive, flushes, creates the file `signal` and then
+    /// never finishes (a process to be killed mid-stream).
+    pub fn stall_export(&self, volume: &str, signal: &std::path::Path) {
+        self.state().stalled_export = Some((volume.to_string(), signal.to_path_buf()));
     }
 
     /// Teardown fails with `make()`.
@@ -311,6 +318,13 @@ impl Engine for FakeEngine {
             builder.append_data(&mut header, format!("./{path}"), contents.as_slice()).map_err(io)?;
         }
         let bytes = builder.into_inner().map_err(io)?;
+        let stalled = self.state().stalled_export.clone();
+        if let Some((_, signal)) = stalled.filter(|(v, _)| v == volume) {
+            out.write_all(&bytes[..bytes.len() / 2]).await.map_err(io)?;
+            out.flush().await.map_err(io)?;
+            std::fs::write(signal, b"mid-stream").map_err(io)?;
+            std::future::pending::<()>().await;
+        }
         out.write_all(&bytes).await.map_err(io)?;
         out.flush().await.map_err(io)?;
         Ok(bytes.len() as u64)

@@ -206,3 +206,183 @@ fn stamp() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.format(time::macros::format_description!("[year][month][day]t[hour][minute][second]")).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fake::FakeEngine;
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+
+    const VOLUMES: [(&str, &str); 2] = [("data", "s_data"), ("db", "s_db")];
+
+    fn refs() -> Vec<VolumeRef> {
+        VOLUMES
+            .iter()
+            .map(|(k, v)| VolumeRef { key: k.to_string(), volume: v.to_string(), image: "x:1".into() })
+            .collect()
+    }
+
+    /// A fake engine whose two volumes hold `tag`-specific files.
+    fn engine_with(tag: &str) -> FakeEngine {
+        let engine = FakeEngine::new();
+        for (_, volume) in VOLUMES {
+            engine.put_file(volume, "app/state.txt", &format!("{tag} state of {volume}\n"));
+            engine.put_file(volume, "big.bin", &tag.repeat(20_000));
+        }
+        engine
+    }
+
+    fn contents(engine: &FakeEngine) -> Vec<BTreeMap<String, String>> {
+        VOLUMES.iter().map(|(_, v)| engine.volume(v)).collect()
+    }
+
+    #[tokio::test]
+    async fn a_restore_gives_back_exactly_what_was_snapshotted() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = WarmDir::new(data.path(), "web").unwrap();
+        let engine = engine_with("good");
+        let before = contents(&engine);
+        let mut points = Vec::new();
+        let manifest = take(&engine, "r1", &dir, &refs(), &mut |p| points.push(p.clone())).await.unwrap();
+        assert_eq!(points.last(), Some(&Point::Current));
+        assert_eq!(manifest.volumes.len(), 2);
+        assert!(manifest.bytes() > 0 && manifest.bytes() < 40_000, "compressed: {} bytes", manifest.bytes());
+        engine.put_file("s_data", "app/state.txt", "corrupted\n");
+        engine.put_file("s_data", "added-later.txt", "must go\n");
+        restore(&engine, "r2", &dir, &refs()).await.unwrap();
+        assert_eq!(contents(&engine), before, "files added since are gone, changed ones are back");
+    }
+
+    #[tokio::test]
+    async fn a_new_snapshot_replaces_the_old_one_and_a_damaged_one_is_refused() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = WarmDir::new(data.path(), "web").unwrap();
+        let first = take(&engine_with("one"), "r1", &dir, &refs(), &mut |_| {}).await.unwrap();
+        let engine = engine_with("two");
+        let second = take(&engine, "r2", &dir, &refs(), &mut |_| {}).await.unwrap();
+        assert_ne!(first.id, second.id);
+        assert_eq!(current(&dir).unwrap().unwrap().1, second);
+        let kept: Vec<_> = std::fs::read_dir(dir.snapshots_dir()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(kept.len(), 1, "only the current snapshot stays: {kept:?}");
+        let (path, _) = current(&dir).unwrap().unwrap();
+        let file = path.join("data.tar.zst");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&file, bytes).unwrap();
+        engine.put_file("s_data", "app/state.txt", "live data\n");
+        let err = restore(&engine, "r3", &dir, &refs()).await.unwrap_err();
+        assert!(err.contains("damaged") && err.contains("data.tar.zst"), "{err}");
+        assert_eq!(engine.volume("s_data")["app/state.txt"], "live data\n", "a damaged snapshot empties nothing");
+    }
+
+    /// Set by the parent test when this test binary runs as the child that is killed.
+    const CHILD_POINT: &str = "CCCI_TEST_SNAPSHOT_KILL_AT";
+    const CHILD_DIR: &str = "CCCI_TEST_SNAPSHOT_DIR";
+
+    /// The child: takes a new snapshot and stops forever at the named point (a file `ready` in the
+    /// data dir says it got there). Run only by the kill test.
+    #[tokio::test]
+    async fn child_taking_a_snapshot_until_killed() {
+        let (Ok(point), Ok(data)) = (std::env::var(CHILD_POINT), std::env::var(CHILD_DIR)) else {
+            return; // not the child: nothing to do
+        };
+        let data = PathBuf::from(data);
+        let dir = WarmDir::new(&data, "web").unwrap();
+        let engine = engine_with("new");
+        let ready = data.join("ready");
+        if point == "mid-stream" {
+            engine.stall_export("s_db", &ready);
+        }
+        let mut on = |p: &Point| {
+            let at = match p {
+                Point::Sealing => "sealing",
+                Point::Linking => "linking",
+                _ => return,
+            };
+            if at == point {
+                std::fs::write(&ready, at).unwrap();
+                loop {
+                    std::thread::sleep(Duration::from_secs(60));
+                }
+            }
+        };
+        take(&engine, "child", &dir, &refs(), &mut on).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_killed_at_any_point_leaves_the_last_known_good_one_whole() {
+        for point in ["mid-stream", "sealing", "linking"] {
+            let data = tempfile::tempdir().unwrap();
+            let dir = WarmDir::new(data.path(), "web").unwrap();
+            let good = engine_with("good");
+            let last_good = take(&good, "r1", &dir, &refs(), &mut |_| {}).await.unwrap();
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "warm::snapshot::tests::child_taking_a_snapshot_until_killed", "--nocapture"])
+                .env(CHILD_POINT, point)
+                .env(CHILD_DIR, data.path())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !data.path().join("ready").exists() {
+                assert!(Instant::now() < deadline, "{point}: the child never got there");
+                assert!(child.try_wait().unwrap().is_none(), "{point}: the child ended");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            let (_, manifest) = current(&dir).unwrap().expect("a current snapshot");
+            assert_eq!(manifest, last_good, "{point}: the last-known-good snapshot is still current");
+            let engine = engine_with("live");
+            restore(&engine, "r2", &dir, &refs()).await.unwrap();
+            assert_eq!(contents(&engine), contents(&good), "{point}: it restores whole");
+            prune(&dir);
+            let left: Vec<_> =
+                std::fs::read_dir(dir.snapshots_dir()).unwrap().flatten().map(|e| e.file_name()).collect();
+            assert_eq!(left.len(), 1, "{point}: the killed writer's snapshot is pruned: {left:?}");
+        }
+    }
+
+    /// A size-limited tmpfs, unmounted on drop; `None` (the test says why) without root.
+    struct SmallDisk(PathBuf, tempfile::TempDir);
+
+    impl SmallDisk {
+        fn mount(kib: u32) -> Option<SmallDisk> {
+            let dir = tempfile::tempdir().unwrap();
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+                .arg(dir.path())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| SmallDisk(dir.path().to_path_buf(), dir))
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_that_fills_the_disk_fails_and_leaves_the_last_known_good_one() {
+        let Some(disk) = SmallDisk::mount(512) else {
+            eprintln!("SKIPPED: mounting a size-limited tmpfs needs root");
+            return;
+        };
+        let dir = WarmDir::new(&disk.0, "web").unwrap();
+        let good = engine_with("good");
+        let last_good = take(&good, "r1", &dir, &refs(), &mut |_| {}).await.unwrap();
+        let big = engine_with("big");
+        let noise: String = (0..1_500_000).map(|_| char::from(b'a' + rand::rng().random_range(0..26u8))).collect();
+        big.put_file("s_db", "noise.txt", &noise);
+        let err = take(&big, "r2", &dir, &refs(), &mut |_| {}).await.unwrap_err();
+        assert!(err.contains("No space left") || err.contains("os error 28"), "{err}");
+        assert_eq!(current(&dir).unwrap().unwrap().1, last_good);
+        let engine = engine_with("live");
+        restore(&engine, "r3", &dir, &refs()).await.unwrap();
+        assert_eq!(contents(&engine), contents(&good));
+    }
+}
