@@ -11,3 +11,4 @@ pub mod run_exec;
 pub mod run_secret;
 pub mod serve;
 pub mod test;
+pub mod warm;

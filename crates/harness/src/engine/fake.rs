@@ -68,6 +68,7 @@ struct State {
     converge_failures: BTreeMap<usize, MakeError>,
     teardown_failure: Option<MakeError>,
     stalled_export: Option<(String, std::path::PathBuf)>,
+    deploy_writes: BTreeMap<usize, Vec<(String, String, String)>>,
     responders: Vec<Responder>,
     /// How long each convergence "takes".
     converge_time: Duration,
@@ -114,6 +115,16 @@ impl FakeEngine {
         self.state().stalled_export = Some((volume.to_string(), signal.to_path_buf()));
     }
 
+    /// The `n`-th deploy (1-based) also writes `contents` to `path` in `volume` (a new version that
+    /// migrates, or corrupts, the data as it starts).
+    pub fn write_on_deploy(&self, n: usize, volume: &str, path: &str, contents: &str) {
+        self.state().deploy_writes.entry(n).or_default().push((
+            volume.to_string(),
+            path.to_string(),
+            contents.to_string(),
+        ));
+    }
+
     /// Teardown fails with `make()`.
     pub fn fail_teardown(&self, make: impl Fn() -> swarm::Error + Send + Sync + 'static) {
         self.state().teardown_failure = Some(Box::new(make));
@@ -122,6 +133,12 @@ impl FakeEngine {
     /// Answer execs `respond` accepts (consulted before the built-in behaviour, newest first).
     pub fn respond(&self, respond: impl Fn(&str, &[String]) -> Option<ExecOutput> + Send + Sync + 'static) {
         self.state().responders.insert(0, Box::new(respond));
+    }
+
+    /// How many deploys, and how many waits for convergence, there were so far (to aim an
+    /// injected failure at a later run's step).
+    pub fn deploys_and_converges(&self) -> (usize, usize) {
+        (self.count(|c| matches!(c, Call::Deploy { .. })), self.count(|c| matches!(c, Call::Converge { .. })))
     }
 
     /// Every call so far, in order.
@@ -269,6 +286,9 @@ impl Engine for FakeEngine {
         for (_, volume) in backupbot::stack_volumes(d.document, d.stack) {
             s.volumes.entry(volume).or_default();
         }
+        for (volume, path, contents) in s.deploy_writes.get(&n).cloned().unwrap_or_default() {
+            s.volumes.entry(volume).or_default().insert(path, contents.into_bytes());
+        }
         Ok(format!("Creating services of {}", d.stack))
     }
 
@@ -374,11 +394,22 @@ impl Engine for FakeEngine {
         if let Some(make) = &s.teardown_failure {
             return Err(make());
         }
-        let object = |kind: &'static str| move |name: String| swarm::Leftover { kind, name };
-        let mut removed: Vec<swarm::Leftover> =
-            std::mem::take(&mut s.stacks).into_keys().map(object("stack")).collect();
-        removed.extend(std::mem::take(&mut s.secrets).into_iter().map(object("secret")));
-        removed.extend(std::mem::take(&mut s.volumes).into_keys().map(object("volume")));
+        let mut removed: Vec<Leftover> = Vec::new();
+        if s.stacks.remove(stack).is_some() {
+            removed.push(Leftover { kind: "stack", name: stack.into() });
+        }
+        // A canonical copy's secrets and volumes carry no run or stack label: never removed here.
+        let canonical = s.canonical.clone();
+        let run_secrets: Vec<String> = s.secrets.iter().filter(|n| !canonical.contains_key(*n)).cloned().collect();
+        for name in run_secrets {
+            s.secrets.remove(&name);
+            removed.push(Leftover { kind: "secret", name });
+        }
+        let run_volumes: Vec<String> = s.volumes.keys().filter(|n| !canonical.contains_key(*n)).cloned().collect();
+        for name in run_volumes {
+            s.volumes.remove(&name);
+            removed.push(Leftover { kind: "volume", name });
+        }
         Ok(TornDown { elapsed: Duration::ZERO, removed })
     }
 

@@ -24,6 +24,10 @@ use crate::result::Tier;
 /// What a run needs before its first tier.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The recipe at the ref under test, and the env it was rendered with (to render it again
+    /// for another instance: a canonical copy).
+    pub recipe: Recipe,
+    pub env: BTreeMap<String, String>,
     pub config: RecipeConfig,
     pub app: App,
     pub base: Option<BaseApp>,
@@ -36,20 +40,25 @@ pub struct Prepared {
 }
 
 /// Prepare the run of `checkout` on `instance`; `workdir` holds the dependencies' and the base
-/// release's checkouts.
+/// release's checkouts. `base` names the release to upgrade from instead of the plan's (a quick
+/// run upgrades from its canonical copy's version).
 pub fn prepare(
     checkout: &Checkout,
     options: &RunOptions,
     instance: &Instance,
     run_id: &str,
     workdir: &Path,
+    base: Option<&str>,
 ) -> Result<Prepared, TierEnd> {
     let mut recipe = Recipe::load(&checkout.dir).map_err(|e| TierEnd::fail(e.to_string()))?;
     // The private checkout's directory is `recipe/`; the recipe's name is the source's.
     recipe.name = checkout.name.clone();
     let config = recipe::config::load(&checkout.dir, options.config_dir.as_deref(), &checkout.name)
         .map_err(|e| TierEnd::fail(e.0))?;
-    let overrides: Overrides = config.overrides();
+    let mut overrides: Overrides = config.overrides();
+    if let Some(version) = base {
+        overrides.upgrade_base = Some(version.to_string());
+    }
     let plan = plan::plan(&recipe, options.git_ref.as_deref(), &overrides).map_err(|e| TierEnd::fail(e.to_string()))?;
     let dependencies = dependencies::prepare(&config, options, run_id, &instance.domain, workdir)?;
     let mut env = dependencies::env_for_dependent(&dependencies);
@@ -69,7 +78,7 @@ pub fn prepare(
     };
     let marker = Marker::resolve(&config.marker, base.as_ref().map_or(&app, |b| &b.app));
     let timeout = Duration::from_secs(plan.timeout.seconds);
-    Ok(Prepared { config, app, base, dependencies, marker, timeout, decisions })
+    Ok(Prepared { recipe, env: target_env, config, app, base, dependencies, marker, timeout, decisions })
 }
 
 /// Check out the base release beside the target and render it for the same instance.

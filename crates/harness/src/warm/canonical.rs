@@ -58,6 +58,15 @@ pub struct LastQuick {
     pub at: String,
 }
 
+/// A volume of the canonical copy: its compose key, Docker name, and an image of the app for
+/// the engine's helper container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CanonicalVolume {
+    pub key: String,
+    pub name: String,
+    pub image: String,
+}
+
 /// The record of a canonical copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Canonical {
@@ -71,12 +80,24 @@ pub struct Canonical {
     /// The commit of that tag.
     pub commit: String,
     pub status: Status,
+    /// Its volumes (created by cc-ci, labelled with the recipe, never reaped).
+    pub volumes: Vec<CanonicalVolume>,
     pub snapshot: Option<SnapshotInfo>,
     /// When the record last changed, and why.
     pub changed_at: String,
     pub why: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_quick: Option<LastQuick>,
+}
+
+impl Canonical {
+    /// Its volumes as snapshot targets.
+    pub fn volume_refs(&self) -> Vec<super::snapshot::VolumeRef> {
+        self.volumes
+            .iter()
+            .map(|v| super::snapshot::VolumeRef { key: v.key.clone(), volume: v.name.clone(), image: v.image.clone() })
+            .collect()
+    }
 }
 
 /// The domain and stack of `recipe`'s canonical copy.
@@ -205,6 +226,7 @@ mod tests {
             version: "1.0.0+1".into(),
             commit: "0".repeat(40),
             status: Status::Idle,
+            volumes: vec![],
             snapshot: None,
             changed_at: now_rfc3339(),
             why: "seeded".into(),

@@ -5,4 +5,6 @@
 //! one copy are serialised by its lock ([`crate::locks`]).
 
 pub mod canonical;
+pub mod promote;
+pub mod quick;
 pub mod snapshot;

@@ -345,8 +345,9 @@ mod tests {
         }
     }
 
-    /// A size-limited tmpfs, unmounted on drop; `None` (the test says why) without root.
-    struct SmallDisk(PathBuf, tempfile::TempDir);
+    /// A size-limited tmpfs, unmounted on drop (its mount point, kept until then); `None` (the
+    /// test says why) without root.
+    struct SmallDisk(PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
     impl SmallDisk {
         fn mount(kib: u32) -> Option<SmallDisk> {
