@@ -21,7 +21,7 @@ use crate::events::Event;
 use crate::outcome::TierEnd;
 use crate::redact::Redactor;
 use crate::report::{Events, Jsonl, LogFile, Recorder, Sink};
-use crate::result::{self, Instance, Outcome, RunResult};
+use crate::result::{self, Instance, Outcome, RunResult, Tier};
 use crate::warm::promote::Seed;
 use crate::warm::quick::{self, Opened, Quick};
 use crate::workspace::Workspace;
@@ -85,6 +85,11 @@ pub async fn run_on(
     });
 
     let warm = open_warm(engine, &options, &checkout, &id, &events).await?;
+    let mut options = options;
+    if let Session::Quick(_) = warm.session {
+        // A quick run carries the copy through install (reattach), upgrade and custom only.
+        options.tiers.retain(|t| !matches!(t, Tier::Backup | Tier::Restore));
+    }
     let identity = RunIdentity {
         recipe: &checkout.name,
         pr: options.pr,
@@ -108,10 +113,7 @@ pub async fn run_on(
                 q.release_unused(&id);
             }
         }
-        Ok(mut prepared) => {
-            if matches!(warm.session, Session::Quick(_)) {
-                quick_decisions(&mut prepared.decisions);
-            }
+        Ok(prepared) => {
             let ctx = RunContext {
                 run_id: &id,
                 engine,
@@ -242,17 +244,6 @@ async fn open_warm(
                     Ok(cold(Some(why)))
                 }
             }
-        }
-    }
-}
-
-/// A quick run carries the canonical copy through install (reattach), upgrade and custom only.
-fn quick_decisions(decisions: &mut [(recipe::tier::Tier, recipe::plan::Decision)]) {
-    use recipe::tier::Tier;
-    for (tier, decision) in decisions.iter_mut() {
-        if matches!(tier, Tier::Backup | Tier::Restore) {
-            *decision =
-                recipe::plan::Decision::Skipped { reason: "quick mode: backup and restore run in cold runs".into() };
         }
     }
 }
