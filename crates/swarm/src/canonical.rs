@@ -1,6 +1,7 @@
 //! The Docker objects of a warm canonical copy (SPEC W1): its volumes and secrets outlive every
-//! run. They carry `cc-ci.canonical=<recipe>` and neither `cc-ci.run` nor the stack namespace
-//! label, so no teardown, residual check or janitor pass ever selects them; only
+//! run. They carry `cc-ci.canonical=<the copy's stack name>` (unique per copy: the stack name holds
+//! the base domain, so two cc-ci instances on one engine never share a copy) and neither
+//! `cc-ci.run` nor the stack namespace label, so no teardown, residual check or janitor pass ever selects them; only
 //! [`Swarm::drop_canonical`] removes them. A run that deploys the canonical's stack (a quick run)
 //! uses them by name, as `docker stack deploy` uses any volume or external secret that exists.
 
@@ -14,16 +15,16 @@ use crate::error::{is_not_found, Error, Leftover, Result};
 use crate::labels::{filter_label, CANONICAL};
 use crate::Swarm;
 
-fn labels(recipe: &str) -> HashMap<String, String> {
-    HashMap::from([(CANONICAL.to_string(), recipe.to_string())])
+fn labels(copy: &str) -> HashMap<String, String> {
+    HashMap::from([(CANONICAL.to_string(), copy.to_string())])
 }
 
 impl Swarm {
-    /// Create the canonical's secret `name` holding `value`.
-    pub async fn create_canonical_secret(&self, recipe: &str, name: &str, value: &[u8]) -> Result<()> {
+    /// Create secret `name` of canonical copy `copy` holding `value`.
+    pub async fn create_canonical_secret(&self, copy: &str, name: &str, value: &[u8]) -> Result<()> {
         let spec = SecretSpec {
             name: Some(name.to_string()),
-            labels: Some(labels(recipe)),
+            labels: Some(labels(copy)),
             data: Some(base64::engine::general_purpose::STANDARD.encode(value)),
             ..Default::default()
         };
@@ -31,10 +32,10 @@ impl Swarm {
         Ok(())
     }
 
-    /// Create the canonical's (empty) volume `name`.
-    pub async fn create_canonical_volume(&self, recipe: &str, name: &str) -> Result<()> {
+    /// Create the (empty) volume `name` of canonical copy `copy`.
+    pub async fn create_canonical_volume(&self, copy: &str, name: &str) -> Result<()> {
         let options =
-            VolumeCreateRequest { name: Some(name.to_string()), labels: Some(labels(recipe)), ..Default::default() };
+            VolumeCreateRequest { name: Some(name.to_string()), labels: Some(labels(copy)), ..Default::default() };
         self.docker.create_volume(options).await.map_err(Error::docker(format!("creating volume {name}")))?;
         Ok(())
     }
@@ -58,9 +59,9 @@ impl Swarm {
         Ok(())
     }
 
-    /// The secrets and volumes of `recipe`'s canonical copy.
-    pub async fn canonical_objects(&self, recipe: &str) -> Result<Vec<Leftover>> {
-        let filters = Some(filter_label(CANONICAL, recipe));
+    /// The secrets and volumes of canonical copy `copy`.
+    pub async fn canonical_objects(&self, copy: &str) -> Result<Vec<Leftover>> {
+        let filters = Some(filter_label(CANONICAL, copy));
         let secrets = self
             .docker
             .list_secrets(Some(ListSecretsOptions { filters: filters.clone() }))
@@ -81,10 +82,10 @@ impl Swarm {
         Ok(out)
     }
 
-    /// Remove every secret and volume of `recipe`'s canonical copy (its stack must be
-    /// undeployed); returns what was removed.
-    pub async fn drop_canonical(&self, recipe: &str) -> Result<Vec<Leftover>> {
-        let objects = self.canonical_objects(recipe).await?;
+    /// Remove every secret and volume of canonical copy `copy` (its stack must be undeployed);
+    /// returns what was removed.
+    pub async fn drop_canonical(&self, copy: &str) -> Result<Vec<Leftover>> {
+        let objects = self.canonical_objects(copy).await?;
         for o in &objects {
             let removed = match o.kind {
                 "secret" => self.docker.delete_secret(&o.name).await,
@@ -93,7 +94,7 @@ impl Swarm {
             match removed {
                 Ok(()) => {}
                 Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(Error::docker(format!("removing {o} of canonical {recipe}"))(e)),
+                Err(e) => return Err(Error::docker(format!("removing {o} of canonical copy {copy}"))(e)),
             }
         }
         Ok(objects)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 /// Label naming the run an object belongs to.
 pub const RUN: &str = "cc-ci.run";
-/// Label naming the recipe whose warm canonical copy an object belongs to (never reaped).
+/// Label naming the warm canonical copy (by its stack name) an object belongs to (never reaped).
 pub const CANONICAL: &str = "cc-ci.canonical";
 /// Label holding a unix time (seconds) until which the janitor keeps a run that is not live.
 pub const KEEP_UNTIL: &str = "cc-ci.keep-until";

@@ -91,7 +91,7 @@ fn drop_copy(recipe: &str) -> anyhow::Result<ExitCode> {
         let engine: &dyn harness::engine::Engine = &swarm;
         let run = harness::run_id::new_run_id();
         engine.undeploy(&record.stack, &run, std::time::Duration::from_secs(120)).await?;
-        for removed in engine.drop_canonical(recipe).await? {
+        for removed in engine.drop_canonical(&record.stack).await? {
             println!("removed {removed}");
         }
         dir.remove()?;

@@ -74,14 +74,15 @@ pub trait Engine: Send + Sync {
     /// Remove `stack`'s services, networks and configs, waiting until its containers are gone;
     /// its volumes and secrets stay (SPEC W2: a snapshot is taken while undeployed).
     async fn undeploy(&self, stack: &str, run_id: &str, timeout: Duration) -> swarm::Result<()>;
-    /// Create secret `name` of `recipe`'s warm canonical copy (it outlives every run).
-    async fn create_canonical_secret(&self, recipe: &str, name: &str, value: &[u8]) -> swarm::Result<()>;
-    /// Create the (empty) volume `name` of `recipe`'s warm canonical copy.
-    async fn create_canonical_volume(&self, recipe: &str, name: &str) -> swarm::Result<()>;
-    /// The secrets and volumes of `recipe`'s canonical copy.
-    async fn canonical_objects(&self, recipe: &str) -> swarm::Result<Vec<Leftover>>;
-    /// Remove the secrets and volumes of `recipe`'s canonical copy; returns what was removed.
-    async fn drop_canonical(&self, recipe: &str) -> swarm::Result<Vec<Leftover>>;
+    /// Create secret `name` of the warm canonical copy `copy` (its stack name); it outlives
+    /// every run.
+    async fn create_canonical_secret(&self, copy: &str, name: &str, value: &[u8]) -> swarm::Result<()>;
+    /// Create the (empty) volume `name` of the canonical copy `copy`.
+    async fn create_canonical_volume(&self, copy: &str, name: &str) -> swarm::Result<()>;
+    /// The secrets and volumes of the canonical copy `copy`.
+    async fn canonical_objects(&self, copy: &str) -> swarm::Result<Vec<Leftover>>;
+    /// Remove the secrets and volumes of the canonical copy `copy`; returns what was removed.
+    async fn drop_canonical(&self, copy: &str) -> swarm::Result<Vec<Leftover>>;
 }
 
 /// Where an exported volume archive goes.

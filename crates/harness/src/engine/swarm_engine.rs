@@ -92,19 +92,19 @@ impl Engine for Swarm {
         Swarm::undeploy(self, stack, run_id, timeout).await
     }
 
-    async fn create_canonical_secret(&self, recipe: &str, name: &str, value: &[u8]) -> swarm::Result<()> {
-        Swarm::create_canonical_secret(self, recipe, name, value).await
+    async fn create_canonical_secret(&self, copy: &str, name: &str, value: &[u8]) -> swarm::Result<()> {
+        Swarm::create_canonical_secret(self, copy, name, value).await
     }
 
-    async fn create_canonical_volume(&self, recipe: &str, name: &str) -> swarm::Result<()> {
-        Swarm::create_canonical_volume(self, recipe, name).await
+    async fn create_canonical_volume(&self, copy: &str, name: &str) -> swarm::Result<()> {
+        Swarm::create_canonical_volume(self, copy, name).await
     }
 
-    async fn canonical_objects(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
-        Swarm::canonical_objects(self, recipe).await
+    async fn canonical_objects(&self, copy: &str) -> swarm::Result<Vec<Leftover>> {
+        Swarm::canonical_objects(self, copy).await
     }
 
-    async fn drop_canonical(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
-        Swarm::drop_canonical(self, recipe).await
+    async fn drop_canonical(&self, copy: &str) -> swarm::Result<Vec<Leftover>> {
+        Swarm::drop_canonical(self, copy).await
     }
 }

@@ -84,7 +84,7 @@ impl Seed {
         engine.undeploy(&ctx.app.stack, ctx.run_id, ctx.options.limits.teardown).await.map_err(|e| e.to_string())?;
         let from = volumes_of(ctx.app);
         let manifest = snapshot::take(engine, ctx.run_id, &self.dir, &from, &mut |_| {}).await?;
-        let dropped = engine.drop_canonical(recipe).await.map_err(|e| e.to_string())?;
+        let dropped = engine.drop_canonical(&copy.stack).await.map_err(|e| e.to_string())?;
         if !dropped.is_empty() {
             ctx.events.note(None, format!("dropped the old canonical copy's {} object(s)", dropped.len()));
         }
@@ -93,7 +93,7 @@ impl Seed {
             .map(|v| CanonicalVolume { key: v.key, name: v.volume, image: v.image })
             .collect();
         for v in &volumes {
-            engine.create_canonical_volume(recipe, &v.name).await.map_err(|e| e.to_string())?;
+            engine.create_canonical_volume(&copy.stack, &v.name).await.map_err(|e| e.to_string())?;
         }
         let mut record = Canonical {
             recipe: recipe.clone(),
@@ -118,7 +118,7 @@ impl Seed {
         for spec in &copy.secrets {
             let value = crate::secrets_file::read_secret(&ctx.dirs.work, &spec.key)
                 .ok_or_else(|| format!("the run recorded no value for secret {}", spec.key))?;
-            engine.create_canonical_secret(recipe, &spec.name, value.as_bytes()).await.map_err(|e| e.to_string())?;
+            engine.create_canonical_secret(&copy.stack, &spec.name, value.as_bytes()).await.map_err(|e| e.to_string())?;
             values.insert(spec.key.clone(), value.clone());
             values.insert(spec.name.clone(), value);
         }
