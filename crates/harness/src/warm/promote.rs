@@ -118,7 +118,10 @@ impl Seed {
         for spec in &copy.secrets {
             let value = crate::secrets_file::read_secret(&ctx.dirs.work, &spec.key)
                 .ok_or_else(|| format!("the run recorded no value for secret {}", spec.key))?;
-            engine.create_canonical_secret(&copy.stack, &spec.name, value.as_bytes()).await.map_err(|e| e.to_string())?;
+            engine
+                .create_canonical_secret(&copy.stack, &spec.name, value.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
             values.insert(spec.key.clone(), value.clone());
             values.insert(spec.name.clone(), value);
         }
