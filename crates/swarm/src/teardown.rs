@@ -26,6 +26,16 @@ pub struct TornDown {
     pub removed: Vec<Leftover>,
 }
 
+/// Whether a task is past the point of starting anything (its container, if any, is gone or
+/// stopped, and it will not be restarted).
+fn task_has_ended(task: &bollard::models::Task) -> bool {
+    use bollard::models::TaskState as S;
+    let state = task.status.as_ref().and_then(|s| s.state);
+    let desired = task.desired_state;
+    matches!(state, Some(S::SHUTDOWN | S::COMPLETE | S::FAILED | S::REJECTED | S::REMOVE | S::ORPHANED))
+        && !matches!(desired, Some(S::RUNNING | S::READY))
+}
+
 /// Label of task containers naming their service id.
 const SWARM_SERVICE_ID: &str = "com.docker.swarm.service.id";
 
@@ -126,6 +136,7 @@ impl Swarm {
         // the tasks themselves: a task still being prepared when its service went (no container
         // yet) makes the node create its networks a moment later, after we removed them.
         let removed_services = &removed_services;
+        let removed_ref = &removed;
         let remaining = self
             .wait_until_none(deadline, || async move {
                 let containers: Vec<Object> = list(Kind::Container)
@@ -137,17 +148,29 @@ impl Swarm {
                     // A replacement task swarm started between the kill and the service removal.
                     self.kill_containers(&containers).await?;
                 }
-                let mut remaining: Vec<String> = containers.into_iter().map(|c| c.name).collect();
+                // A task container that has stopped is removed now rather than when swarm's task
+                // reaper gets to it (seconds later): its volumes are free at once.
+                let mut remaining = Vec::new();
+                for c in containers {
+                    if c.has_stopped() && matches!(self.remove_object(&c).await?, Removal::Done) {
+                        removed_ref.lock().expect("not poisoned").push(c.leftover());
+                    } else {
+                        remaining.push(c.name);
+                    }
+                }
                 if !removed_services.is_empty() {
                     let tasks = self
                         .docker
                         .list_tasks(None::<bollard::query_parameters::ListTasksOptions>)
                         .await
                         .map_err(Error::docker("listing tasks"))?;
+                    // Only tasks that may still start something count: one being prepared when its
+                    // service went would make the node create its networks after we removed them.
                     remaining.extend(
                         tasks
                             .into_iter()
                             .filter(|t| t.service_id.as_ref().is_some_and(|s| removed_services.contains(s)))
+                            .filter(|t| !task_has_ended(t))
                             .map(|t| format!("task {}", t.id.unwrap_or_default())),
                     );
                 }
