@@ -1,6 +1,6 @@
 //! Warm dependencies (SPEC T6): a dependency declared `warm = true` is a long-lived app the CI
 //! shares between runs — at the stable domain `shared-<recipe>.<base domain>`, every object of it
-//! labelled `cc-ci.infra=shared-<recipe>` and never with a run, so no teardown or janitor removes
+//! labelled `cc-ci.infra=<its stack name>` and never with a run, so no teardown or janitor removes
 //! it — deployed by the first run that needs it and kept (upgrading it is infrastructure work).
 //! Each run gets its own **tenant** in it, `ccci-<run id>`: made by the dependency's
 //! `tenant.create` hook (run inside its service, `$CCCI_TENANT` set) before the dependent is
@@ -127,7 +127,7 @@ async fn open_one(d: &Deployer<'_>, dep: &mut DependencyApp, hooks: &TenantHooks
 /// Deploy the shared app unless it is deployed, then wait until it has converged and serves.
 async fn ensure_deployed(d: &Deployer<'_>, dep: &DependencyApp, root: &Path) -> Result<(), TierEnd> {
     let app = &dep.app;
-    let infra = format!("shared-{}", dep.recipe);
+    let infra = app.stack.clone();
     let secrets_path = root.join("secrets.json");
     let mut values: BTreeMap<String, String> =
         std::fs::read(&secrets_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();

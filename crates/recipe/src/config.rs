@@ -208,19 +208,32 @@ pub fn ci_recipe_dir(config_dir: &Path, recipe: &str) -> PathBuf {
 
 /// Read the config of `recipe` from its checkout (`ccci.toml`) and the CI tree (`config_dir`).
 pub fn load(recipe_dir: &Path, config_dir: Option<&Path>, recipe: &str) -> Result<RecipeConfig, ConfigError> {
-    let mut files = vec![recipe_dir.join(FILE_NAME)];
+    load_from(recipe_dir, recipe_dir, config_dir, recipe)
+}
+
+/// [`load`] for a recipe checked out into `recipe_dir` from the directory `origin`: relative
+/// dependency paths in the recipe's own `ccci.toml` name places beside `origin` (a sibling
+/// checkout), not beside the private copy.
+pub fn load_from(
+    recipe_dir: &Path,
+    origin: &Path,
+    config_dir: Option<&Path>,
+    recipe: &str,
+) -> Result<RecipeConfig, ConfigError> {
+    let mut files = vec![(recipe_dir.join(FILE_NAME), origin.to_path_buf())];
     if let Some(dir) = config_dir {
-        files.push(ci_recipe_dir(dir, recipe).join(FILE_NAME));
+        let ci = ci_recipe_dir(dir, recipe);
+        files.push((ci.join(FILE_NAME), ci));
     }
     let mut config = RecipeConfig::default();
-    for path in files {
+    for (path, relative_to) in files {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(ConfigError(format!("cannot read {}: {e}", path.display()))),
         };
         let raw = parse(&text, &path)?;
-        config.merge(raw, &path)?;
+        config.merge(raw, &path, &relative_to)?;
         config.sources.push(path);
     }
     Ok(config)
@@ -239,9 +252,10 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl RecipeConfig {
-    /// Lay `raw` (read from `path`) over what is there: its keys win.
-    fn merge(&mut self, raw: RawConfig, path: &Path) -> Result<(), ConfigError> {
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    /// Lay `raw` (read from `path`; relative paths in it are relative to `relative_to`) over what
+    /// is there: its keys win.
+    fn merge(&mut self, raw: RawConfig, path: &Path, relative_to: &Path) -> Result<(), ConfigError> {
+        let dir = relative_to.to_path_buf();
         let bad = |what: String| ConfigError(format!("{}: {what}", path.display()));
         if let Some(t) = raw.timeout {
             if t == 0 {

@@ -14,7 +14,7 @@ use recipe::plan::{self, Decision, Overrides};
 use recipe::recipe::Recipe;
 
 use crate::app::{self, App, BaseApp, DependencyApp};
-use crate::checkout::Checkout;
+use crate::checkout::{self, Checkout};
 use crate::context::RunOptions;
 use crate::dependencies;
 use crate::marker::Marker;
@@ -63,7 +63,8 @@ pub fn load(
     let mut recipe = Recipe::load(&checkout.dir).map_err(|e| TierEnd::fail(e.to_string()))?;
     // The private checkout's directory is `recipe/`; the recipe's name is the source's.
     recipe.name = checkout.name.clone();
-    let config = recipe::config::load(&checkout.dir, options.config_dir.as_deref(), &checkout.name)
+    let origin = checkout::origin(&options.source, &checkout.dir);
+    let config = recipe::config::load_from(&checkout.dir, &origin, options.config_dir.as_deref(), &checkout.name)
         .map_err(|e| TierEnd::fail(e.0))?;
     let mut overrides: Overrides = config.overrides();
     if let Some(version) = base {
