@@ -105,7 +105,8 @@ async fn open_one(d: &Deployer<'_>, dep: &mut DependencyApp, hooks: &TenantHooks
     let create = hooks.create.as_ref().ok_or_else(|| TierEnd::fail("no tenant.create hook"))?;
     let out = run_hook(d.engine, &dep.app.stack, create, &name).await?;
     let credentials = parse_credentials(&out.stdout);
-    for value in credentials.values() {
+    // Every credential is a secret but the tenant's own name (a client id often repeats it).
+    for value in credentials.values().filter(|v| **v != name) {
         d.events.redactor().register(value);
     }
     d.events.output(Some(Tier::Install), &out.stdout);
