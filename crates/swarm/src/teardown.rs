@@ -26,16 +26,6 @@ pub struct TornDown {
     pub removed: Vec<Leftover>,
 }
 
-/// Whether a task is past the point of starting anything (its container, if any, is gone or
-/// stopped, and it will not be restarted).
-fn task_has_ended(task: &bollard::models::Task) -> bool {
-    use bollard::models::TaskState as S;
-    let state = task.status.as_ref().and_then(|s| s.state);
-    let desired = task.desired_state;
-    matches!(state, Some(S::SHUTDOWN | S::COMPLETE | S::FAILED | S::REJECTED | S::REMOVE | S::ORPHANED))
-        && !matches!(desired, Some(S::RUNNING | S::READY))
-}
-
 /// Label of task containers naming their service id.
 const SWARM_SERVICE_ID: &str = "com.docker.swarm.service.id";
 
@@ -164,13 +154,10 @@ impl Swarm {
                         .list_tasks(None::<bollard::query_parameters::ListTasksOptions>)
                         .await
                         .map_err(Error::docker("listing tasks"))?;
-                    // Only tasks that may still start something count: one being prepared when its
-                    // service went would make the node create its networks after we removed them.
                     remaining.extend(
                         tasks
                             .into_iter()
                             .filter(|t| t.service_id.as_ref().is_some_and(|s| removed_services.contains(s)))
-                            .filter(|t| !task_has_ended(t))
                             .map(|t| format!("task {}", t.id.unwrap_or_default())),
                     );
                 }
