@@ -24,6 +24,8 @@ enum Command {
     Lint(cmd::lint::Args),
     /// Test a recipe on the local swarm: install, upgrade, backup, restore, custom, then tear down.
     Test(Box<cmd::test::Args>),
+    /// The warm canonical copies: seed one from a release tag, list them, drop one.
+    Warm(cmd::warm::Args),
     /// Remove every Docker object of runs that are no longer live (killed, or kept past their TTL).
     Janitor(cmd::janitor::Args),
     /// From a recipe test: run a command in a service of the run's app (`-- cmd args...`).
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Lint(args) => cmd::lint::run(args),
         Command::Test(args) => cmd::test::run(*args),
+        Command::Warm(args) => cmd::warm::run(args),
         Command::Janitor(args) => cmd::janitor::run(args),
         Command::RunExec(args) => cmd::run_exec::run(args),
         Command::RunSecret(args) => cmd::run_secret::run(args),

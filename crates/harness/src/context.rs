@@ -17,6 +17,18 @@ use crate::marker::Marker;
 use crate::report::Events;
 use crate::result::Tier;
 
+/// What kind of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunMode {
+    /// Everything deployed fresh for the run and torn down after it.
+    #[default]
+    Cold,
+    /// On the recipe's warm canonical copy (SPEC W3); cold when it has none.
+    Quick,
+    /// A cold run of a release tag that, green, re-seeds the canonical copy (SPEC W4).
+    Seed,
+}
+
 /// How a run is asked for (the `ccci test` options, or the server's).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -26,6 +38,7 @@ pub struct RunOptions {
     pub git_ref: Option<String>,
     /// The tiers asked for, in order.
     pub tiers: Vec<Tier>,
+    pub mode: RunMode,
     /// Where result.json, the log and artifacts go; `None` for `<data>/runs/<run id>`.
     pub out: Option<PathBuf>,
     pub data_dir: PathBuf,

@@ -15,11 +15,14 @@
 //! 3. **Primitives**: [`exec`] (in a service, on the host, one failure wording), [`test_env`],
 //!    [`secrets_file`], [`archive`].
 //! 4. **Building blocks**: [`deploy`] (the install path: pull, secrets, deploy, converge, serve),
-//!    [`pull`],
-//!    [`marker_steps`], [`dependencies`], [`hooks`], [`recipe_tests`], [`screenshots`],
+//!    [`pull`], [`teardown`] (or keeping a failed run),
+//!    [`marker_steps`], [`dependencies`], [`shared`] (warm dependencies and their tenants),
+//!    [`hooks`], [`recipe_tests`], [`screenshots`],
 //!    [`diagnostics`].
-//! 5. **The tiers**: [`tiers`], each returning what it proved and its cases.
-//! 6. **The run**: [`run`] (order of tiers, hooks around them, teardown, results) and [`janitor`].
+//! 5. **The tiers**: [`tiers`], each returning what it proved and its cases; and [`warm`]:
+//!    canonical copies, their snapshots, seeding them, quick runs on them.
+//! 6. **The run**: [`run`] (order of tiers, hooks around them, cold, quick or seed, teardown,
+//!    results) and [`janitor`].
 
 pub mod app;
 pub mod archive;
@@ -55,8 +58,11 @@ pub mod screenshots;
 pub mod secrets;
 pub mod secrets_file;
 pub mod serving;
+pub mod shared;
+pub mod teardown;
 pub mod test_env;
 pub mod tiers;
+pub mod warm;
 pub mod workspace;
 
 #[cfg(test)]

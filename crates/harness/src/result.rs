@@ -91,6 +91,10 @@ pub struct RunResult {
     pub commit: Option<String>,
     /// `cold` or `quick`.
     pub mode: String,
+    /// Something about the run as a whole a reader must know (a quick run that ran cold and why;
+    /// a seed's promotion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     pub instance: Instance,
     pub started_at: String,
     pub finished_at: String,
@@ -212,6 +216,7 @@ mod tests {
             git_ref: None,
             commit: None,
             mode: "cold".into(),
+            notice: None,
             instance: Instance { domain: "d".into(), stack: "s".into() },
             started_at: String::new(),
             finished_at: String::new(),

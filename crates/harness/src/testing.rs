@@ -150,6 +150,7 @@ pub fn options(recipe: &Path, git_ref: Option<&str>, proxy: SocketAddr, data: &P
         source: recipe.to_string_lossy().into_owned(),
         git_ref: git_ref.map(String::from),
         tiers: Tier::ALL.to_vec(),
+        mode: Default::default(),
         out: None,
         data_dir: data.to_path_buf(),
         base_domain: "ccci.test".into(),

@@ -18,7 +18,7 @@ pub mod proxy_source;
 pub use error::{Error, Result};
 
 /// Label on every Docker object of an infrastructure app; its value is the app's name.
-pub const INFRA_LABEL: &str = "cc-ci.infra";
+pub const INFRA_LABEL: &str = swarm::labels::INFRA;
 /// The proxy's name as an infrastructure app (`cc-ci.infra=proxy`).
 pub const PROXY_APP: &str = "proxy";
 

@@ -3,10 +3,12 @@
 //! a failing one stays `starting`) — driven by the engine's event stream.
 //!
 //! Each event about the stack triggers a re-evaluation of services and tasks. Task state is
-//! reported by the swarm agent slightly after the container event that caused it, so an event
-//! also schedules a short series of follow-up evaluations (100 ms, 300 ms, 1 s, 2 s after it); a
-//! slow safety-net evaluation runs every 5 s when nothing happens. The timeout is the only other
-//! clock.
+//! reported by the swarm agent after the container event that caused it — a task turns `running`
+//! only once its healthcheck passed, which the agent reports seconds after the container's
+//! `health_status` event — and task state changes have no events of their own, so an event also
+//! schedules a short series of follow-up evaluations (100 ms, 300 ms, 1 s, 2 s after it), and a
+//! safety-net evaluation runs every second while nothing happens (two API calls). The timeout is
+//! the only other clock.
 //!
 //! Like `docker service create` ("waiting 5 seconds to verify that tasks are stable"), a stack
 //! counts as converged only once the same set of tasks has been running for a stability window
@@ -24,8 +26,9 @@ use crate::Swarm;
 /// Follow-up evaluations after an event (delays from the previous evaluation).
 const FOLLOW_UPS: [Duration; 4] =
     [Duration::from_millis(100), Duration::from_millis(200), Duration::from_millis(700), Duration::from_millis(1000)];
-/// Safety-net evaluation interval when no event arrives.
-const SAFETY_NET: Duration = Duration::from_secs(5);
+/// Safety-net evaluation interval when no event arrives: the agent's task states have no events,
+/// and a 5 s interval cost an upgrade of a healthchecked app 5 s on average (measured: 9.8 s).
+const SAFETY_NET: Duration = Duration::from_secs(1);
 /// Default stability window: the same tasks must stay running this long.
 pub const STABLE: Duration = Duration::from_secs(5);
 /// How many log lines a [`Error::TaskFailing`] carries.

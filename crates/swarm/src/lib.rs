@@ -20,6 +20,7 @@
 //!
 //! Every [`Error`] says whether the recipe or the infrastructure is at fault ([`Error::fault`]).
 
+pub mod canonical;
 pub mod compose;
 pub mod converge;
 pub mod deploy;
@@ -38,6 +39,7 @@ pub mod registry_auth;
 pub mod secrets;
 mod state;
 pub mod teardown;
+mod undeploy;
 pub mod volumes;
 
 pub use error::{Error, Fault, Leftover, PendingService, Result};

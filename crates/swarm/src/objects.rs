@@ -46,9 +46,16 @@ pub(crate) struct Object {
     pub id: String,
     pub name: String,
     pub labels: HashMap<String, String>,
+    /// A container's state (`running`, `exited`...); empty for other kinds.
+    pub state: String,
 }
 
 impl Object {
+    /// A container that is no longer running (it stopped, or never started).
+    pub(crate) fn has_stopped(&self) -> bool {
+        matches!(self.state.as_str(), "exited" | "dead" | "created")
+    }
+
     pub(crate) fn leftover(&self) -> Leftover {
         Leftover {
             kind: self.kind.name(),
@@ -90,7 +97,8 @@ impl Swarm {
                 .into_iter()
                 .map(|c| {
                     let name = c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_string()));
-                    obj(kind, c.id, name, c.labels)
+                    let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+                    Object { state, ..obj(kind, c.id, name, c.labels) }
                 })
                 .collect(),
             Kind::Network => self
@@ -177,5 +185,11 @@ impl Swarm {
 }
 
 fn obj(kind: Kind, id: Option<String>, name: Option<String>, labels: Option<HashMap<String, String>>) -> Object {
-    Object { kind, id: id.unwrap_or_default(), name: name.unwrap_or_default(), labels: labels.unwrap_or_default() }
+    Object {
+        kind,
+        id: id.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        labels: labels.unwrap_or_default(),
+        state: String::new(),
+    }
 }

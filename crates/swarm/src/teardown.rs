@@ -126,6 +126,7 @@ impl Swarm {
         // the tasks themselves: a task still being prepared when its service went (no container
         // yet) makes the node create its networks a moment later, after we removed them.
         let removed_services = &removed_services;
+        let removed_ref = &removed;
         let remaining = self
             .wait_until_none(deadline, || async move {
                 let containers: Vec<Object> = list(Kind::Container)
@@ -137,7 +138,16 @@ impl Swarm {
                     // A replacement task swarm started between the kill and the service removal.
                     self.kill_containers(&containers).await?;
                 }
-                let mut remaining: Vec<String> = containers.into_iter().map(|c| c.name).collect();
+                // A task container that has stopped is removed now rather than when swarm's task
+                // reaper gets to it (seconds later): its volumes are free at once.
+                let mut remaining = Vec::new();
+                for c in containers {
+                    if c.has_stopped() && matches!(self.remove_object(&c).await?, Removal::Done) {
+                        removed_ref.lock().expect("not poisoned").push(c.leftover());
+                    } else {
+                        remaining.push(c.name);
+                    }
+                }
                 if !removed_services.is_empty() {
                     let tasks = self
                         .docker

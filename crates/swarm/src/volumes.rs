@@ -4,19 +4,22 @@
 
 use std::collections::HashMap;
 
-use bollard::body_full;
+use bollard::body_try_stream;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{
     CreateContainerOptions, DownloadFromContainerOptions, RemoveContainerOptions, UploadToContainerOptions,
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 use crate::labels::{filter_run, RUN};
 use crate::objects::Kind;
 use crate::Swarm;
+
+/// How much of an archive is read at a time when streaming it into a volume.
+const IMPORT_CHUNK: usize = 256 * 1024;
 
 /// Where the helper container mounts the volume.
 const MOUNT: &str = "/ccci-volume";
@@ -32,7 +35,7 @@ impl Swarm {
 
     /// Write the contents of `volume` as a tar archive (entries relative to the volume root,
     /// `./...`) into `out`. `image` is any local image (it is never run). Returns bytes written.
-    pub async fn export_volume<W: AsyncWrite + Unpin>(
+    pub async fn export_volume<W: AsyncWrite + Unpin + ?Sized>(
         &self,
         run_id: &str,
         volume: &str,
@@ -58,21 +61,45 @@ impl Swarm {
         result
     }
 
-    /// Extract the tar archive `tar` into `volume` (paths relative to the volume root; existing
-    /// files are overwritten, others kept). `image` is any local image (it is never run).
-    pub async fn import_volume(&self, run_id: &str, volume: &str, image: &str, tar: Bytes) -> Result<()> {
+    /// Extract the tar archive read from `tar` into `volume` (paths relative to the volume root;
+    /// existing files are overwritten, others kept), streamed: the archive is never held whole in
+    /// memory. `image` is any local image (it is never run).
+    pub async fn import_volume<R: AsyncRead + Unpin + ?Sized>(
+        &self,
+        run_id: &str,
+        volume: &str,
+        image: &str,
+        tar: &mut R,
+    ) -> Result<()> {
         let helper = self.volume_helper(run_id, volume, image, false).await?;
-        let result = self
-            .docker
-            .upload_to_container(
-                &helper,
-                Some(UploadToContainerOptions { path: MOUNT.to_string(), ..Default::default() }),
-                body_full(tar),
-            )
-            .await
-            .map_err(Error::docker(format!("writing into volume {volume}")));
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+        let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+        let upload = self.docker.upload_to_container(
+            &helper,
+            Some(UploadToContainerOptions { path: MOUNT.to_string(), ..Default::default() }),
+            body_try_stream(chunks),
+        );
+        let pump = async move {
+            let mut buf = vec![0u8; IMPORT_CHUNK];
+            loop {
+                let chunk = match tar.read(&mut buf).await {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => Ok(Bytes::copy_from_slice(&buf[..n])),
+                    Err(e) => Err(e),
+                };
+                let failed = chunk.as_ref().err().map(|e| std::io::Error::new(e.kind(), e.to_string()));
+                if tx.send(chunk).await.is_err() {
+                    return Ok(()); // the upload ended early; its own error says why
+                }
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+            }
+        };
+        let (uploaded, pumped) = tokio::join!(upload, pump);
         self.remove_helper(&helper).await;
-        result
+        pumped.map_err(Error::io(format!("reading the archive for volume {volume}")))?;
+        uploaded.map_err(Error::docker(format!("writing into volume {volume}")))
     }
 
     async fn volume_helper(&self, run_id: &str, volume: &str, image: &str, read_only: bool) -> Result<String> {

@@ -98,7 +98,7 @@ async fn small_stack_converges_serves_exec_and_volumes_then_tears_down_to_nothin
     assert!(n > 0 && archive.windows(2).any(|w| w == b"pw"), "archive lacks pw");
     let out = sw.exec(stack, "app", &["rm", "/data/pw"]).await.unwrap();
     assert_eq!(out.exit_code, 0);
-    sw.import_volume(run, &volumes[0], IMAGE, archive.into()).await.unwrap();
+    sw.import_volume(run, &volumes[0], IMAGE, &mut archive.as_slice()).await.unwrap();
     let out = sw.exec(stack, "app", &["cat", "/data/pw"]).await.unwrap();
     assert_eq!(out.stdout, b"s3cret", "restored from the archive");
 

@@ -23,6 +23,10 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
         for object in &report.removed {
             println!("  removed {object}");
         }
+        let data = harness::workspace::data_dir();
+        for (app, tenant) in harness::shared::reap(&swarm, &data, &harness::liveness::live_dir()).await {
+            println!("removed tenant {tenant} of a dead run from the shared {app}");
+        }
         println!("{} run(s) reaped, {} object(s) removed", report.reaped_runs.len(), report.removed.len());
         Ok(ExitCode::SUCCESS)
     })

@@ -12,3 +12,4 @@ pub mod run_secret;
 pub mod serve;
 pub mod server;
 pub mod test;
+pub mod warm;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use harness::context::RunOptions;
+use harness::context::{RunMode, RunOptions};
 use harness::result::{Outcome, Tier};
 use harness::run::run as run_recipe;
 
@@ -71,7 +71,8 @@ pub struct Args {
     /// The CI's recipe tree: `recipes/<name>/ccci.toml` (per-recipe config) and `recipes/<name>/tests/`.
     #[arg(long, env = recipe::config::CONFIG_DIR_ENV)]
     pub config_dir: Option<PathBuf>,
-    /// Quick mode against a warm canonical copy.
+    /// Quick mode: upgrade the recipe's warm canonical copy to the ref and run the upgrade,
+    /// serving and custom checks; the copy ends as it was. Cold (saying so) without a copy.
     #[arg(long)]
     pub quick: bool,
 }
@@ -111,14 +112,18 @@ fn pull_options(args: &Args) -> anyhow::Result<swarm::PullOptions> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.quick {
-        anyhow::bail!("--quick needs warm canonical copies, which this version of cc-ci does not keep yet; run without --quick for a cold run");
-    }
+    let mode = if args.quick { RunMode::Quick } else { RunMode::Cold };
+    run_as(args, mode)
+}
+
+/// Carry out the run `args` describe as a `mode` run; the exit code says how it ended.
+pub fn run_as(args: Args, mode: RunMode) -> anyhow::Result<ExitCode> {
     let pull = pull_options(&args)?;
     let options = RunOptions {
         source: args.recipe,
         git_ref: args.git_ref,
         tiers: tiers(&args.tiers)?,
+        mode,
         out: args.out,
         data_dir: harness::workspace::data_dir(),
         base_domain: args.base_domain,
@@ -142,9 +147,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     };
-    Ok(match report.result.outcome {
+    Ok(exit_code(report.result.outcome))
+}
+
+/// 0 pass, 1 the recipe failed, 3 the CI or infrastructure errored.
+pub fn exit_code(outcome: Outcome) -> ExitCode {
+    match outcome {
         Outcome::Pass => ExitCode::SUCCESS,
         Outcome::Fail => ExitCode::from(1),
         Outcome::Error | Outcome::Skipped => ExitCode::from(3),
-    })
+    }
 }

@@ -4,7 +4,6 @@
 //! fail-vs-error classification is exercised exactly as on a real swarm.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -16,7 +15,10 @@ use swarm::janitor::JanitorReport;
 use swarm::teardown::{TeardownMode, TornDown};
 use swarm::{PullEvent, PullOptions, PullReport};
 
-use super::{Engine, ReapScope};
+use swarm::Leftover;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Engine, Reader, ReapScope, Writer};
 use crate::backupbot;
 use crate::marker_steps::{PICK_DIR, READ_FILE, SPOIL_FILE, WRITE_FILE};
 
@@ -32,6 +34,12 @@ pub enum Call {
     Labels { stack: String, service: String },
     ExportVolume { volume: String },
     ImportVolume { volume: String },
+    EmptyVolume { volume: String },
+    Undeploy { stack: String },
+    CreateCanonicalSecret { name: String },
+    CreateInfraSecret { name: String },
+    CreateCanonicalVolume { name: String },
+    DropCanonical { recipe: String },
     Tasks { stack: String },
     Logs { stack: String },
     Teardown { stack: String, mode: TeardownMode },
@@ -54,10 +62,17 @@ struct State {
     secrets: BTreeSet<String>,
     /// Volume name → path inside the volume → contents.
     volumes: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Secrets and volumes of canonical copies and infrastructure apps, by name → owner (teardown
+    /// spares them).
+    canonical: BTreeMap<String, String>,
+    /// Stacks of infrastructure apps (teardown of a run spares them).
+    infra_stacks: BTreeSet<String>,
     deploy_failures: BTreeMap<usize, MakeError>,
     pull_failures: BTreeMap<usize, MakeError>,
     converge_failures: BTreeMap<usize, MakeError>,
     teardown_failure: Option<MakeError>,
+    stalled_export: Option<(String, std::path::PathBuf)>,
+    deploy_writes: BTreeMap<usize, Vec<(String, String, String)>>,
     responders: Vec<Responder>,
     /// How long each convergence "takes".
     converge_time: Duration,
@@ -98,6 +113,22 @@ impl FakeEngine {
         self.state().converge_failures.insert(n, Box::new(make));
     }
 
+    /// Exporting `volume` writes half its archive, flushes, creates the file `signal` and then
+    /// never finishes (a process to be killed mid-stream).
+    pub fn stall_export(&self, volume: &str, signal: &std::path::Path) {
+        self.state().stalled_export = Some((volume.to_string(), signal.to_path_buf()));
+    }
+
+    /// The `n`-th deploy (1-based) also writes `contents` to `path` in `volume` (a new version that
+    /// migrates, or corrupts, the data as it starts).
+    pub fn write_on_deploy(&self, n: usize, volume: &str, path: &str, contents: &str) {
+        self.state().deploy_writes.entry(n).or_default().push((
+            volume.to_string(),
+            path.to_string(),
+            contents.to_string(),
+        ));
+    }
+
     /// Teardown fails with `make()`.
     pub fn fail_teardown(&self, make: impl Fn() -> swarm::Error + Send + Sync + 'static) {
         self.state().teardown_failure = Some(Box::new(make));
@@ -106,6 +137,12 @@ impl FakeEngine {
     /// Answer execs `respond` accepts (consulted before the built-in behaviour, newest first).
     pub fn respond(&self, respond: impl Fn(&str, &[String]) -> Option<ExecOutput> + Send + Sync + 'static) {
         self.state().responders.insert(0, Box::new(respond));
+    }
+
+    /// How many deploys, and how many waits for convergence, there were so far (to aim an
+    /// injected failure at a later run's step).
+    pub fn deploys_and_converges(&self) -> (usize, usize) {
+        (self.count(|c| matches!(c, Call::Deploy { .. })), self.count(|c| matches!(c, Call::Converge { .. })))
     }
 
     /// Every call so far, in order.
@@ -250,10 +287,32 @@ impl Engine for FakeEngine {
         }
         s.stacks.insert(d.stack.into(), d.document.clone());
         s.deployed.insert(d.stack.into(), d.document.clone());
-        for (volume, _) in backupbot::stack_volumes(d.document, d.stack) {
+        for (_, volume) in backupbot::stack_volumes(d.document, d.stack) {
             s.volumes.entry(volume).or_default();
         }
+        for (volume, path, contents) in s.deploy_writes.get(&n).cloned().unwrap_or_default() {
+            s.volumes.entry(volume).or_default().insert(path, contents.into_bytes());
+        }
         Ok(format!("Creating services of {}", d.stack))
+    }
+
+    async fn deploy_labelled(&self, d: &Deploy<'_>, _: &[(&str, &str)]) -> swarm::Result<String> {
+        let out = self.deploy(d).await?;
+        // Nothing the infrastructure app creates is the run's: teardown spares it.
+        let mut s = self.state();
+        s.infra_stacks.insert(d.stack.to_string());
+        for (_, volume) in backupbot::stack_volumes(d.document, d.stack) {
+            s.canonical.insert(volume, format!("infra:{}", d.stack));
+        }
+        Ok(out)
+    }
+
+    async fn create_infra_secret(&self, app: &str, name: &str, _: &[u8]) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::CreateInfraSecret { name: name.into() });
+        s.secrets.insert(name.into());
+        s.canonical.insert(name.into(), format!("infra:{app}"));
+        Ok(())
     }
 
     async fn wait_converged(&self, stack: &str, _: Duration, _: Duration) -> swarm::Result<Duration> {
@@ -287,11 +346,11 @@ impl Engine for FakeEngine {
         Ok(backupbot::service_labels(doc, service).into_iter().collect())
     }
 
-    async fn export_volume(&self, _: &str, volume: &str, _: &str, dest: &Path) -> swarm::Result<u64> {
+    async fn export_volume(&self, _: &str, volume: &str, _: &str, out: &mut Writer<'_>) -> swarm::Result<u64> {
         let files = {
             let mut s = self.state();
             s.calls.push(Call::ExportVolume { volume: volume.into() });
-            s.volumes.get(volume).cloned().unwrap_or_default()
+            s.volumes.get(volume).cloned().ok_or_else(|| no_volume(volume))?
         };
         let mut builder = tar::Builder::new(Vec::new());
         for (path, contents) in &files {
@@ -302,11 +361,21 @@ impl Engine for FakeEngine {
             builder.append_data(&mut header, format!("./{path}"), contents.as_slice()).map_err(io)?;
         }
         let bytes = builder.into_inner().map_err(io)?;
-        std::fs::write(dest, &bytes).map_err(io)?;
+        let stalled = self.state().stalled_export.clone();
+        if let Some((_, signal)) = stalled.filter(|(v, _)| v == volume) {
+            out.write_all(&bytes[..bytes.len() / 2]).await.map_err(io)?;
+            out.flush().await.map_err(io)?;
+            std::fs::write(signal, b"mid-stream").map_err(io)?;
+            std::future::pending::<()>().await;
+        }
+        out.write_all(&bytes).await.map_err(io)?;
+        out.flush().await.map_err(io)?;
         Ok(bytes.len() as u64)
     }
 
-    async fn import_volume(&self, _: &str, volume: &str, _: &str, tar_bytes: Vec<u8>) -> swarm::Result<()> {
+    async fn import_volume(&self, _: &str, volume: &str, _: &str, tar_stream: &mut Reader<'_>) -> swarm::Result<()> {
+        let mut tar_bytes = Vec::new();
+        tar_stream.read_to_end(&mut tar_bytes).await.map_err(io)?;
         let mut archive = tar::Archive::new(tar_bytes.as_slice());
         let mut read = Vec::new();
         for entry in archive.entries().map_err(io)? {
@@ -321,7 +390,14 @@ impl Engine for FakeEngine {
         }
         let mut s = self.state();
         s.calls.push(Call::ImportVolume { volume: volume.into() });
-        s.volumes.entry(volume.into()).or_default().extend(read);
+        s.volumes.get_mut(volume).ok_or_else(|| no_volume(volume))?.extend(read);
+        Ok(())
+    }
+
+    async fn empty_volume(&self, volume: &str) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::EmptyVolume { volume: volume.into() });
+        s.volumes.get_mut(volume).ok_or_else(|| no_volume(volume))?.clear();
         Ok(())
     }
 
@@ -341,11 +417,22 @@ impl Engine for FakeEngine {
         if let Some(make) = &s.teardown_failure {
             return Err(make());
         }
-        let object = |kind: &'static str| move |name: String| swarm::Leftover { kind, name };
-        let mut removed: Vec<swarm::Leftover> =
-            std::mem::take(&mut s.stacks).into_keys().map(object("stack")).collect();
-        removed.extend(std::mem::take(&mut s.secrets).into_iter().map(object("secret")));
-        removed.extend(std::mem::take(&mut s.volumes).into_keys().map(object("volume")));
+        let mut removed: Vec<Leftover> = Vec::new();
+        if !s.infra_stacks.contains(stack) && s.stacks.remove(stack).is_some() {
+            removed.push(Leftover { kind: "stack", name: stack.into() });
+        }
+        // A canonical copy's secrets and volumes carry no run or stack label: never removed here.
+        let canonical = s.canonical.clone();
+        let run_secrets: Vec<String> = s.secrets.iter().filter(|n| !canonical.contains_key(*n)).cloned().collect();
+        for name in run_secrets {
+            s.secrets.remove(&name);
+            removed.push(Leftover { kind: "secret", name });
+        }
+        let run_volumes: Vec<String> = s.volumes.keys().filter(|n| !canonical.contains_key(*n)).cloned().collect();
+        for name in run_volumes {
+            s.volumes.remove(&name);
+            removed.push(Leftover { kind: "volume", name });
+        }
         Ok(TornDown { elapsed: Duration::ZERO, removed })
     }
 
@@ -357,6 +444,63 @@ impl Engine for FakeEngine {
     async fn keep_until(&self, _: &str, _: u64) -> swarm::Result<()> {
         self.state().calls.push(Call::KeepUntil);
         Ok(())
+    }
+
+    async fn undeploy(&self, stack: &str, _: &str, _: Duration) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::Undeploy { stack: stack.into() });
+        s.stacks.remove(stack);
+        Ok(())
+    }
+
+    async fn create_canonical_secret(&self, recipe: &str, name: &str, _: &[u8]) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::CreateCanonicalSecret { name: name.into() });
+        s.secrets.insert(name.into());
+        s.canonical.insert(name.into(), recipe.into());
+        Ok(())
+    }
+
+    async fn create_canonical_volume(&self, recipe: &str, name: &str) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::CreateCanonicalVolume { name: name.into() });
+        s.volumes.insert(name.into(), BTreeMap::new());
+        s.canonical.insert(name.into(), recipe.into());
+        Ok(())
+    }
+
+    async fn canonical_objects(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
+        let s = self.state();
+        let mut out: Vec<Leftover> = s
+            .canonical
+            .iter()
+            .filter(|(_, r)| *r == recipe)
+            .map(|(name, _)| {
+                let kind = if s.volumes.contains_key(name) { "volume" } else { "secret" };
+                Leftover { kind, name: name.clone() }
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        Ok(out)
+    }
+
+    async fn drop_canonical(&self, recipe: &str) -> swarm::Result<Vec<Leftover>> {
+        let objects = self.canonical_objects(recipe).await?;
+        let mut s = self.state();
+        s.calls.push(Call::DropCanonical { recipe: recipe.into() });
+        for o in &objects {
+            s.canonical.remove(&o.name);
+            s.secrets.remove(&o.name);
+            s.volumes.remove(&o.name);
+        }
+        Ok(objects)
+    }
+}
+
+fn no_volume(volume: &str) -> swarm::Error {
+    swarm::Error::Io {
+        context: format!("volume {volume}"),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such volume"),
     }
 }
 

@@ -1,9 +1,9 @@
-//! The real engine: [`Engine`] over the swarm crate's Docker client. Each method calls the
-//! swarm crate's inherent method; mind that a method missing there would resolve to this trait's
-//! own and recurse.
+//! The real engine: [`super::Engine`] over the swarm crate's Docker client. Each method calls the
+//! swarm crate's inherent method of the same name. The trait is deliberately not imported here:
+//! were an inherent method missing, `Swarm::name` would otherwise resolve to the trait's own method
+//! and recurse forever; this way it does not compile.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 use swarm::deploy::Deploy;
@@ -11,12 +11,12 @@ use swarm::diagnostics::TaskInfo;
 use swarm::exec::ExecOutput;
 use swarm::janitor::JanitorReport;
 use swarm::teardown::{TeardownMode, TornDown};
-use swarm::{PullEvent, PullOptions, PullReport, Swarm};
+use swarm::{Leftover, PullEvent, PullOptions, PullReport, Swarm};
 
-use super::{Engine, ReapScope};
+use super::{Reader, ReapScope, Writer};
 
 #[async_trait::async_trait]
-impl Engine for Swarm {
+impl super::Engine for Swarm {
     async fn reap(&self, is_dead: ReapScope<'_>, timeout: Duration) -> swarm::Result<JanitorReport> {
         let none: [&str; 0] = [];
         self.janitor_where(&none, is_dead, timeout).await
@@ -39,6 +39,14 @@ impl Engine for Swarm {
         Swarm::deploy(self, deploy).await.map(|d| d.output)
     }
 
+    async fn deploy_labelled(&self, deploy: &Deploy<'_>, labels: &[(&str, &str)]) -> swarm::Result<String> {
+        Swarm::deploy_labelled(self, deploy, labels).await.map(|d| d.output)
+    }
+
+    async fn create_infra_secret(&self, app: &str, name: &str, value: &[u8]) -> swarm::Result<()> {
+        Swarm::create_secret_labelled(self, name, &[(swarm::labels::INFRA, app)], value).await.map(drop)
+    }
+
     async fn wait_converged(&self, stack: &str, timeout: Duration, window: Duration) -> swarm::Result<Duration> {
         self.wait_converged_with(stack, timeout, window).await.map(|c| c.elapsed)
     }
@@ -51,15 +59,16 @@ impl Engine for Swarm {
         Swarm::service_labels(self, stack, service).await
     }
 
-    async fn export_volume(&self, run_id: &str, volume: &str, image: &str, dest: &Path) -> swarm::Result<u64> {
-        let mut file = tokio::fs::File::create(dest)
-            .await
-            .map_err(|source| swarm::Error::Io { context: format!("creating {}", dest.display()), source })?;
-        Swarm::export_volume(self, run_id, volume, image, &mut file).await
+    async fn export_volume(&self, run_id: &str, volume: &str, image: &str, out: &mut Writer<'_>) -> swarm::Result<u64> {
+        Swarm::export_volume(self, run_id, volume, image, out).await
     }
 
-    async fn import_volume(&self, run_id: &str, volume: &str, image: &str, tar: Vec<u8>) -> swarm::Result<()> {
-        Swarm::import_volume(self, run_id, volume, image, tar.into()).await
+    async fn import_volume(&self, run_id: &str, volume: &str, image: &str, tar: &mut Reader<'_>) -> swarm::Result<()> {
+        Swarm::import_volume(self, run_id, volume, image, tar).await
+    }
+
+    async fn empty_volume(&self, volume: &str) -> swarm::Result<()> {
+        Swarm::empty_volume(self, volume).await
     }
 
     async fn tasks(&self, stack: &str) -> swarm::Result<Vec<TaskInfo>> {
@@ -86,5 +95,25 @@ impl Engine for Swarm {
 
     async fn keep_until(&self, run_id: &str, until: u64) -> swarm::Result<()> {
         Swarm::keep_until(self, run_id, until).await
+    }
+
+    async fn undeploy(&self, stack: &str, run_id: &str, timeout: Duration) -> swarm::Result<()> {
+        Swarm::undeploy(self, stack, run_id, timeout).await
+    }
+
+    async fn create_canonical_secret(&self, copy: &str, name: &str, value: &[u8]) -> swarm::Result<()> {
+        Swarm::create_canonical_secret(self, copy, name, value).await
+    }
+
+    async fn create_canonical_volume(&self, copy: &str, name: &str) -> swarm::Result<()> {
+        Swarm::create_canonical_volume(self, copy, name).await
+    }
+
+    async fn canonical_objects(&self, copy: &str) -> swarm::Result<Vec<Leftover>> {
+        Swarm::canonical_objects(self, copy).await
+    }
+
+    async fn drop_canonical(&self, copy: &str) -> swarm::Result<Vec<Leftover>> {
+        Swarm::drop_canonical(self, copy).await
     }
 }

@@ -154,6 +154,9 @@ pub fn summary(result: &RunResult) -> String {
     if let Some(e) = &result.teardown_error {
         out.push_str(&format!("  teardown: {e}\n"));
     }
+    if let Some(n) = &result.notice {
+        out.push_str(&format!("  note: {n}\n"));
+    }
     out
 }
 
@@ -190,6 +193,7 @@ mod tests {
             git_ref: Some("next".into()),
             commit: Some("0123456789abcdef".into()),
             mode: "cold".into(),
+            notice: None,
             instance: Instance { domain: "app--1a2b3c.ccci.test".into(), stack: "app--1a2b3c_ccci_test".into() },
             started_at: "2026-12-01T12:00:00Z".into(),
             finished_at: "2026-12-01T12:00:31Z".into(),

@@ -6,7 +6,6 @@
 
 mod prepare;
 mod sequence;
-mod teardown;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,15 +14,18 @@ use std::time::Instant;
 use recipe::naming::RunIdentity;
 use swarm::Swarm;
 
-use crate::context::{RunContext, RunOptions};
+use crate::context::{RunContext, RunMode, RunOptions};
 use crate::engine::Engine;
 use crate::error::RunError;
 use crate::events::Event;
+use crate::outcome::TierEnd;
 use crate::redact::Redactor;
 use crate::report::{Events, Jsonl, LogFile, Recorder, Sink};
-use crate::result::{self, Instance, Outcome, RunResult};
+use crate::result::{self, Instance, Outcome, RunResult, Tier};
+use crate::warm::promote::Seed;
+use crate::warm::quick::{self, Opened, Quick};
 use crate::workspace::Workspace;
-use crate::{app, artifacts, checkout, diagnostics, janitor, liveness, run_id};
+use crate::{app, artifacts, checkout, diagnostics, janitor, liveness, run_id, teardown};
 
 /// What a finished run leaves for its caller.
 #[derive(Debug)]
@@ -72,6 +74,9 @@ pub async fn run_on(
         Ok(_) => {}
         Err(e) => events.emit(Event::JanitorFailed { error: e.to_string() }),
     }
+    for (app, tenant) in crate::shared::reap(engine, &options.data_dir, &live_dir).await {
+        events.note(None, format!("janitor removed tenant {tenant} of a dead run from the shared {app}"));
+    }
 
     let dirs = ws.dirs();
     let checkout = checkout::checkout(&options.source, options.git_ref.as_deref(), &ws.checkout_dir())?;
@@ -82,17 +87,47 @@ pub async fn run_on(
         tests_snapshotted,
     });
 
+    let warm = open_warm(engine, &options, &checkout, &id, &events).await?;
+    let mut options = options;
+    if let Session::Quick(_) = warm.session {
+        // A quick run carries the copy through install (reattach), upgrade and custom only.
+        options.tiers.retain(|t| !matches!(t, Tier::Backup | Tier::Restore));
+    }
     let identity = RunIdentity {
         recipe: &checkout.name,
         pr: options.pr,
         git_ref: options.git_ref.as_deref().unwrap_or("HEAD"),
         run_id: &id,
     };
-    let instance = app::instance_for(&identity, &options.base_domain);
+    let instance = match &warm.session {
+        Session::Quick(q) => q.instance(),
+        _ => app::instance_for(&identity, &options.base_domain),
+    };
+    let base = match &warm.session {
+        Session::Quick(q) => Some(q.canonical.version.clone()),
+        _ => None,
+    };
     let mut kept = false;
-    match prepare::prepare(&checkout, &options, &instance, &id, &dirs.work) {
+    let mut notice = warm.notice;
+    let deployer =
+        crate::deploy::Deployer { engine, events: &events, options: &options, run_id: &id, work: &dirs.work };
+    let mut tenants = Vec::new();
+    let prepared = match prepare::load(&checkout, &options, &instance, &id, &dirs.work, base.as_deref()) {
+        Err(end) => Err(end),
+        Ok(mut loaded) => match crate::shared::open(&deployer, &mut loaded.dependencies).await {
+            Err(end) => Err(end),
+            Ok(opened) => {
+                tenants = opened;
+                prepare::render(loaded, &checkout, &options, &instance, &dirs.work)
+            }
+        },
+    };
+    match prepared {
         Err(end) => {
             sequence::unprepared(&events, &options.tiers, end);
+            if let Session::Quick(q) = warm.session {
+                q.release_unused(&id);
+            }
         }
         Ok(prepared) => {
             let ctx = RunContext {
@@ -110,19 +145,40 @@ pub async fn run_on(
                 dirs: &dirs,
                 state: Default::default(),
             };
-            let results = sequence::run_tiers(&ctx, &prepared.decisions).await;
-            let failed = result::overall(&results) != Outcome::Pass;
+            let attached = match &warm.session {
+                Session::Quick(q) => q.attach_secrets(&ctx),
+                _ => Ok(()),
+            };
+            let results = match attached {
+                Ok(()) => sequence::run_tiers(&ctx, &prepared.decisions).await,
+                Err(why) => sequence::unprepared(&events, &options.tiers, TierEnd::error(why)),
+            };
+            let outcome = result::overall(&results);
+            let failed = outcome != Outcome::Pass;
             if failed {
                 diagnostics::collect(&ctx).await;
             }
-            match options.keep_on_failure.filter(|_| failed) {
-                Some(ttl) => {
-                    teardown::keep(&ctx, ttl).await;
-                    kept = true;
+            match warm.session {
+                Session::Quick(q) => q.finish(&ctx, outcome).await,
+                Session::Seed(seed) => {
+                    notice = Some(match failed {
+                        true => format!("not promoted: the run of {} did not pass", seed.tag),
+                        false => promote(&seed, &ctx, &prepared, &checkout).await,
+                    });
+                    teardown::teardown(&ctx).await;
                 }
-                None => teardown::teardown(&ctx).await,
+                Session::Cold => match options.keep_on_failure.filter(|_| failed) {
+                    Some(ttl) => {
+                        teardown::keep(&ctx, ttl).await;
+                        kept = true;
+                    }
+                    None => teardown::teardown(&ctx).await,
+                },
             }
         }
+    }
+    if !kept {
+        crate::shared::close(&deployer, tenants).await;
     }
 
     let redacted = artifacts::redact_tree(&dirs.artifacts, events.redactor());
@@ -140,7 +196,8 @@ pub async fn run_on(
         recipe: checkout.name.clone(),
         git_ref: options.git_ref.clone(),
         commit: checkout.commit.clone(),
-        mode: "cold".into(),
+        mode: warm.mode.into(),
+        notice,
         instance: Instance { domain: instance.domain.clone(), stack: instance.stack_name.clone() },
         started_at,
         finished_at: now_rfc3339(),
@@ -161,8 +218,88 @@ pub async fn run_on(
     Ok(RunReport { result: run_result, out_dir })
 }
 
+/// The warm side of a run: nothing (cold), a canonical copy held for a quick run, or a seed's lock.
+enum Session {
+    Cold,
+    Quick(Box<Quick>),
+    Seed(Seed),
+}
+
+/// The session, the mode the result states, and a notice for the reader.
+struct Warm {
+    session: Session,
+    mode: &'static str,
+    notice: Option<String>,
+}
+
+/// What the run's mode asks of the recipe's canonical copy.
+async fn open_warm(
+    engine: &dyn Engine,
+    options: &RunOptions,
+    checkout: &checkout::Checkout,
+    run_id: &str,
+    events: &Events,
+) -> Result<Warm, RunError> {
+    let cold = |notice: Option<String>| Warm { session: Session::Cold, mode: "cold", notice };
+    match options.mode {
+        RunMode::Cold => Ok(cold(None)),
+        RunMode::Seed => {
+            let seed = crate::warm::promote::open(
+                &options.data_dir,
+                &checkout.name,
+                &checkout.dir,
+                options.git_ref.as_deref(),
+            )
+            .await?;
+            Ok(Warm { session: Session::Seed(seed), mode: "cold", notice: None })
+        }
+        RunMode::Quick => {
+            match quick::open(engine, &options.data_dir, &checkout.name, run_id, options.git_ref.as_deref(), events)
+                .await?
+            {
+                Opened::Quick(q) => Ok(Warm { session: Session::Quick(q), mode: "quick", notice: None }),
+                Opened::Cold { why } => {
+                    events.note(None, why.clone());
+                    Ok(cold(Some(why)))
+                }
+            }
+        }
+    }
+}
+
+/// Promote the seed run's deployment; the notice says what happened.
+async fn promote(
+    seed: &Seed,
+    ctx: &RunContext<'_>,
+    prepared: &prepare::Prepared,
+    checkout: &checkout::Checkout,
+) -> String {
+    let instance = crate::warm::canonical::instance(&seed.dir.recipe, &ctx.options.base_domain);
+    let copy = match app::prepare_with(&prepared.recipe, &instance, None, &prepared.env) {
+        Ok(copy) => copy,
+        Err(e) => return format!("not promoted: the canonical copy cannot be rendered: {}", e.0),
+    };
+    let commit = checkout.commit.clone().unwrap_or_default();
+    match seed.promote(ctx, &copy, &ctx.options.source, &commit).await {
+        Ok(record) => format!(
+            "promoted: the canonical copy {} is at {} ({})",
+            record.domain,
+            record.version,
+            &record.commit[..record.commit.len().min(12)]
+        ),
+        Err(why) => {
+            ctx.events.emit(Event::TeardownFailed { error: format!("promotion failed: {why}") });
+            format!("not promoted: {why}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod shared_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod warm_tests;
 
 fn write_results(ws: &Workspace, result: &RunResult, redactor: &Redactor) -> Result<(), RunError> {
     let json = serde_json::to_string_pretty(result).map_err(|e| RunError::Infra(e.to_string()))?;

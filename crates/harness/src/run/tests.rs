@@ -300,6 +300,7 @@ async fn configured_marker_commands_get_the_value_and_a_missing_spoil_is_said() 
         .commit("markers");
     let engine = FakeEngine::new();
     let ran = run(&engine, options(&recipe.path(), None, serve(200), &recipe.path())).await;
+    assert_eq!(ran.outcome(Tier::Backup).0, Outcome::Pass, "{}", ran.tier(Tier::Backup).reason);
     assert_eq!(ran.outcome(Tier::Restore).0, Outcome::Pass, "{}", ran.tier(Tier::Restore).reason);
     let written = ran.steps().into_iter().find_map(|s| {
         if let Step::MarkerWritten { value, marker, .. } = s {

@@ -127,7 +127,9 @@ async fn copy_out(
     for d in [&extracted, &dest] {
         std::fs::create_dir_all(d).map_err(|e| TierEnd::error(format!("creating {}: {e}", d.display())))?;
     }
-    ctx.engine.export_volume(ctx.run_id, &v.full_name, &image, &raw).await?;
+    let mut file =
+        tokio::fs::File::create(&raw).await.map_err(|e| TierEnd::error(format!("creating {}: {e}", raw.display())))?;
+    ctx.engine.export_volume(ctx.run_id, &v.full_name, &image, &mut file).await?;
     host_tar(&["--numeric-owner", "-xf", &raw.to_string_lossy(), "-C", &extracted.to_string_lossy()], None).await?;
     let mut wanted: Vec<String> = Vec::new();
     for p in &v.paths {

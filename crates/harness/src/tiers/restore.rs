@@ -54,7 +54,7 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
         let tar = host_tar(&["--numeric-owner", "-cf", "-", "-C", &dir.to_string_lossy(), "."], None).await?;
         let bytes = tar.len() as u64;
         let image = backup::helper_image(app, &plan, v)?;
-        ctx.engine.import_volume(ctx.run_id, &v.full_name, &image, tar).await?;
+        ctx.engine.import_volume(ctx.run_id, &v.full_name, &image, &mut tar.as_slice()).await?;
         ctx.events.step(Some(TIER), Step::VolumeRestored { volume: v.full_name.clone(), bytes });
         restored.push(v.full_name.clone());
     }
@@ -64,8 +64,8 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
             run_backupbot_hook(ctx, app, TIER, &s.name, "backupbot.restore.post-hook", hook).await?;
         }
     }
-    converge(ctx, app, TIER, ctx.timeout).await?;
-    let served = check_serving(ctx, app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
+    converge(&ctx.deployer(), app, TIER, ctx.timeout).await?;
+    let served = check_serving(&ctx.deployer(), app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
     let marker = marker_steps::check(ctx, app, TIER, "restore").await?;
     Ok(format!("restored {}; {served}{}", restored.join(", "), if marker { "; data marker back" } else { "" }))
 }

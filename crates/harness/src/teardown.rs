@@ -3,17 +3,24 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use swarm::teardown::TeardownMode;
+
 use crate::context::RunContext;
 use crate::events::Event;
 
-/// Remove the run's stack and everything labelled with the run, then prove nothing is left.
-/// A failure is told as [`Event::TeardownFailed`].
+/// Remove the run's stack and everything labelled with the run, then prove nothing is left. The
+/// run's data is discarded, so no container needs its stop grace period.
 pub async fn teardown(ctx: &RunContext<'_>) {
+    teardown_as(ctx, TeardownMode::Throwaway).await
+}
+
+/// [`teardown`] in `mode` (graceful where data still matters: a canonical copy's containers).
+/// A failure is told as [`Event::TeardownFailed`]. A canonical copy's own volumes and secrets
+/// are never removed (they carry no run or stack label).
+pub async fn teardown_as(ctx: &RunContext<'_>, mode: TeardownMode) {
     let stack = &ctx.app.stack;
     ctx.events.emit(Event::TeardownStarted { stack: stack.clone() });
     let done = async {
-        // The run's data is discarded: no container needs its stop grace period.
-        let mode = swarm::teardown::TeardownMode::Throwaway;
         let torn = ctx.engine.teardown(stack, ctx.run_id, ctx.options.limits.teardown, mode).await?;
         ctx.engine.residual_check(ctx.run_id, Some(stack)).await?;
         Ok::<_, swarm::Error>(torn)
