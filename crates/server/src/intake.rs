@@ -1,18 +1,34 @@
 //! One intake for comments, whether the poller found them or a webhook brought them (SPEC V1–V3):
 //! each comment is handled at most once, ever (the store remembers every id it saw); the first
-//! line is parsed as a command; the author is authorised (allowlist, or org membership checked
-//! fail-closed); a run is queued for the pull request's head commit, superseding an older queued
-//! run of the same PR, and the PR hears about it at once.
+//! line is parsed as a command ([`crate::command`]); the author is authorised (allowlist, or org
+//! membership checked fail-closed) before anything is answered; a run is queued for the pull
+//! request's head commit, superseding an older queued run of the same PR in the same store
+//! transaction, and the PR hears about it at once.
+//!
+//! Someone who may not trigger runs hears only a short, fixed refusal, and only when they asked
+//! for a run: help and syntax replies go to authorised users alone, so a stranger cannot make the
+//! bot post anything of their choosing. A run the store cannot record (a full disk) is tried again
+//! a few times; if it still cannot be queued the comment is forgotten, so the next poll cycle
+//! takes it up again.
 
 use std::sync::Arc;
 
-use forge::{Client, Command, Membership, RunRequest};
+use forge::{Client, Membership};
 use tokio::sync::Notify;
 
+use crate::command::{self, Command, RunRequest};
 use crate::config::{AuthConfig, RepoConfig};
 use crate::events::Events;
 use crate::feedback::{repo_ref, Feedback};
-use crate::store::{Mode, NewRun, RunId, Store, StoreError};
+use crate::health::Health;
+use crate::persist::{self, Tries};
+use crate::store::{Enqueued, Mode, NewRun, RunId, Store, StoreError};
+
+/// The reply to someone who asked for a run but may not start one.
+pub const REFUSAL: &str = "cc-ci: sorry, only the maintainers of this repository may start test runs here.";
+
+/// How often queueing a run is tried before the comment is left for the next poll cycle.
+const QUEUE_TRIES: u32 = 4;
 
 /// A comment on an issue or pull request of an enrolled repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +54,8 @@ pub enum Handled {
     NoCommand,
     /// Answered with the syntax or another explanation; no run.
     Replied,
-    /// The author may not trigger runs; answered with a refusal.
+    /// The author may not trigger runs: refused (with [`REFUSAL`] when they asked for a run,
+    /// silently otherwise).
     Refused,
     /// A run was queued.
     Queued(RunId),
@@ -50,6 +67,7 @@ pub struct Intake {
     pub client: Arc<Client>,
     pub feedback: Feedback,
     pub events: Events,
+    pub health: Health,
     pub bot_login: String,
     pub auth: AuthConfig,
     pub repos: Vec<RepoConfig>,
@@ -63,6 +81,21 @@ impl Intake {
         self.repos.iter().find(|r| r.repo.eq_ignore_ascii_case(repo))
     }
 
+    /// An edited comment (by webhook, or polled with `updated_at` after `created_at`): marked seen
+    /// without being acted on, so an edit never triggers, whichever path brings it first.
+    pub fn edited(&self, repo: &str, comment_id: u64) -> Result<Handled, StoreError> {
+        let Some(enrolled) = self.enrolled(repo) else {
+            return Ok(Handled::NotEnrolled);
+        };
+        if self.store.mark_comment_seen(&enrolled.repo, comment_id)? {
+            self.events.log(format!(
+                "{}: comment {comment_id} was edited before it was seen; edits never trigger",
+                enrolled.repo
+            ));
+        }
+        Ok(Handled::NoCommand)
+    }
+
     /// Handles one comment, at most once ever.
     pub async fn handle(&self, comment: IncomingComment) -> Result<Handled, StoreError> {
         let Some(enrolled) = self.enrolled(&comment.repo) else {
@@ -73,10 +106,18 @@ impl Intake {
         if !self.store.mark_comment_seen(&repo, comment.comment_id)? {
             return Ok(Handled::AlreadySeen);
         }
-        let Some(command) = forge::parse_comment(&comment.body, &comment.author, &self.bot_login) else {
+        let Some(command) = command::parse_comment(&comment.body, &comment.author, &self.bot_login) else {
             return Ok(Handled::NoCommand);
         };
         let where_ = format!("{repo}#{} comment {} by {}", comment.number, comment.comment_id, comment.author);
+        if !self.authorised(&comment.author, &where_).await {
+            if matches!(command, Command::Run(_)) {
+                self.feedback.reply(&repo, comment.number, REFUSAL).await;
+            } else {
+                self.events.log(format!("{where_}: not answered (only authorised users get replies)"));
+            }
+            return Ok(Handled::Refused);
+        }
         let request = match command {
             Command::Run(request) => request,
             other => {
@@ -92,11 +133,6 @@ impl Intake {
             let reply = "cc-ci tests pull requests: comment `!testme` on a pull request, not on an issue.";
             self.feedback.reply(&repo, comment.number, reply).await;
             return Ok(Handled::Replied);
-        }
-        if !self.authorised(&comment.author, &where_).await {
-            let reply = format!("@{}: sorry, you may not start cc-ci runs here.", comment.author);
-            self.feedback.reply(&repo, comment.number, &reply).await;
-            return Ok(Handled::Refused);
         }
         if request.quick {
             self.events.log(format!("{where_}: --quick asked, not available"));
@@ -142,13 +178,31 @@ impl Intake {
             tiers: request.tiers,
             trigger_comment_id: Some(comment.comment_id),
         };
-        let enqueued = self.store.enqueue(&new)?;
-        let id = enqueued.id();
-        if !enqueued.is_new() {
-            return Ok(Handled::AlreadySeen);
-        }
+        let what = format!("queueing a run for {where_}");
+        let written = persist::write(&self.health, &self.events, &what, Tries::AtMost(QUEUE_TRIES), || {
+            self.store.enqueue_for_pr(&new)
+        })
+        .await;
+        let (id, superseded) = match written {
+            Ok((Enqueued::New(id), superseded)) => (id, superseded),
+            Ok((Enqueued::Duplicate(_), _)) => return Ok(Handled::AlreadySeen),
+            Err(e) => {
+                // Not lost: forgotten, the comment is taken up again by the next poll cycle.
+                let forgotten = self.store.forget_comment(repo, comment.comment_id);
+                self.events.log(match &forgotten {
+                    Ok(()) => format!("{where_}: could not be queued; the next poll cycle tries again"),
+                    Err(f) => format!("{where_}: could not be queued, nor forgotten for the poller ({f})"),
+                });
+                if forgotten.is_err() {
+                    let reply = "cc-ci: I could not queue this run (the server cannot write its state right now). \
+                                 Please comment `!testme` again later.";
+                    self.feedback.reply(repo, comment.number, reply).await;
+                }
+                return Err(e);
+            }
+        };
         self.events.log(format!("{where_}: queued run {id} for {}", pull.head.sha));
-        for old in self.store.supersede_queued(repo, comment.number, id)? {
+        for old in superseded {
             self.events.log(format!("run {} superseded by run {id}", old.id));
             self.feedback.superseded(&old, id).await;
         }

@@ -1,8 +1,9 @@
 //! The poller (SPEC V1): per enrolled repository and cycle, one request for the repo-wide comments
 //! updated since a persisted high-water mark (plus pages), each handed to the intake (which
-//! dedupes on comment id, so the inclusive mark and edited comments never fire twice). On the
-//! first cycle for a repository every existing comment is marked seen: enrolling a repository does
-//! not answer its history.
+//! dedupes on comment id, so the inclusive mark never fires twice). A comment whose `updated_at`
+//! is after its `created_at` was edited: it is marked seen and never fires (if it was seen before
+//! the edit it was already handled then). On the first cycle for a repository every existing
+//! comment is marked seen: enrolling a repository does not answer its history.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +52,9 @@ pub async fn poll_repo(intake: &Intake, repo: &str) -> Result<(), String> {
         intake.events.log(format!("poll {repo}: first cycle, {seeded} existing comment(s) marked seen"));
     } else {
         for comment in &comments {
-            if let Some(incoming) = incoming(repo, comment) {
+            if comment.is_edited() {
+                intake.edited(repo, comment.id).map_err(|e| e.to_string())?;
+            } else if let Some(incoming) = incoming(repo, comment) {
                 intake.handle(incoming).await.map_err(|e| e.to_string())?;
             }
         }
@@ -64,8 +67,8 @@ fn to_mark(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Polls forever, every `interval`.
-pub async fn run(intake: Arc<Intake>, interval: Duration) {
+/// Polls forever, every `interval` (returns only to satisfy [`crate::supervise::Task`]).
+pub async fn run(intake: Arc<Intake>, interval: Duration) -> String {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

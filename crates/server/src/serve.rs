@@ -1,6 +1,9 @@
 //! `ccci serve`: wires the server together and starts it. On start it recovers from a crash (runs
 //! that were live become `error`, their Docker objects are reaped, their PRs told), then serves
-//! the dashboard and the webhook endpoint, polls the forge, and runs the queue.
+//! the dashboard and the webhook endpoint, polls the forge, and runs the queue. None of those
+//! tasks ends on its own: when one does (a panic, say), [`Started::wait`] returns which and why, and
+//! `ccci serve` exits non-zero so its supervisor starts a whole server again rather than keep one
+//! running half-alive.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,12 +15,14 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::events::Events;
 use crate::feedback::Feedback;
+use crate::health::Health;
 use crate::intake::Intake;
 use crate::runner::{reap, RunnerConfig};
 use crate::store::{Store, StoreError};
-use crate::web::{self, WebState};
+use crate::supervise::{self, Task, TaskEnded};
+use crate::web::{self, StreamSlots, WebState};
 use crate::worker::Workers;
-use crate::{paths, poller, webhook};
+use crate::{http, paths, poller, webhook};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,20 +42,37 @@ pub struct Started {
     /// Where the HTTP side listens (the configured address, with the real port if it was 0).
     pub addr: SocketAddr,
     pub events: Events,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// What `/healthz` reports.
+    pub health: Health,
+    tasks: Vec<Task>,
 }
 
 impl Started {
-    /// Serves until one of the server's tasks ends (none does on its own).
-    pub async fn wait(mut self) {
-        if let Some(task) = self.tasks.pop() {
-            let _ = task.await;
-        }
+    /// Serves until one of the server's tasks ends (none does on its own); says which and why.
+    pub async fn wait(self) -> TaskEnded {
+        let ended = supervise::first_to_end(self.tasks).await;
+        self.events.log(format!("{ended}; stopping the server"));
+        ended
     }
 }
 
-/// Starts the server described by `config`; `exe` is the `ccci` executable runs are started with.
-pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
+/// The server's parts, wired but not started: what [`start`] runs, and what tests and benchmarks
+/// drive directly (the intake without a poller, the router without a listener).
+pub struct Parts {
+    pub events: Events,
+    pub health: Health,
+    pub store: Arc<Store>,
+    pub feedback: Feedback,
+    pub intake: Arc<Intake>,
+    pub workers: Workers,
+    /// The dashboard and the webhook endpoint.
+    pub app: axum::Router,
+}
+
+/// Wires the server described by `config` (opens the store and the forge client, nothing runs
+/// yet); `exe` is the `ccci` executable runs are started with unless the configuration names
+/// another `engine`.
+pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir).map_err(|source| ServeError::DataDir { path: data_dir.clone(), source })?;
     let redactor = Redactor::new();
@@ -62,23 +84,22 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
     let store = Arc::new(Store::open(&paths::store_file(&data_dir))?);
     let forge_config = forge::Config::new(&config.forge.base_url, config.forge.token.value.clone())?;
     let client = Arc::new(forge::Client::new(forge_config)?);
-    let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone());
+    let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone(), redactor.clone());
     let wake = Arc::new(Notify::new());
-
-    recover(&store, &feedback, &events).await?;
-
+    let health = Health::default();
     let intake = Arc::new(Intake {
         store: store.clone(),
         client,
         feedback: feedback.clone(),
         events: events.clone(),
+        health: health.clone(),
         bot_login: config.forge.bot_login.clone(),
         auth: config.auth.clone(),
         repos: config.repos.clone(),
         wake: wake.clone(),
     });
     let runner = Arc::new(RunnerConfig {
-        exe,
+        exe: config.engine.clone().unwrap_or(exe),
         data_dir: data_dir.clone(),
         forge_url: config.forge.base_url.clone(),
         base_domain: config.base_domain.clone(),
@@ -87,11 +108,34 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         recipes_config_dir: config.recipes_config_dir.clone(),
         timeout: config.run_timeout,
     });
-    let workers =
-        Workers { store: store.clone(), runner, feedback, events: events.clone(), max_tests: config.max_tests, wake };
-    let web_state = WebState { store, data_dir, public_url: config.public_url.clone(), redactor: redactor.clone() };
+    let workers = Workers {
+        store: store.clone(),
+        runner,
+        feedback: feedback.clone(),
+        events: events.clone(),
+        health: health.clone(),
+        max_tests: config.max_tests,
+        wake,
+    };
+    let limits = config.http;
+    let web_state = WebState {
+        store: store.clone(),
+        data_dir,
+        public_url: config.public_url.clone(),
+        redactor,
+        health: health.clone(),
+        streams: StreamSlots::new(limits.max_log_streams, limits.max_log_streams_per_run),
+    };
     let secret = config.webhook_secret.as_ref().map(|s| Arc::from(s.expose()));
     let app = web::router(web_state).merge(webhook::router(webhook::WebhookState { intake: intake.clone(), secret }));
+    Ok(Parts { events, health, store, feedback, intake, workers, app })
+}
+
+/// Starts the server described by `config` (see [`assemble`]): recovers from an earlier crash,
+/// listens, and runs the poller, the workers and the HTTP side.
+pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
+    let Parts { events, health, store, feedback, intake, workers, app } = assemble(config, exe)?;
+    recover(&store, &feedback, &events).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
@@ -99,13 +143,11 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
     events.log(format!("listening on http://{addr}; {} repo(s) enrolled", config.repos.len()));
 
     let tasks = vec![
-        tokio::spawn(poller::run(intake, config.poll_interval)),
-        tokio::spawn(workers.run()),
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        }),
+        Task::spawn("the poller", poller::run(intake, config.poll_interval)),
+        Task::spawn("the workers", workers.run()),
+        Task::spawn("the HTTP listener", http::serve(listener, app, config.http, events.clone())),
     ];
-    Ok(Started { addr, events, tasks })
+    Ok(Started { addr, events, health, tasks })
 }
 
 /// Runs left live by an earlier life of the server: marked `error`, reaped, their PRs told.

@@ -20,6 +20,15 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Forgets that comment `id` of `repo` was seen, so the poller looks at it again: for a comment
+    /// whose run could not be queued (the store refused the write).
+    pub fn forget_comment(&self, repo: &str, id: u64) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM seen_comments WHERE repo = ?1 AND comment_id = ?2", params![repo, id as i64])
+            .map_err(|e| self.sqlite(e))?;
+        Ok(())
+    }
+
     /// Marks existing comments as seen without firing them (first start on a repo); returns how
     /// many were new. One transaction, however many ids.
     pub fn seed_seen(&self, repo: &str, ids: impl IntoIterator<Item = u64>) -> Result<usize, StoreError> {

@@ -4,6 +4,8 @@
 //! `..`, absolute paths and symlinks that lead out are all 404. Text is redacted as it streams;
 //! images and archives are served as they are (they were written by the engine, which already
 //! redacts text artifacts, and masking bytes inside a compressed stream would only corrupt it).
+//! A JSON file is parsed (to redact it value by value) only up to [`MAX_JSON`]; a larger one is
+//! offered as a download, streamed and redacted line by line like text, never held in memory.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -27,8 +29,8 @@ const MAX_DEPTH: usize = 4;
 const MAX_FILES: usize = 500;
 /// Bytes read per step when serving.
 const CHUNK: usize = 64 << 10;
-/// Largest JSON file redacted value by value (larger ones are redacted as text).
-const MAX_JSON: u64 = 16 << 20;
+/// Largest JSON file parsed to be redacted value by value; a larger one is streamed as a download.
+pub const MAX_JSON: u64 = 1 << 20;
 
 /// One file of a run, for the run page and the API.
 #[derive(Debug, Clone)]
@@ -188,7 +190,8 @@ pub async fn serve(
     // The type (and so whether it is redacted) follows the file actually read, not the link's name.
     let real = target.to_string_lossy().into_owned();
     let (ctype, raw) = content_type(&real);
-    let json = ctype == "application/json" && meta.len() <= MAX_JSON;
+    let is_json = ctype == "application/json";
+    let json = is_json && meta.len() <= MAX_JSON;
     let body = match json.then_some(tokio::fs::read(&target).await.ok()).flatten() {
         // Rewritten only when a value held a secret; otherwise kept byte for byte.
         Some(bytes) => match serde_json::from_slice::<Value>(&bytes) {
@@ -214,6 +217,9 @@ pub async fn serve(
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static("sandbox; default-src 'none'"));
     headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    if is_json && !json {
+        headers.insert(header::CONTENT_DISPOSITION, header::HeaderValue::from_static("attachment"));
+    }
     res.extensions_mut().insert(Redacted);
     Ok(res)
 }
