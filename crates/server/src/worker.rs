@@ -2,10 +2,9 @@
 //! store's `claim_next` checks and claims in one transaction), run each, record how it ended, and
 //! tell the pull request.
 //!
-//! How a run ended is recorded until the store takes it (a full disk must not leave the run
-//! `running` forever, holding a slot): the result a few times, then the run as `error` saying the
-//! result could not be recorded, for as long as that takes; `/healthz` shows the problem
-//! meanwhile. A run's task that panics ends [`Workers::run`] with an error, so the server exits
+//! How a run ended is recorded for as long as the store refuses it (a full disk): the result
+//! exists nowhere else, so it is tried again with backoff, never dropped, and `/healthz` shows the
+//! problem meanwhile; the run keeps its slot until then and nothing else is lost or half-done. A run's task that panics ends [`Workers::run`] with an error, so the server exits
 //! for its supervisor rather than go on with a run in limbo.
 
 use std::sync::Arc;
@@ -23,9 +22,6 @@ use crate::store::{Run, Store};
 
 /// How often the queue is looked at when nothing wakes the workers.
 const IDLE_CHECK: Duration = Duration::from_secs(2);
-
-/// Tries at recording a run's result before recording it as an error instead.
-const RESULT_TRIES: u32 = 5;
 
 /// The queue's consumers.
 #[derive(Clone)]
@@ -80,7 +76,7 @@ impl Workers {
             RunEnd::Result { result, json } => {
                 let level = u32::try_from(result.level).unwrap_or(u32::MAX);
                 let what = format!("recording run {}'s result", run.id);
-                let recorded = persist::write(&self.health, &self.events, &what, Tries::AtMost(RESULT_TRIES), || {
+                let recorded = persist::write(&self.health, &self.events, &what, Tries::UntilWritten, || {
                     self.store.finish(run.id, result.outcome, level, &json)
                 })
                 .await;
@@ -95,6 +91,7 @@ impl Workers {
                         ));
                         self.feedback.finished(&run, &result).await;
                     }
+                    // Not the store's refusal (that is retried): the run is in another state.
                     Err(e) => self.end_in_error(&run, format!("its result could not be recorded: {e}")).await,
                 }
             }

@@ -3,62 +3,36 @@
 //! started, so queued runs stay queued; the full path is in crates/ccci/tests/serve_e2e.rs). The
 //! webhook endpoint is served on loopback by the server's own HTTP side.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use server::command::HELP_TEXT;
 use server::intake::{Handled, IncomingComment, REFUSAL};
-use server::serve::Parts;
 use server::{poller, RunFilter, RunState};
+use support::{Served, HEAD, MEMBER, ORG, PUBLIC_URL, REPO, SECRET};
 use testbed::fake_forge::{comment_webhook_request, send_comment_webhook, FakeForge, HookAction};
 
-const ORG: &str = "coop-cloud";
-const MEMBER: &str = "maintainer";
 const STRANGER: &str = "drive-by";
-const SECRET: &str = "intake-test-hook-secret-4b1d";
-const REPO: &str = "coop-cloud/app-db";
-const HEAD: &str = "0123456789abcdef0123456789abcdef01234567";
-const PUBLIC_URL: &str = "https://ci.example.test";
 
-/// The fake forge with one enrolled repo, PR #1 and issue #2, and the server's parts for it.
+/// The served server with its first poll cycle done (every test starts after it).
 struct World {
-    forge: FakeForge,
-    parts: Parts,
+    served: Served,
     hook_url: String,
-    data_dir: PathBuf,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for World {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.served
+    }
 }
 
 impl World {
     async fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let forge = FakeForge::start();
-        forge.create_repo(REPO);
-        forge.add_pr(REPO, 1, HEAD, "feature");
-        forge.add_issue(REPO, 2);
-        forge.set_org_members(ORG, &[MEMBER]);
-        let data_dir = dir.path().join("data");
-        let text = format!(
-            "base_domain = \"ci.test\"\npublic_url = \"{PUBLIC_URL}\"\ndata_dir = \"{data}\"\n\
-             [forge]\nkind = \"gitea\"\nbase_url = \"{url}\"\nbot_login = \"{bot}\"\ntoken_env = \"TOKEN\"\n\
-             [webhook]\nsecret_env = \"SECRET\"\n[auth]\norg = \"{ORG}\"\n[[repos]]\nrepo = \"{REPO}\"\n",
-            data = data_dir.display(),
-            url = forge.url(),
-            bot = forge.bot_login(),
-        );
-        let token = forge.token();
-        let env = move |name: &str| match name {
-            "TOKEN" => Some(token.clone()),
-            "SECRET" => Some(SECRET.to_string()),
-            _ => None,
-        };
-        let config = server::config::parse(Path::new("intake-test.toml"), &text, &env).unwrap();
-        let parts = server::serve::assemble(&config, PathBuf::from("/bin/false")).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let hook_url = format!("http://{}/hooks/forge", listener.local_addr().unwrap());
-        tokio::spawn(server::http::serve(listener, parts.app.clone(), config.http, parts.events.clone()));
-        let world = World { forge, parts, hook_url, data_dir, _dir: dir };
-        // The first cycle marks what is there seen; every test starts after it.
+        let served = Served::start("").await;
+        let hook_url = served.url("/hooks/forge");
+        let world = World { served, hook_url };
         world.poll().await;
         world
     }
@@ -91,11 +65,12 @@ impl World {
     /// The bot's comments on `number`, as they read now.
     fn bot_comments(&self, number: u64) -> Vec<String> {
         let bot = self.forge.bot_login();
-        self.forge.comments(REPO).into_iter().filter(|c| c.number == number && c.author == bot).map(|c| c.body).collect()
-    }
-
-    fn server_log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+        self.forge
+            .comments(REPO)
+            .into_iter()
+            .filter(|c| c.number == number && c.author == bot)
+            .map(|c| c.body)
+            .collect()
     }
 
     fn incoming(&self, id: u64, author: &str, body: &str) -> IncomingComment {
@@ -207,7 +182,8 @@ async fn a_non_member_gets_a_short_refusal_and_nothing_else() {
 
     // Help, syntax and junk from a non-member: nothing posted at all.
     let link = "https://phish.example/login";
-    for body in ["!testme help".to_string(), "!testme please".into(), format!("!testme {link} {}", "x".repeat(10_000))] {
+    for body in ["!testme help".to_string(), "!testme please".into(), format!("!testme {link} {}", "x".repeat(10_000))]
+    {
         w.comment(1, STRANGER, &body);
     }
     w.poll().await;

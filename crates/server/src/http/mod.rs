@@ -54,7 +54,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: HttpLimits, event
             Err(e) => {
                 // Out of descriptors and the like: wait for connections to end, then go on.
                 failures += 1;
-                if failures == 1 || failures % 100 == 0 {
+                if failures == 1 || failures.is_multiple_of(100) {
                     events.log(format!("http: cannot accept a connection ({failures} in a row): {e}"));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;

@@ -33,6 +33,7 @@ use axum::routing::get;
 use axum::Router;
 use harness::redact::Redactor;
 
+pub use artifacts::MAX_JSON;
 pub use error::WebError;
 pub use streams::StreamSlots;
 
