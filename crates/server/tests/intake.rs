@@ -6,6 +6,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use server::command::HELP_TEXT;
 use server::intake::{Handled, IncomingComment, REFUSAL};
@@ -324,4 +325,48 @@ async fn edited_comments_never_trigger() {
     assert!(w.forge.posted_comments().is_empty());
     assert!(w.server_log().contains(&format!("comment {unseen} was edited before it was seen")));
     assert!(w.server_log().contains(&format!("comment {hooked} was edited before it was seen")));
+}
+
+#[tokio::test]
+async fn text_bound_for_the_forge_is_redacted_before_it_is_cut() {
+    let w = World::new().await;
+    w.comment(1, MEMBER, "!testme");
+    w.poll().await;
+    let run = w.runs().pop().unwrap();
+    let token = w.forge.token();
+    // The token straddles the status description's 120-character cut and the comment's 500.
+    let message = format!("{}clone of https://ci:{token}@forge.test/x.git failed; {SECRET}", "x".repeat(90));
+    assert_eq!(message.find(&token), Some(110));
+    let message = format!("{message} {}{message}", "y".repeat(188));
+    assert_eq!(message.rfind(&token), Some(490));
+    w.parts.feedback.errored(&run, &message).await;
+    let mut result: harness::result::RunResult = serde_json::from_str(
+        r#"{"schema_version":1,"run_id":"r","recipe":"app-db","ref":null,"commit":null,"mode":"cold",
+        "instance":{"domain":"d","stack":"s"},"started_at":"","finished_at":"","duration_ms":1,"tiers":[],
+        "level":0,"level_of":1,"outcome":"fail"}"#,
+    )
+    .unwrap();
+    result.tiers.push(harness::result::TierResult::new(
+        harness::result::Tier::Install,
+        harness::result::Outcome::Fail,
+        format!("{}login with {} refused", "z".repeat(290), SECRET.replace('-', "\\u002d")),
+        Duration::from_secs(1),
+    ));
+    w.parts.feedback.finished(&run, &result).await;
+
+    let texts: Vec<String> = w
+        .forge
+        .edits()
+        .into_iter()
+        .map(|e| e.body)
+        .chain(w.forge.statuses().into_iter().map(|s| s.description))
+        .chain(w.bot_comments(1))
+        .collect();
+    assert!(texts.len() >= 5, "{texts:?}");
+    for text in &texts {
+        for secret in [token.as_str(), SECRET, &token[..8], &SECRET[..8]] {
+            assert!(!text.contains(secret), "{secret:?} in {text:?}");
+        }
+    }
+    assert!(texts.iter().any(|t| t.contains("[redacted]")), "{texts:?}");
 }
