@@ -1,13 +1,14 @@
 //! The store on a full disk (a size-limited tmpfs filled to the last byte; needs root, as the rest
 //! of the suite does): a comment that cannot be recorded is not lost (the next poll cycle takes it
 //! up once there is room), the queue is not wedged (a run that cannot be claimed waits, one whose
-//! result cannot be recorded is retried), and `/healthz` says why meanwhile. Runs use a stand-in
-//! engine that writes a passing `result.json` and then waits on a FIFO the test opens.
+//! result cannot be recorded is retried), and `/healthz` says why meanwhile. Runs use the stand-in
+//! engine `tests/stub-engine.sh`, which writes a passing `result.json` and then waits on a FIFO
+//! the test opens (its path is in the environment, which this one-test binary owns).
 
 mod support;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -57,28 +58,6 @@ impl Drop for SmallDisk {
     }
 }
 
-/// A stand-in engine: writes a passing `result.json` into `--out`, then waits until `gate` (a
-/// FIFO) is opened for writing.
-fn stub_engine(dir: &Path, gate: &Path) -> PathBuf {
-    let script = dir.join("engine");
-    let result = r#"{"schema_version":1,"run_id":"20260101t000000-000000","recipe":"app-db","ref":null,
-"commit":null,"mode":"cold","instance":{"domain":"x.ci.test","stack":"x_ci_test"},
-"started_at":"2026-01-01T00:00:00Z","finished_at":"2026-01-01T00:00:01Z","duration_ms":1000,
-"tiers":[{"tier":"install","outcome":"pass","reason":"served","duration_ms":900}],
-"level":1,"level_of":1,"outcome":"pass","artifacts":[]}"#;
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --out ] && out=$2; shift; done\n\
-             cat > \"$out/result.json\" <<'JSON'\n{result}\nJSON\nread _ < '{gate}'\n",
-            gate = gate.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    script
-}
-
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !done() {
@@ -98,8 +77,8 @@ async fn a_full_disk_neither_loses_a_trigger_nor_wedges_the_queue() {
     let tools = tempfile::tempdir().unwrap();
     let gate = tools.path().join("gate");
     assert!(Command::new("mkfifo").arg(&gate).status().unwrap().success());
-    let engine = stub_engine(tools.path(), &gate);
-    let top = format!("engine = \"{}\"", engine.display());
+    std::env::set_var("CCCI_STUB_GATE", &gate);
+    let top = format!("engine = \"{}/tests/stub-engine.sh\"", env!("CARGO_MANIFEST_DIR"));
     let served = Served::start_with(&top, "", Some(disk.path().join("data"))).await;
     let intake = &served.parts.intake;
     poller::poll_repo(intake, REPO).await.unwrap();
