@@ -7,7 +7,7 @@
 //!
 //! 1. a 16 MiB JSON artifact downloaded 12 times (4 at once): the server's RSS before and at its peak;
 //! 2. 300 sockets, half idle, half with half-sent headers: how long until the server closed each;
-//! 3. the load, for at most SECONDS: DELIVERIES webhook deliveries from 8 senders (member
+//! 3. the load, spread over SECONDS: DELIVERIES webhook deliveries from 8 senders (member
 //!    `!testme`s, byte-for-byte redeliveries, fresh deliveries of seen comments, forged ones with
 //!    bad signatures, oversized ones, strangers' `!testme`, a member's 10 000-character command with
 //!    a link, plain comments), while live-log floods and slow-header clients run beside them and
@@ -253,10 +253,11 @@ async fn soak(plan: Plan) -> Res<bool> {
         idle.median.as_secs_f64()
     );
     println!(
-        "  live-log floods: {} streams served, {} refused (503), {} failed; slow-header clients: {} closed, \
-         after {:.2} s at most",
+        "  live-log floods: {} streams served, {} refused (503), {} of runs not there yet, {} failed (server \
+         down); slow-header clients: {} closed, after {:.2} s at most",
         load.sse_ok.load(Ordering::SeqCst),
         load.sse_refused.load(Ordering::SeqCst),
+        load.sse_unknown.load(Ordering::SeqCst),
         load.sse_failed.load(Ordering::SeqCst),
         load.slow_closed.load(Ordering::SeqCst),
         load.slow_max_ms.load(Ordering::SeqCst) as f64 / 1000.0
@@ -431,6 +432,7 @@ struct Load {
     sse_ok: AtomicUsize,
     sse_refused: AtomicUsize,
     sse_failed: AtomicUsize,
+    sse_unknown: AtomicUsize,
     slow_closed: AtomicUsize,
     slow_max_ms: AtomicU64,
 }
@@ -456,6 +458,7 @@ async fn load(plan: &Plan, forge: Arc<FakeForge>, server: &mut Server, hook_url:
     let deadline = Instant::now() + Duration::from_secs(plan.seconds);
     let recent: Arc<Mutex<Vec<WebhookRequest>>> = Arc::default();
     let started = Instant::now();
+    let pace = Duration::from_secs(plan.seconds).mul_f64(0.9) / plan.deliveries.max(1) as u32;
 
     let mut senders = Vec::new();
     for _ in 0..SENDERS {
@@ -463,12 +466,20 @@ async fn load(plan: &Plan, forge: Arc<FakeForge>, server: &mut Server, hook_url:
             (forge.clone(), load.clone(), next.clone(), recent.clone(), hook_url.to_string());
         let total = plan.deliveries;
         senders.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+            // Idle connections are dropped before the server's header timeout would close them.
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .pool_idle_timeout(Duration::from_millis(HEADER_TIMEOUT_SECONDS * 500))
+                .build()
+                .unwrap();
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= total || Instant::now() > deadline {
                     break;
                 }
+                // Delivery i is due at its share of the time.
+                let due = started + pace * i as u32;
+                tokio::time::sleep_until(due.into()).await;
                 let (kind, request) = delivery(i, &forge, &load, &recent);
                 let t0 = Instant::now();
                 let outcome = post(&client, &url, &request).await;
@@ -582,6 +593,9 @@ async fn sse_flood(url: String, load: Arc<Load>, done: Arc<AtomicBool>) {
                     }
                     Ok(r) if r.status() == 503 => {
                         load.sse_refused.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(r) if r.status() == 404 => {
+                        load.sse_unknown.fetch_add(1, Ordering::SeqCst);
                     }
                     _ => {
                         load.sse_failed.fetch_add(1, Ordering::SeqCst);

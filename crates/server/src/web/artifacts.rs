@@ -191,21 +191,11 @@ pub async fn serve(
     let real = target.to_string_lossy().into_owned();
     let (ctype, raw) = content_type(&real);
     let is_json = ctype == "application/json";
-    let json = is_json && meta.len() <= MAX_JSON;
-    let body = match json.then_some(tokio::fs::read(&target).await.ok()).flatten() {
-        // Rewritten only when a value held a secret; otherwise kept byte for byte.
-        Some(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-            Ok(v) => {
-                let mut redacted = v.clone();
-                redact::value(&state.redactor, &mut redacted);
-                if redacted != v {
-                    Body::from(serde_json::to_string_pretty(&redacted).unwrap_or_default())
-                } else {
-                    Body::from(redact::text(&state.redactor, &bytes, false))
-                }
-            }
-            Err(_) => Body::from(redact::text(&state.redactor, &bytes, false)),
-        },
+    let shown = is_json && meta.len() <= MAX_JSON;
+    // Only a small JSON file is read whole; everything else streams.
+    let read = if shown { tokio::fs::read(&target).await.ok() } else { None };
+    let body = match read {
+        Some(bytes) => json_body(&state.redactor, &bytes),
         None => {
             let file = tokio::fs::File::open(&target).await.map_err(|_| not_found())?;
             Body::from_stream(file_stream(file, (!raw).then(|| state.redactor.clone())))
@@ -217,11 +207,28 @@ pub async fn serve(
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static("sandbox; default-src 'none'"));
     headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
-    if is_json && !json {
+    if is_json && !shown {
         headers.insert(header::CONTENT_DISPOSITION, header::HeaderValue::from_static("attachment"));
     }
     res.extensions_mut().insert(Redacted);
     Ok(res)
+}
+
+/// A JSON file redacted value by value, rewritten only when a value held a secret (otherwise kept
+/// byte for byte); one that does not parse is redacted as text.
+fn json_body(redactor: &Redactor, bytes: &[u8]) -> Body {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => {
+            let mut redacted = v.clone();
+            redact::value(redactor, &mut redacted);
+            if redacted != v {
+                Body::from(serde_json::to_string_pretty(&redacted).unwrap_or_default())
+            } else {
+                Body::from(redact::text(redactor, bytes, false))
+            }
+        }
+        Err(_) => Body::from(redact::text(redactor, bytes, false)),
+    }
 }
 
 /// The file's bytes in chunks; redacted line by line when a redactor is given.
