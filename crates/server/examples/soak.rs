@@ -334,8 +334,8 @@ struct JsonFigures {
 async fn json_artifact(forge: &FakeForge, server: &Server, hook_url: &str, pid: &Arc<AtomicU32>) -> Res<JsonFigures> {
     let client = reqwest::Client::new();
     let id = forge.add_comment(REPO, 1, MEMBER, "!testme", forge.now());
-    let status = post(&client, hook_url, &comment_webhook_request(SECRET, &forge.comment_hook(id, HookAction::Created)))
-        .await?;
+    let status =
+        post(&client, hook_url, &comment_webhook_request(SECRET, &forge.comment_hook(id, HookAction::Created))).await?;
     if status != 202 {
         return Err(format!("the first !testme was answered {status}"));
     }
@@ -358,7 +358,8 @@ async fn json_artifact(forge: &FakeForge, server: &Server, hook_url: &str, pid: 
     let running = Arc::new(AtomicBool::new(true));
     let sampler = sample_rss(pid.clone(), running.clone(), Duration::from_millis(5));
     let fetch = |client: reqwest::Client, url: String| async move {
-        let bytes = client.get(&url).send().await.map_err(|e| e.to_string())?.bytes().await.map_err(|e| e.to_string())?;
+        let bytes =
+            client.get(&url).send().await.map_err(|e| e.to_string())?.bytes().await.map_err(|e| e.to_string())?;
         Ok::<usize, String>(bytes.len())
     };
     for _ in 0..8 {
@@ -694,11 +695,15 @@ async fn settle_and_check(forge: &FakeForge, server: &mut Server, load: &Load) -
     let last_peak_kib = server.stop().await;
     let (by_comment, states) = read_store(&server.data_dir)?;
     let others = load.others.lock().unwrap().clone();
+    let lost: Vec<&u64> = expected.iter().filter(|id| !by_comment.contains_key(id)).collect();
+    if !lost.is_empty() {
+        eprintln!("soak: member !testme comments without a run: {lost:?}");
+    }
     let bot = forge.bot_login();
     Ok(Verdict {
         runs: by_comment.values().sum(),
         duplicates: by_comment.values().filter(|&&n| n > 1).count(),
-        lost: expected.iter().filter(|id| !by_comment.contains_key(id)).count(),
+        lost: lost.len(),
         unexpected: others.iter().filter(|id| by_comment.contains_key(id)).count()
             + by_comment.keys().filter(|id| !expected.contains(id) && !others.contains(id)).count(),
         live_left: states.get("queued").copied().unwrap_or(0) + states.get("running").copied().unwrap_or(0),

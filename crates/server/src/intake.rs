@@ -7,13 +7,20 @@
 //!
 //! Someone who may not trigger runs hears only a short, fixed refusal, and only when they asked
 //! for a run: help and syntax replies go to authorised users alone, so a stranger cannot make the
-//! bot post anything of their choosing. A run the store cannot record (a full disk) is tried again
-//! a few times; if it still cannot be queued the comment is forgotten, so the next poll cycle
-//! takes it up again.
+//! bot post anything of their choosing.
+//!
+//! A comment with a command is *claimed* in the store (with itself as the claim) before anything
+//! is done, and *settled* before it is answered (a reply is at most once) or in the transaction
+//! that queues its run. A claim left unsettled — the server was killed mid-way, the store refused
+//! the run (a full disk) — is taken up again by the poller's next cycle ([`Intake::resume`]), so a
+//! `!testme` is never lost between being seen and being queued, nor queued twice (the run's
+//! unique trigger comment).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use forge::{Client, Membership};
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::command::{self, Command, RunRequest};
@@ -27,11 +34,14 @@ use crate::store::{Enqueued, Mode, NewRun, RunId, Store, StoreError};
 /// The reply to someone who asked for a run but may not start one.
 pub const REFUSAL: &str = "cc-ci: sorry, only the maintainers of this repository may start test runs here.";
 
-/// How often queueing a run is tried before the comment is left for the next poll cycle.
+/// How often queueing a run is tried before the claim is left for the next poll cycle.
 const QUEUE_TRIES: u32 = 4;
 
+/// How much of a comment's body a claim keeps (only its first line is a command).
+const CLAIMED_BODY: usize = 4096;
+
 /// A comment on an issue or pull request of an enrolled repository.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncomingComment {
     /// `owner/name`.
     pub repo: String,
@@ -73,6 +83,21 @@ pub struct Intake {
     pub repos: Vec<RepoConfig>,
     /// Woken when a run is queued.
     pub wake: Arc<Notify>,
+    /// Claims being acted on in this process right now (`(repo, comment id)`), which
+    /// [`Intake::resume`] leaves alone.
+    pub in_flight: Mutex<HashSet<(String, u64)>>,
+}
+
+/// Marks a claim in flight for as long as it lives.
+struct InFlight<'a> {
+    intake: &'a Intake,
+    key: (String, u64),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.intake.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
+    }
 }
 
 impl Intake {
@@ -101,18 +126,66 @@ impl Intake {
         let Some(enrolled) = self.enrolled(&comment.repo) else {
             return Ok(Handled::NotEnrolled);
         };
-        let repo = enrolled.repo.clone();
-        let recipe = enrolled.recipe.clone();
-        if !self.store.mark_comment_seen(&repo, comment.comment_id)? {
+        let comment = IncomingComment { repo: enrolled.repo.clone(), ..comment };
+        let Some(command) = command::parse_comment(&comment.body, &comment.author, &self.bot_login) else {
+            return Ok(if self.store.mark_comment_seen(&comment.repo, comment.comment_id)? {
+                Handled::NoCommand
+            } else {
+                Handled::AlreadySeen
+            });
+        };
+        let claim = claim_of(&comment);
+        if !self.store.claim_comment(&comment.repo, comment.comment_id, &claim)? {
             return Ok(Handled::AlreadySeen);
         }
-        let Some(command) = command::parse_comment(&comment.body, &comment.author, &self.bot_login) else {
-            return Ok(Handled::NoCommand);
+        let Some(_in_flight) = self.take(&comment) else { return Ok(Handled::AlreadySeen) };
+        self.act(&comment, command).await
+    }
+
+    /// Takes up again every claim left unsettled that nobody in this process is acting on (after a
+    /// crash, or when queueing its run failed); errors stop at the first, for the next cycle.
+    pub async fn resume(&self) -> Result<usize, StoreError> {
+        let mut resumed = 0;
+        for (repo, id, claim) in self.store.unsettled_comments()? {
+            let comment = match serde_json::from_str::<IncomingComment>(&claim) {
+                Ok(comment) if comment.repo == repo && comment.comment_id == id => comment,
+                _ => {
+                    self.events.log(format!("{repo}: comment {id}'s claim is unreadable; dropped"));
+                    self.store.settle_comment(&repo, id)?;
+                    continue;
+                }
+            };
+            let Some(_in_flight) = self.take(&comment) else { continue };
+            let Some(command) = command::parse_comment(&comment.body, &comment.author, &self.bot_login) else {
+                self.store.settle_comment(&repo, id)?;
+                continue;
+            };
+            self.events.log(format!("{repo}: taking up comment {id} again (it was seen, not yet acted on)"));
+            self.act(&comment, command).await?;
+            resumed += 1;
+        }
+        Ok(resumed)
+    }
+
+    /// Marks `comment` in flight; `None` if it already is.
+    fn take(&self, comment: &IncomingComment) -> Option<InFlight<'_>> {
+        let key = (comment.repo.clone(), comment.comment_id);
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        in_flight.insert(key.clone()).then_some(InFlight { intake: self, key })
+    }
+
+    /// Acts on a claimed comment's command: authorise, answer or queue; settles the claim.
+    async fn act(&self, comment: &IncomingComment, command: Command) -> Result<Handled, StoreError> {
+        let repo = comment.repo.as_str();
+        let Some(recipe) = self.enrolled(repo).map(|r| r.recipe.clone()) else {
+            self.store.settle_comment(repo, comment.comment_id)?;
+            return Ok(Handled::NotEnrolled);
         };
         let where_ = format!("{repo}#{} comment {} by {}", comment.number, comment.comment_id, comment.author);
         if !self.authorised(&comment.author, &where_).await {
+            self.store.settle_comment(repo, comment.comment_id)?;
             if matches!(command, Command::Run(_)) {
-                self.feedback.reply(&repo, comment.number, REFUSAL).await;
+                self.feedback.reply(repo, comment.number, REFUSAL).await;
             } else {
                 self.events.log(format!("{where_}: not answered (only authorised users get replies)"));
             }
@@ -123,7 +196,7 @@ impl Intake {
             other => {
                 self.events.log(format!("{where_}: answered with the syntax"));
                 if let Some(reply) = other.reply() {
-                    self.feedback.reply(&repo, comment.number, &reply).await;
+                    self.answer(comment, &reply).await?;
                 }
                 return Ok(Handled::Replied);
             }
@@ -131,17 +204,24 @@ impl Intake {
         if !comment.is_pull {
             self.events.log(format!("{where_}: !testme on an issue, not a pull request"));
             let reply = "cc-ci tests pull requests: comment `!testme` on a pull request, not on an issue.";
-            self.feedback.reply(&repo, comment.number, reply).await;
+            self.answer(comment, reply).await?;
             return Ok(Handled::Replied);
         }
         if request.quick {
             self.events.log(format!("{where_}: --quick asked, not available"));
             let reply = "cc-ci: quick mode is not available on this server yet (no warm canonical copies). \
                          Comment `!testme` for a full run.";
-            self.feedback.reply(&repo, comment.number, reply).await;
+            self.answer(comment, reply).await?;
             return Ok(Handled::Replied);
         }
-        self.queue(&repo, &recipe, &comment, request, &where_).await
+        self.queue(repo, &recipe, comment, request, &where_).await
+    }
+
+    /// Settles the comment's claim, then replies (a reply is posted at most once).
+    async fn answer(&self, comment: &IncomingComment, reply: &str) -> Result<(), StoreError> {
+        self.store.settle_comment(&comment.repo, comment.comment_id)?;
+        self.feedback.reply(&comment.repo, comment.number, reply).await;
+        Ok(())
     }
 
     async fn queue(
@@ -159,13 +239,13 @@ impl Intake {
                 self.events.log(format!("{where_}: cannot read the pull request: {e}"));
                 let reply = "cc-ci: I could not read this pull request from the forge; please try `!testme` again \
                              in a few minutes.";
-                self.feedback.reply(repo, comment.number, reply).await;
+                self.answer(comment, reply).await?;
                 return Ok(Handled::Replied);
             }
         };
         if pull.state != "open" {
             self.events.log(format!("{where_}: the pull request is {}", pull.state));
-            self.feedback.reply(repo, comment.number, "cc-ci: this pull request is closed; nothing to test.").await;
+            self.answer(comment, "cc-ci: this pull request is closed; nothing to test.").await?;
             return Ok(Handled::Replied);
         }
         let new = NewRun {
@@ -187,17 +267,8 @@ impl Intake {
             Ok((Enqueued::New(id), superseded)) => (id, superseded),
             Ok((Enqueued::Duplicate(_), _)) => return Ok(Handled::AlreadySeen),
             Err(e) => {
-                // Not lost: forgotten, the comment is taken up again by the next poll cycle.
-                let forgotten = self.store.forget_comment(repo, comment.comment_id);
-                self.events.log(match &forgotten {
-                    Ok(()) => format!("{where_}: could not be queued; the next poll cycle tries again"),
-                    Err(f) => format!("{where_}: could not be queued, nor forgotten for the poller ({f})"),
-                });
-                if forgotten.is_err() {
-                    let reply = "cc-ci: I could not queue this run (the server cannot write its state right now). \
-                                 Please comment `!testme` again later.";
-                    self.feedback.reply(repo, comment.number, reply).await;
-                }
+                // Not lost: the claim stays, and the poller's next cycle takes it up again.
+                self.events.log(format!("{where_}: could not be queued; the next poll cycle tries again"));
                 return Err(e);
             }
         };
@@ -235,4 +306,13 @@ impl Intake {
             }
         }
     }
+}
+
+/// What a claim keeps of `comment`: all of it but a very long body's tail.
+fn claim_of(comment: &IncomingComment) -> String {
+    let mut kept = comment.clone();
+    if let Some((cut, _)) = kept.body.char_indices().nth(CLAIMED_BODY) {
+        kept.body.truncate(cut);
+    }
+    serde_json::to_string(&kept).unwrap_or_default()
 }

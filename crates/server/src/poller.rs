@@ -3,7 +3,9 @@
 //! dedupes on comment id, so the inclusive mark never fires twice). A comment whose `updated_at`
 //! is after its `created_at` was edited: it is marked seen and never fires (if it was seen before
 //! the edit it was already handled then). On the first cycle for a repository every existing
-//! comment is marked seen: enrolling a repository does not answer its history.
+//! comment is marked seen: enrolling a repository does not answer its history. Each cycle first
+//! takes up the intake's unsettled claims (a crash or a refused write between seeing a `!testme`
+//! and queueing its run).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,9 +43,15 @@ pub enum PollError {
     Store(#[from] StoreError),
 }
 
-/// One cycle over every enrolled repository; errors are logged and the next cycle retries.
+/// One cycle: the claims left unsettled first ([`Intake::resume`]), then every enrolled
+/// repository; errors are logged and the next cycle retries.
 pub async fn poll_all(intake: &Intake) {
     let mut store_failed = false;
+    if let Err(e) = intake.resume().await {
+        intake.events.log(format!("poll: cannot take up unsettled comments: {e}"));
+        intake.health.report(STORE_WRITES, format!("taking up unsettled comments failed: {e}"));
+        store_failed = true;
+    }
     for repo in intake.repos.iter().map(|r| r.repo.clone()).collect::<Vec<_>>() {
         match poll_repo(intake, &repo).await {
             Ok(()) => {}

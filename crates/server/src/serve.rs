@@ -97,6 +97,7 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
         auth: config.auth.clone(),
         repos: config.repos.clone(),
         wake: wake.clone(),
+        in_flight: Default::default(),
     });
     let runner = Arc::new(RunnerConfig {
         exe: config.engine.clone().unwrap_or(exe),

@@ -370,3 +370,33 @@ async fn text_bound_for_the_forge_is_redacted_before_it_is_cut() {
     }
     assert!(texts.iter().any(|t| t.contains("[redacted]")), "{texts:?}");
 }
+
+#[tokio::test]
+async fn a_testme_seen_but_not_yet_queued_when_the_server_died_is_taken_up_again() {
+    let w = World::new().await;
+    // As a server killed right after claiming it would leave it: seen, claimed, no run. Its
+    // delivery and the poller both find it seen.
+    let id = w.comment(1, MEMBER, "!testme");
+    let claim = IncomingComment { comment_id: id, ..w.incoming(id, MEMBER, "!testme") };
+    assert!(w.parts.store.claim_comment(REPO, id, &serde_json::to_string(&claim).unwrap()).unwrap());
+    assert_eq!(w.deliver(id).await, 200);
+    assert!(w.runs().is_empty());
+
+    poller::poll_all(&w.parts.intake).await;
+    let runs = w.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].trigger_comment_id, Some(id));
+    assert!(w.parts.store.unsettled_comments().unwrap().is_empty(), "settled with the run");
+    assert!(w.server_log().contains(&format!("taking up comment {id} again")));
+    poller::poll_all(&w.parts.intake).await;
+    assert_eq!(w.runs().len(), 1);
+    assert_eq!(w.bot_comments(1).len(), 1, "one queued comment: {:?}", w.bot_comments(1));
+
+    // A claimed help request is answered once, and settled before the answer.
+    let help = w.comment(1, MEMBER, "!testme help");
+    let claim = IncomingComment { comment_id: help, ..w.incoming(help, MEMBER, "!testme help") };
+    assert!(w.parts.store.claim_comment(REPO, help, &serde_json::to_string(&claim).unwrap()).unwrap());
+    poller::poll_all(&w.parts.intake).await;
+    poller::poll_all(&w.parts.intake).await;
+    assert_eq!(w.bot_comments(1).iter().filter(|c| c.as_str() == HELP_TEXT).count(), 1);
+}

@@ -135,6 +135,28 @@ fn racing_triggers_on_one_pr_leave_exactly_one_queued_run() {
 }
 
 #[test]
+fn a_claim_is_settled_by_its_answer_or_in_the_transaction_that_queues_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ci.db")).unwrap();
+    assert!(store.claim_comment("o/app", 7, "claim-7").unwrap());
+    assert!(!store.claim_comment("o/app", 7, "again").unwrap(), "claimed once");
+    assert!(!store.mark_comment_seen("o/app", 7).unwrap(), "a claimed comment is seen");
+    assert!(store.claim_comment("o/app", 8, "claim-8").unwrap());
+    assert!(store.claim_comment("o/app", 9, "claim-9").unwrap());
+    let unsettled =
+        |s: &Store| s.unsettled_comments().unwrap().into_iter().map(|(_, id, c)| (id, c)).collect::<Vec<_>>();
+    assert_eq!(unsettled(&store), vec![(7, "claim-7".into()), (8, "claim-8".into()), (9, "claim-9".into())]);
+    store.settle_comment("o/app", 8).unwrap();
+    let (enqueued, _) = store.enqueue_for_pr(&run("o/app", 1, 9)).unwrap();
+    assert!(enqueued.is_new());
+    assert_eq!(unsettled(&store), vec![(7, "claim-7".into())], "the run's comment settled with it");
+    // Across a restart, the unsettled claim is still there to be taken up.
+    drop(store);
+    let store = Store::open(&dir.path().join("ci.db")).unwrap();
+    assert_eq!(unsettled(&store), vec![(7, "claim-7".into())]);
+}
+
+#[test]
 fn crash_recovery_errors_live_runs_and_keeps_the_queue() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ci.db");

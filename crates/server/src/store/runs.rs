@@ -167,7 +167,8 @@ impl Store {
 
     /// [`Store::enqueue`] for a `!testme` on a pull request: a new run supersedes every run of the
     /// same PR still queued, in the same transaction, so however many triggers race, one run of
-    /// the PR is left queued. Returns the superseded runs (their comments are to be updated).
+    /// the PR is left queued; the trigger comment's claim is settled in it too. Returns the
+    /// superseded runs (their comments are to be updated).
     pub fn enqueue_for_pr(&self, run: &NewRun) -> Result<(Enqueued, Vec<Run>), StoreError> {
         self.enqueue_superseding(run, true)
     }
@@ -195,6 +196,15 @@ impl Store {
                 ],
             )
             .map_err(|e| self.sqlite(e))?;
+        if supersede {
+            if let Some(comment) = run.trigger_comment_id {
+                tx.execute(
+                    "UPDATE seen_comments SET claim = NULL WHERE repo = ?1 AND comment_id = ?2",
+                    params![run.repo, comment as i64],
+                )
+                .map_err(|e| self.sqlite(e))?;
+            }
+        }
         if inserted != 1 {
             let id = tx
                 .query_row(
@@ -203,6 +213,7 @@ impl Store {
                     |r| r.get(0),
                 )
                 .map_err(|e| self.sqlite(e))?;
+            tx.commit().map_err(|e| self.sqlite(e))?;
             return Ok((Enqueued::Duplicate(RunId(id)), Vec::new()));
         }
         let id = RunId(tx.last_insert_rowid());
