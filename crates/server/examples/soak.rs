@@ -254,13 +254,17 @@ async fn soak(plan: Plan) -> Res<bool> {
     );
     println!(
         "  live-log floods: {} streams served, {} refused (503), {} of runs not there yet, {} failed (server \
-         down); slow-header clients: {} closed, after {:.2} s at most",
+         down); slow-header clients: {} closed by the server, after {:.2} s at most ({} reset by a kill, {} \
+         still open after {} s)",
         load.sse_ok.load(Ordering::SeqCst),
         load.sse_refused.load(Ordering::SeqCst),
         load.sse_unknown.load(Ordering::SeqCst),
         load.sse_failed.load(Ordering::SeqCst),
         load.slow_closed.load(Ordering::SeqCst),
-        load.slow_max_ms.load(Ordering::SeqCst) as f64 / 1000.0
+        load.slow_max_ms.load(Ordering::SeqCst) as f64 / 1000.0,
+        load.slow_reset.load(Ordering::SeqCst),
+        load.slow_open.load(Ordering::SeqCst),
+        HEADER_TIMEOUT_SECONDS * 10
     );
     println!(
         "SOAK deliveries_sent={} member_testmes={} runs_queued={} duplicates={} lost={} unexpected={} \
@@ -435,6 +439,8 @@ struct Load {
     sse_failed: AtomicUsize,
     sse_unknown: AtomicUsize,
     slow_closed: AtomicUsize,
+    slow_reset: AtomicUsize,
+    slow_open: AtomicUsize,
     slow_max_ms: AtomicU64,
 }
 
@@ -583,6 +589,7 @@ async fn sse_flood(url: String, load: Arc<Load>, done: Arc<AtomicBool>) {
         if done.load(Ordering::SeqCst) {
             break;
         }
+        let failed_before = load.sse_failed.load(Ordering::SeqCst);
         let streams = (0..60u64).map(|k| {
             let (client, url, load) = (client.clone(), url.clone(), load.clone());
             async move {
@@ -605,6 +612,10 @@ async fn sse_flood(url: String, load: Arc<Load>, done: Arc<AtomicBool>) {
             }
         });
         futures_util::future::join_all(streams).await;
+        // While the server restarts, wait for it rather than spin on refused connections.
+        if load.sse_failed.load(Ordering::SeqCst) > failed_before {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 
@@ -625,21 +636,33 @@ async fn slow_headers(url: String, load: Arc<Load>, done: Arc<AtomicBool>) {
                 }
                 let mut buf = [0u8; 256];
                 let bound = Duration::from_secs(HEADER_TIMEOUT_SECONDS * 10);
+                // A clean close is the server's timeout; a reset is the server being killed.
                 let closed = tokio::time::timeout(bound, async {
-                    while let Ok(n) = socket.read(&mut buf).await {
-                        if n == 0 {
-                            break;
+                    loop {
+                        match socket.read(&mut buf).await {
+                            Ok(0) => return true,
+                            Ok(_) => {}
+                            Err(_) => return false,
                         }
                     }
                 })
                 .await;
-                if closed.is_ok() {
-                    load.slow_closed.fetch_add(1, Ordering::SeqCst);
-                    load.slow_max_ms.fetch_max(t0.elapsed().as_millis() as u64, Ordering::SeqCst);
+                match closed {
+                    Ok(true) => {
+                        load.slow_closed.fetch_add(1, Ordering::SeqCst);
+                        load.slow_max_ms.fetch_max(t0.elapsed().as_millis() as u64, Ordering::SeqCst);
+                    }
+                    Ok(false) => {
+                        load.slow_reset.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => {
+                        load.slow_open.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
             }
         });
         futures_util::future::join_all(clients).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
