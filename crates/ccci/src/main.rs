@@ -4,7 +4,7 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Continuous integration for Co-op Cloud recipes.
 #[derive(Parser)]
@@ -34,6 +34,10 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Check the server's configuration file (`ccci config check --config FILE`).
     Config(cmd::config::Args),
+    /// Check this host for running the server (Docker, swarm, proxy, disk, forge, webhook, runner user).
+    Doctor(cmd::doctor::Args),
+    /// Print a shell completion script on stdout (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::RunSecret(args) => cmd::run_secret::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Config(args) => cmd::config::run(args),
+        Command::Doctor(args) => cmd::doctor::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
     };
     match outcome {
         Ok(code) => code,

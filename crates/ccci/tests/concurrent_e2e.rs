@@ -34,11 +34,11 @@ fn three_concurrent_runs_of_the_same_fixture_all_pass_and_leave_nothing() {
     assert_eq!(distinct("stack"), 3, "stack names shared");
     assert_eq!(runs.iter().map(|r| r.run_id().to_string()).collect::<BTreeSet<_>>().len(), 3, "run ids shared");
     for run in &runs {
-        let log = std::fs::read_to_string(run.out_dir.join("log.txt")).unwrap();
+        let events = serde_json::to_string(&run.events()).unwrap();
         for other in runs.iter().filter(|o| o.run_id() != run.run_id()) {
             assert!(
-                !log.contains(other.run_id()),
-                "run {} reaped or touched run {}:\n{log}",
+                !events.contains(other.run_id()),
+                "run {} reaped or touched run {}: {events}",
                 run.run_id(),
                 other.run_id()
             );

@@ -53,3 +53,22 @@ fn a_missing_token_file_exits_non_zero_naming_the_file() {
     assert!(stderr.contains(&missing.display().to_string()), "file not named: {stderr}");
     assert!(stderr.contains("forge.token_file"), "key not named: {stderr}");
 }
+
+#[test]
+fn the_sample_config_the_debian_package_ships_passes_given_its_token_file() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/server.toml");
+    let text = std::fs::read_to_string(&sample).unwrap();
+    let shipped_token = "token_file = \"/etc/cc-ci/forge-token\"";
+    assert!(text.contains(shipped_token), "the sample no longer reads the token from /etc/cc-ci/forge-token");
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("forge-token");
+    std::fs::write(&token, SECRET_TOKEN).unwrap();
+    // Only where the token lives changes: a test cannot write /etc (scripts/test-package checks the
+    // file as installed, unchanged).
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, text.replace(shipped_token, &format!("token_file = \"{}\"", token.display()))).unwrap();
+    let out = check(&config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("data_dir = \"/var/lib/cc-ci\"") && stdout.contains("listen = \"127.0.0.1:8090\""));
+}

@@ -10,7 +10,7 @@ mod support;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use support::{leftovers, spawn_ccci_test_env, testbed, TestRun};
+use support::{leftovers, ran_hook, spawn_ccci_test_env, testbed, Event, TestRun};
 
 /// An alphanumeric value unique to this test process.
 fn password() -> String {
@@ -97,9 +97,10 @@ fn recipe_tests_log_in_through_the_proxy_take_screenshots_and_leak_no_secret() {
     assert_eq!(captured["api_key"], captured["api_key_exec"]);
     let values = vec![pw, captured["api_key"].as_str().unwrap().to_string()];
     assert_no_secret_leaks(&run, &values);
-    let log = std::fs::read_to_string(run.out_dir.join("log.txt")).unwrap();
-    assert!(log.contains("api key in the app: "), "the executable test's output is not in the log");
-    assert!(log.contains("hook post_install in app"), "the post_install hook did not run");
+    let events = run.events();
+    let output = |e: &Event| matches!(e, Event::Output { text, .. } if text.contains("api key in the app: "));
+    assert!(events.iter().any(output), "the executable test's output is not in the log");
+    assert!(ran_hook(&run.steps(), "post_install", "app"), "the post_install hook did not run");
     assert_eq!(leftovers(run.run_id()), Vec::<String>::new(), "objects of the run remain");
 }
 

@@ -7,7 +7,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{ccci_test, leftovers, testbed};
+use support::{ccci_test, leftovers, ran_hook, testbed, Role, Step};
 
 #[test]
 fn a_cold_dependency_is_deployed_first_reachable_and_torn_down_with_the_run() {
@@ -40,11 +40,23 @@ command = 'test -n "$IDP_URL" && http-get "$IDP_HOST" 80 / | grep -q "simple 1.0
     let config_dir = work.path().join("ci");
     let run = ccci_test(work.path(), &app.path, &["--tiers", "install", "--config-dir", config_dir.to_str().unwrap()]);
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr());
-    let log = std::fs::read_to_string(run.out_dir.join("log.txt")).unwrap();
-    let line = log.lines().find(|l| l.contains("deploying dependency idp as stack")).expect("dependency deployed");
-    let dep_stack = line.split("as stack ").nth(1).unwrap().split(' ').next().unwrap().to_string();
-    assert_ne!(dep_stack, run.result["instance"]["stack"].as_str().unwrap());
-    assert!(log.contains("hook post_install in app"), "{log}");
+    let steps = run.steps();
+    let deployed: Vec<(String, Role)> = steps
+        .iter()
+        .filter_map(|s| {
+            if let Step::Deploying { stack, role, .. } = s {
+                Some((stack.clone(), role.clone()))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let app_stack = run.result["instance"]["stack"].as_str().unwrap().to_string();
+    let idp = Role::Dependency { name: "idp".into() };
+    assert_eq!(deployed.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), [idp, Role::Target], "{steps:#?}");
+    let dep_stack = deployed[0].0.clone();
+    assert_ne!(dep_stack, app_stack);
+    assert!(ran_hook(&steps, "post_install", "app"), "{steps:#?}");
     for stack in [dep_stack.as_str(), run.result["instance"]["stack"].as_str().unwrap()] {
         let out = Command::new("docker")
             .args(["service", "ls", "-q", "--filter", &format!("label=com.docker.stack.namespace={stack}")])

@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{ccci_test, leftovers, testbed, TestRun};
+use support::{ccci_test, leftovers, testbed, Step, TestRun};
 
 const TIERS: &str = "install,upgrade,backup,restore";
 
@@ -36,20 +36,28 @@ fn run(work: &Path, recipe: &Path, config: &Path) -> TestRun {
     ccci_test(work, recipe, &["--ref", "next", "--tiers", TIERS, "--config-dir", config])
 }
 
-fn log(run: &TestRun) -> String {
-    std::fs::read_to_string(run.out_dir.join("log.txt")).unwrap()
-}
-
 #[test]
 fn a_configured_marker_in_the_backed_up_data_survives_upgrade_and_restore() {
     let (_work, run) = run_with_marker_in("/var/lib/db/data");
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr());
     assert_eq!(run.result["level"], 4, "{}", run.result);
-    let log = log(&run);
-    assert!(log.contains("written by marker.write before upgrade"), "{log}");
-    assert!(log.contains("marker checked after upgrade: marker.check found"), "{log}");
-    assert!(log.contains("marker checked after restore: marker.check found"), "{log}");
-    assert!(log.contains("marker.spoil"), "{log}");
+    let steps = run.steps();
+    let written = |when: &str| {
+        steps.iter().any(
+            |s| matches!(s, Step::MarkerWritten { marker, before, .. } if marker == "marker.write" && before == when),
+        )
+    };
+    let checked = |when: &str| {
+        steps.iter().any(
+            |s| matches!(s, Step::MarkerChecked { marker, after, .. } if marker == "marker.check" && after == when),
+        )
+    };
+    assert!(written("upgrade") && written("backup"), "{steps:#?}");
+    assert!(checked("upgrade") && checked("restore"), "{steps:#?}");
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::MarkerSpoiled { marker } if marker == "marker.spoil")),
+        "{steps:#?}"
+    );
     assert_eq!(leftovers(run.run_id()), Vec::<String>::new());
 }
 

@@ -60,3 +60,26 @@ fn an_untagged_repository_was_never_released() {
     let plan = plan_json(&[&repo.to_string_lossy()]);
     assert_eq!(tier(&plan, "upgrade")["reason"], "never released");
 }
+
+#[test]
+fn config_files_are_relative_to_the_recipe_however_it_is_reached() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = tmp.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(
+        real.join("compose.yml"),
+        "version: \"3.8\"\nservices:\n  app:\n    image: x/y:1\n    configs: [entry]\nconfigs:\n  entry:\n    name: ${STACK_NAME}_entry_v1\n    file: entrypoint.sh.tmpl\n  present:\n    name: ${STACK_NAME}_present_v1\n    file: present.txt\n",
+    )
+    .unwrap();
+    std::fs::write(real.join("present.txt"), "x").unwrap();
+    std::fs::write(real.join(".env.sample"), "TYPE=real\nDOMAIN=r.example.com\n").unwrap();
+    std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
+    let link = tmp.path().join("link");
+    for reached in [real.clone(), link.clone(), link.join("."), tmp.path().join("link/../link")] {
+        let plan = plan_json(&[reached.to_str().unwrap()]);
+        let mut files: Vec<&str> =
+            plan["configs"].as_array().unwrap().iter().filter_map(|c| c["file"].as_str()).collect();
+        files.sort();
+        assert_eq!(files, ["entrypoint.sh.tmpl", "present.txt"], "through {}: {plan}", reached.display());
+    }
+}

@@ -81,3 +81,25 @@ fn missing_env_sample_exits_2_with_one_line() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn an_explicit_stack_name_in_the_env_file_wins_over_the_domain() {
+    let scratch = tempfile::tempdir().unwrap();
+    let recipe = scratch.path().join("named");
+    std::fs::create_dir(&recipe).unwrap();
+    std::fs::write(
+        recipe.join("compose.yml"),
+        "version: \"3.8\"\nservices:\n  app:\n    image: x/y:1\n    environment: [\"STACK=${STACK_NAME}\"]\n",
+    )
+    .unwrap();
+    let env_file = scratch.path().join("app.env");
+    std::fs::write(&env_file, "DOMAIN=app.example.com\nSTACK_NAME=mine\n").unwrap();
+    let out = ccci().arg("render").arg(&recipe).arg("--env-file").arg(&env_file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_norway::Value = serde_norway::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["services"]["app"]["environment"]["STACK"], serde_norway::Value::from("mine"), "{doc:?}");
+    std::fs::write(&env_file, "DOMAIN=app.example.com\n").unwrap();
+    let out = ccci().arg("render").arg(&recipe).arg("--env-file").arg(&env_file).output().unwrap();
+    let doc: serde_norway::Value = serde_norway::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["services"]["app"]["environment"]["STACK"], serde_norway::Value::from("app_example_com"));
+}

@@ -157,7 +157,9 @@ fn kill_9_with_one_live_and_two_queued_then_restart() {
     }
     server.wait_run(1, &["running"], Duration::from_secs(30));
     wait_for("run 1 to deploy", Duration::from_secs(60), || {
-        std::fs::read_to_string(world.data_dir.join("runs/1/log.txt")).is_ok_and(|l| l.contains("deploying stack"))
+        support::steps_of(&support::events_in(&world.data_dir.join("runs/1")))
+            .iter()
+            .any(|s| matches!(s, support::Step::Deploying { .. }))
     });
     let engine_run = world.engine_run_id(1).expect("run 1's engine id");
     server.kill9();

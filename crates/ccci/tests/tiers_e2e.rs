@@ -5,7 +5,12 @@ mod support;
 
 use std::process::Command;
 
-use support::{ccci_test, leftovers, testbed, TestRun};
+use support::{ccci_test, leftovers, testbed, Role, Step, TestRun};
+
+/// Whether the data marker was checked after `when`.
+fn marker_checked(steps: &[Step], when: &str) -> bool {
+    steps.iter().any(|s| matches!(s, Step::MarkerChecked { after, .. } if after == when))
+}
 
 fn log(run: &TestRun) -> String {
     std::fs::read_to_string(run.out_dir.join("log.txt")).expect("log.txt")
@@ -38,17 +43,21 @@ fn app_db_next_passes_install_upgrade_backup_restore() {
     }
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr());
     assert_eq!(run.result["level"], 4);
-    assert!(log.contains("installing the base release 1.1.0+1.36"), "{log}");
-    assert!(log.contains("upgrading from the base release 1.1.0+1.36"), "{log}");
-    assert!(log.contains("version label changed: 1.1.0+1.36 → 1.1.0+1.36 (chaos "), "{log}");
-    assert!(log.contains("marker checked after upgrade"), "{log}");
-    assert!(log.contains("marker checked after restore"), "{log}");
+    let steps = run.steps();
+    let base = Role::Base { version: "1.1.0+1.36".into() };
+    assert!(steps.iter().any(|s| matches!(s, Step::Deploying { role, .. } if *role == base)), "{steps:#?}");
+    assert!(steps.iter().any(|s| matches!(s, Step::Upgrading { from, .. } if from == "1.1.0+1.36")), "{steps:#?}");
+    let changed = |s: &Step| matches!(s, Step::VersionChanged { from, to } if from == "1.1.0+1.36" && to.starts_with("1.1.0+1.36 (chaos "));
+    assert!(steps.iter().any(changed), "{steps:#?}");
+    assert!(marker_checked(&steps, "upgrade") && marker_checked(&steps, "restore"), "{steps:#?}");
     let stack = run.result["instance"]["stack"].as_str().unwrap();
     let name = format!("backup-{stack}.tar.gz");
     let archive = run.out_dir.join("artifacts").join(&name);
     assert!(archive.is_file(), "no {}", archive.display());
     let size = std::fs::metadata(&archive).unwrap().len();
-    assert!(log.contains(&format!("{name} ({size} bytes)")), "artifact path and size not logged:\n{log}");
+    let written =
+        |s: &Step| matches!(s, Step::BackupWritten { path, bytes } if path.ends_with(&name) && *bytes == size);
+    assert!(steps.iter().any(written), "artifact path and size not told: {steps:#?}");
     let entries = archive_entries(&archive);
     let dump = format!("var/lib/docker/volumes/{stack}_db-data/_data/backup.tar");
     assert!(entries.contains(&dump), "{dump} not in {entries:?}");
@@ -83,10 +92,15 @@ fn dump_db_restores_through_its_hooks() {
         assert_eq!(run.tier(tier)["outcome"], "pass", "{tier}: {}\nlog:\n{log}", run.tier(tier));
     }
     assert_eq!(run.result["level"], 3);
-    assert!(log.contains("running backupbot.backup.pre-hook in app"), "{log}");
-    assert!(log.contains("running backupbot.restore.post-hook in app"), "{log}");
-    assert!(log.contains("/var/lib/db/live/.ccci-marker"), "{log}");
-    assert!(log.contains("marker checked after restore"), "{log}");
+    let steps = run.steps();
+    let hook = |label: &str| {
+        steps.iter().any(|s| matches!(s, Step::HookStarted { name, service } if name.starts_with(label) && service.as_deref() == Some("app")))
+    };
+    assert!(hook("backupbot.backup.pre-hook") && hook("backupbot.restore.post-hook"), "{steps:#?}");
+    let in_live_data =
+        |s: &Step| matches!(s, Step::MarkerWritten { marker, .. } if marker.contains("/var/lib/db/live/.ccci-marker"));
+    assert!(steps.iter().any(in_live_data), "{steps:#?}");
+    assert!(marker_checked(&steps, "restore"), "{steps:#?}");
     assert_clean(&run);
 }
 
@@ -119,7 +133,13 @@ fn crashing_upgrade_fails_naming_the_service() {
     let upgrade = run.tier("upgrade");
     assert_eq!(upgrade["outcome"], "fail", "{upgrade}\n{log}");
     let stack = run.result["instance"]["stack"].as_str().unwrap();
-    assert!(upgrade["reason"].as_str().unwrap().contains(&format!("{stack}_app")), "{upgrade}");
+    let reason = upgrade["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("{stack}_app")), "{upgrade}");
+    assert!(reason.contains("exit code 3"), "the task's exit code: {reason}");
+    assert!(
+        reason.contains("crashloop: fatal: cannot read /etc/crashloop/settings.conf"),
+        "its last log line: {reason}"
+    );
     for tier in ["backup", "restore"] {
         assert_eq!(run.tier(tier)["outcome"], "skipped");
         assert_eq!(run.tier(tier)["reason"], "after upgrade fail", "{}", run.tier(tier));

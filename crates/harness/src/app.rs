@@ -2,7 +2,8 @@
 //! env (the recipe's `.env.sample`, `abra.sh` exports, DOMAIN, STACK_NAME, no ACME resolver), the
 //! merged document with abra's deploy-time labels (recipe, chaos) and every env key exposed to
 //! `app`, and the secrets to create. Every Docker name is checked against its limit here, before
-//! anything exists.
+//! anything exists. Also the other apps a run deploys: the base release an upgrade starts from
+//! ([`BaseApp`]) and cold dependencies ([`DependencyApp`]).
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,29 @@ fn has_healthcheck(service: &Value) -> bool {
         .and_then(Value::as_str)
         .is_some_and(|first| first == "NONE");
     hc.get("test").is_some() && !disabled && !test_none
+}
+
+/// The release the upgrade tier starts from: install deploys it, upgrade replaces it in place.
+#[derive(Debug, Clone)]
+pub struct BaseApp {
+    /// The release tag.
+    pub version: String,
+    /// The base release rendered for the same instance (same domain and stack) as the target.
+    pub app: App,
+}
+
+/// A cold dependency (SPEC T6) rendered for one run: another recipe's app on its own instance.
+#[derive(Debug, Clone)]
+pub struct DependencyApp {
+    /// Its short name (config `name`, else the recipe's name).
+    pub name: String,
+    pub app: App,
+    /// `<scheme>://<domain>`.
+    pub url: String,
+    /// Its convergence timeout (its own label, else the default).
+    pub timeout: std::time::Duration,
+    /// The env it gives the dependent (config `env` with its coordinates filled in).
+    pub env: BTreeMap<String, String>,
 }
 
 /// Why an app cannot be prepared: the recipe is at fault.
@@ -151,6 +175,7 @@ fn expose_env(doc: &mut Value, env: &BTreeMap<String, String>) -> Result<(), Not
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::app_from;
 
     fn doc() -> Value {
         serde_norway::from_str("services: {app: {image: x:1, environment: {KEEP: mine}}, db: {image: y:1}}").unwrap()
@@ -170,24 +195,14 @@ mod tests {
         assert!(d["services"]["db"].get("environment").is_none());
     }
 
-    fn app_with(doc: &str) -> App {
-        App {
-            domain: "d".into(),
-            stack: "s".into(),
-            env: BTreeMap::new(),
-            doc: serde_norway::from_str(doc).unwrap(),
-            secrets: vec![],
-        }
-    }
-
     #[test]
     fn the_stability_window_is_waived_only_when_every_service_has_a_healthcheck() {
         let checked = "services: {app: {healthcheck: {test: [CMD, x]}}, db: {healthcheck: {test: [CMD-SHELL, y]}}}";
-        assert_eq!(app_with(checked).stability_window(), std::time::Duration::ZERO);
+        assert_eq!(app_from(checked).stability_window(), std::time::Duration::ZERO);
         let one_missing = "services: {app: {healthcheck: {test: [CMD, x]}}, db: {image: y}}";
-        assert_eq!(app_with(one_missing).stability_window(), swarm::converge::STABLE);
+        assert_eq!(app_from(one_missing).stability_window(), swarm::converge::STABLE);
         let disabled = "services: {app: {healthcheck: {test: [NONE]}}}";
-        assert_eq!(app_with(disabled).stability_window(), swarm::converge::STABLE);
+        assert_eq!(app_from(disabled).stability_window(), swarm::converge::STABLE);
     }
 
     #[test]

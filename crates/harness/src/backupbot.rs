@@ -143,7 +143,7 @@ fn split_list(v: &str) -> Vec<String> {
 }
 
 /// The stack's own volumes in document order: `(key, Docker name)`.
-fn stack_volumes(doc: &Value, stack: &str) -> Vec<(String, String)> {
+pub fn stack_volumes(doc: &Value, stack: &str) -> Vec<(String, String)> {
     let Some(Value::Mapping(m)) = doc.get("volumes") else {
         return Vec::new();
     };

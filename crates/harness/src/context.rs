@@ -1,13 +1,20 @@
-//! What every tier of a run may use: the swarm, the app, the log, the run's options.
+//! What every tier of a run may use. The [`RunContext`] holds the run's immutable facts — options,
+//! per-recipe config, the apps and dependencies prepared before the first tier, the marker in
+//! use, the engine and the event emitter — as plain fields, and behind one lock only what a run
+//! really accumulates as it goes ([`Accumulated`]: secrets created, the marker's value and file,
+//! the backup archive).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use swarm::Swarm;
+use recipe::config::RecipeConfig;
 
-use crate::app::App;
-use crate::log::RunLog;
+use crate::app::{App, BaseApp, DependencyApp};
+use crate::engine::Engine;
+use crate::marker::Marker;
+use crate::report::Events;
 use crate::result::Tier;
 
 /// How a run is asked for (the `ccci test` options, or the server's).
@@ -28,6 +35,11 @@ pub struct RunOptions {
     pub proxy: Option<SocketAddr>,
     /// `http` or `https` for the serving check.
     pub scheme: String,
+    /// A CA bundle (PEM) the serving check and recipe tests trust besides the system's, e.g. the
+    /// local CA of a test machine's wildcard certificate.
+    pub ca_bundle: Option<PathBuf>,
+    /// How images are pulled before each deploy (D8).
+    pub pull: swarm::PullOptions,
     /// D7: deploy services with `endpoint_mode: dnsrr` (machines without IPVS).
     pub dnsrr: bool,
     /// Leave a failed run deployed for this long (T9).
@@ -36,34 +48,54 @@ pub struct RunOptions {
     pub pr: Option<u64>,
     /// The CI's config tree (`recipes/<name>/ccci.toml` and `recipes/<name>/tests/`), if any (T4).
     pub config_dir: Option<PathBuf>,
+    pub limits: Limits,
 }
 
-/// The release the upgrade tier starts from: install deploys it, upgrade replaces it in place.
+/// How long the parts of a run may take that no recipe label sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A recipe test suite, a host hook or the screenshot script.
+    pub command: Duration,
+    /// Teardown with its residual check.
+    pub teardown: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { command: Duration::from_secs(600), teardown: Duration::from_secs(120) }
+    }
+}
+
+/// The run's directories.
 #[derive(Debug, Clone)]
-pub struct BaseApp {
-    /// The release tag.
-    pub version: String,
-    /// The base release rendered for the same instance (same domain and stack) as the target.
-    pub app: App,
+pub struct RunDirs {
+    /// The private work directory (checkouts, rendered documents, the secrets file).
+    pub work: PathBuf,
+    /// Where kept files go (inside the output directory).
+    pub artifacts: PathBuf,
 }
 
-/// What tiers learn and hand on to later tiers of the same run.
+impl RunDirs {
+    /// The recipe's `tests/` as snapshotted at checkout.
+    pub fn tests_snapshot(&self) -> PathBuf {
+        self.work.join("tests")
+    }
+
+    /// Where recipe tests put files to keep: `<out>/artifacts/custom`.
+    pub fn test_artifacts(&self) -> PathBuf {
+        self.artifacts.join("custom")
+    }
+}
+
+/// What a run learns as it goes and hands on to later tiers.
 #[derive(Debug, Default)]
-pub struct RunState {
-    /// Files kept as artifacts so far.
-    pub artifacts: Vec<crate::result::Artifact>,
+pub struct Accumulated {
     /// Docker secret names created so far (each is created once per run).
     pub secrets_created: Vec<String>,
-    /// The recipe's per-recipe config (T4), both files merged.
-    pub config: recipe::config::RecipeConfig,
-    /// Cold dependencies of the run (T6), deployed before install.
-    pub dependencies: Vec<crate::dependencies::Dependency>,
-    /// Cases of the running tier (recipe tests), moved into its result when it ends.
-    pub cases: Vec<crate::result::Case>,
-    /// T3 data markers: the hooks in use (per-recipe config may preset them; else the default
-    /// file marker, resolved by the first tier that writes one) and the value written last.
-    pub marker_hooks: Option<crate::markers::MarkerHooks>,
-    pub marker: Option<String>,
+    /// The data marker's value written last (T3).
+    pub marker_value: Option<String>,
+    /// The file a default file marker lives in, once chosen inside the running app.
+    pub marker_file: Option<String>,
     /// The backup tier's archive, restored by the restore tier.
     pub backup: Option<PathBuf>,
 }
@@ -71,20 +103,26 @@ pub struct RunState {
 /// The run as its tiers see it.
 pub struct RunContext<'a> {
     pub run_id: &'a str,
-    pub swarm: &'a Swarm,
+    pub engine: &'a dyn Engine,
+    pub options: &'a RunOptions,
+    pub events: &'a Events,
+    /// The recipe's name.
+    pub recipe: &'a str,
+    /// Per-recipe config (T4), both files merged.
+    pub config: &'a RecipeConfig,
     /// The recipe at the ref under test.
     pub app: &'a App,
     /// The release to upgrade from, when the upgrade tier runs.
     pub base: Option<&'a BaseApp>,
-    pub log: &'a RunLog,
-    pub options: &'a RunOptions,
-    /// The run's private work directory.
-    pub workdir: &'a Path,
-    /// How long to wait for convergence.
+    /// Cold dependencies (T6), deployed before install.
+    pub dependencies: &'a [DependencyApp],
+    /// The data marker in use (T3).
+    pub marker: &'a Marker,
+    /// How long to wait for the app's convergence.
     pub timeout: Duration,
-    /// Where artifacts go.
-    pub artifacts_dir: PathBuf,
-    pub state: std::sync::Mutex<RunState>,
+    pub dirs: &'a RunDirs,
+    /// Build with `Default::default()`; read and change through [`RunContext::state`].
+    pub(crate) state: Mutex<Accumulated>,
 }
 
 impl RunContext<'_> {
@@ -93,10 +131,15 @@ impl RunContext<'_> {
         self.base.map_or(self.app, |b| &b.app)
     }
 
+    /// What the run has accumulated (never held across an `.await`).
+    pub fn state(&self) -> MutexGuard<'_, Accumulated> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Keep `path` (inside the artifacts directory) as an artifact of the run.
     pub fn keep_artifact(&self, path: &Path, kind: &str) {
-        if let Some(a) = crate::artifacts::describe(&self.artifacts_dir, path, kind) {
-            self.state.lock().unwrap_or_else(|e| e.into_inner()).artifacts.push(a);
+        if let Some(artifact) = crate::artifacts::describe(&self.dirs.artifacts, path, kind) {
+            self.events.emit(crate::events::Event::ArtifactKept { artifact });
         }
     }
 }

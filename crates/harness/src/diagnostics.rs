@@ -2,19 +2,18 @@
 //! `docker service ps` would list it, and the last log lines of every service, all redacted.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::context::RunContext;
-use crate::result::Artifact;
 
 /// Log lines kept per service.
 const LOG_TAIL: usize = 50;
 
-/// Write `diagnostics.txt` into `artifacts` and return it as an artifact.
-pub async fn collect(ctx: &RunContext<'_>, artifacts: &Path) -> Option<Artifact> {
+/// Write `diagnostics.txt` into the artifacts directory and keep it as an artifact.
+pub async fn collect(ctx: &RunContext<'_>) {
     let mut text = String::new();
-    let _ = writeln!(text, "# tasks of stack {}", ctx.app.stack);
-    match ctx.swarm.tasks(&ctx.app.stack).await {
+    let stack = &ctx.app.stack;
+    let _ = writeln!(text, "# tasks of stack {stack}");
+    match ctx.engine.tasks(stack).await {
         Ok(tasks) => {
             let _ = writeln!(text, "{:<40} {:<10} {:<10} {:<6} ERROR / MESSAGE", "SERVICE", "DESIRED", "STATE", "EXIT");
             for t in tasks {
@@ -27,7 +26,7 @@ pub async fn collect(ctx: &RunContext<'_>, artifacts: &Path) -> Option<Artifact>
             let _ = writeln!(text, "cannot list tasks: {e}");
         }
     }
-    match ctx.swarm.stack_logs(&ctx.app.stack, LOG_TAIL).await {
+    match ctx.engine.stack_logs(stack, LOG_TAIL).await {
         Ok(services) => {
             for (service, lines) in services {
                 let _ = writeln!(text, "\n# last {} log lines of {service}", lines.len());
@@ -40,8 +39,12 @@ pub async fn collect(ctx: &RunContext<'_>, artifacts: &Path) -> Option<Artifact>
             let _ = writeln!(text, "\ncannot read logs: {e}");
         }
     }
-    let path = artifacts.join("diagnostics.txt");
-    std::fs::write(&path, ctx.log.redactor().redact(&text)).ok()?;
-    ctx.log.step(None, &format!("diagnostics written to {}", path.display()));
-    crate::artifacts::describe(artifacts, &path, "diagnostics")
+    let path = ctx.dirs.artifacts.join("diagnostics.txt");
+    if std::fs::create_dir_all(&ctx.dirs.artifacts).is_err()
+        || std::fs::write(&path, ctx.events.redactor().redact(&text)).is_err()
+    {
+        ctx.events.note(None, format!("cannot write {}", path.display()));
+        return;
+    }
+    ctx.keep_artifact(&path, "diagnostics");
 }

@@ -9,15 +9,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use swarm::janitor::JanitorReport;
-use swarm::Swarm;
 
+use crate::engine::Engine;
 use crate::liveness;
 
 /// How long one janitor pass may take.
 pub const JANITOR_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Remove every object of every run that is not live (kept runs wait for their TTL).
-pub async fn reap(swarm: &Swarm, live_dir: &Path) -> swarm::Result<JanitorReport> {
-    let none: [&str; 0] = [];
-    swarm.janitor_where(&none, |run| !liveness::is_live(live_dir, run), JANITOR_TIMEOUT).await
+pub async fn reap(engine: &dyn Engine, live_dir: &Path) -> swarm::Result<JanitorReport> {
+    engine.reap(&|run: &str| !liveness::is_live(live_dir, run), JANITOR_TIMEOUT).await
 }

@@ -5,7 +5,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::run_id;
@@ -54,7 +53,7 @@ pub fn claim(dir: &Path, run: &str) -> io::Result<LiveGuard> {
     fs::create_dir_all(dir)?;
     let path = dir.join(run);
     let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
-    flock(&file, libc::LOCK_EX)?;
+    crate::flock::exclusive(&file)?;
     Ok(LiveGuard { path, _file: file })
 }
 
@@ -66,19 +65,7 @@ pub fn is_live(dir: &Path, run: &str) -> bool {
     let Ok(file) = File::open(dir.join(run)) else {
         return false;
     };
-    match flock(&file, libc::LOCK_SH | libc::LOCK_NB) {
-        Ok(()) => false,
-        Err(e) => e.raw_os_error() == Some(libc::EWOULDBLOCK),
-    }
-}
-
-fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
-    // SAFETY: the descriptor belongs to `file`, which outlives the call.
-    if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::flock::is_held(&file).unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the `result.json` schema; bump on any incompatible change (docs/result-json.md).
 pub const SCHEMA_VERSION: u32 = 1;
 
-pub use recipe::plan::Tier;
+pub use recipe::tier::Tier;
 
 /// Whose fault a tier's end is: pass, the recipe's (fail), the CI's or infrastructure's (error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

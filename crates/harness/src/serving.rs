@@ -17,9 +17,23 @@ pub struct Target {
     pub path: String,
     /// Statuses that count as serving; empty means any 2xx or 3xx.
     pub expect: Vec<u16>,
+    /// A CA bundle (PEM) trusted besides the system's roots, for HTTPS.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl Target {
+    /// `/` of `domain`, any 2xx or 3xx counting as serving.
+    pub fn root(domain: &str, scheme: &str, proxy: Option<SocketAddr>) -> Self {
+        Target {
+            domain: domain.to_string(),
+            scheme: scheme.to_string(),
+            proxy,
+            path: String::new(),
+            expect: Vec::new(),
+            ca_bundle: None,
+        }
+    }
+
     pub fn url(&self) -> String {
         let port = self.proxy.map(|a| a.port()).filter(|p| !is_default_port(&self.scheme, *p));
         match port {
@@ -76,6 +90,16 @@ pub async fn check(target: &Target, patience: Duration) -> Result<Served, NotSer
         .no_proxy();
     if let Some(addr) = target.proxy {
         builder = builder.resolve(&target.domain, addr);
+    }
+    if let Some(path) = &target.ca_bundle {
+        let pem = std::fs::read(path)
+            .map_err(|e| NotServing::Client(format!("cannot read the CA bundle {}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            NotServing::Client(format!("the CA bundle {} is not PEM certificates: {e}", path.display()))
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
     }
     let client = builder.build().map_err(|e| NotServing::Client(e.to_string()))?;
     let url = target.url();
@@ -148,6 +172,7 @@ mod tests {
             proxy: Some(addr),
             path: "/".into(),
             expect: vec![],
+            ca_bundle: None,
         }
     }
 

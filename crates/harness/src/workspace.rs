@@ -1,6 +1,6 @@
 //! One run's private workspace: a work directory (recipe checkout, tests snapshot, env file,
 //! rendered compose document) that no other run shares, and an output directory for what is kept
-//! (result.json, JUnit, log, artifacts).
+//! (result.json, JUnit, log, events, artifacts).
 
 use std::fs;
 use std::io;
@@ -45,15 +45,18 @@ impl Workspace {
     pub fn checkout_dir(&self) -> PathBuf {
         self.work.join("recipe")
     }
-    /// The recipe's `tests/` as it was right after checkout.
-    pub fn tests_snapshot_dir(&self) -> PathBuf {
-        self.work.join("tests")
-    }
     pub fn out_dir(&self) -> &Path {
         &self.out
     }
     pub fn artifacts_dir(&self) -> PathBuf {
         self.out.join("artifacts")
+    }
+    /// The directories the tiers see.
+    pub fn dirs(&self) -> crate::context::RunDirs {
+        crate::context::RunDirs { work: self.work.clone(), artifacts: self.artifacts_dir() }
+    }
+    pub fn events_path(&self) -> PathBuf {
+        self.out.join(crate::report::EVENTS_FILE)
     }
     pub fn log_path(&self) -> PathBuf {
         self.out.join("log.txt")

@@ -72,15 +72,22 @@ pub fn read_abra_sh(recipe_dir: &Path) -> Result<Vec<(String, String)>> {
 }
 
 /// Build the app env: `env_file`'s active entries, `abra_sh` exports on top, then `DOMAIN` and
-/// `STACK_NAME` for `domain` (or, without one, `STACK_NAME` from the env's own `DOMAIN`).
+/// `STACK_NAME` for `domain` when the caller names the instance (the CI's runs, `--domain`).
+/// Without one, the env file is the app's own, as abra reads it: an explicit `STACK_NAME` in it
+/// wins, and only when it is absent is `STACK_NAME` derived from the env's `DOMAIN`.
 pub fn build(env_file: &EnvFile, abra_sh: &[(String, String)], domain: Option<&str>) -> BTreeMap<String, String> {
     let mut env = env_file.active_map();
     env.extend(abra_sh.iter().cloned());
-    if let Some(domain) = domain {
-        env.insert("DOMAIN".into(), domain.to_string());
-    }
-    if let Some(domain) = env.get("DOMAIN").cloned() {
-        env.insert("STACK_NAME".into(), stack_name(&domain));
+    match domain {
+        Some(domain) => {
+            env.insert("DOMAIN".into(), domain.to_string());
+            env.insert("STACK_NAME".into(), stack_name(domain));
+        }
+        None => {
+            if let (false, Some(domain)) = (env.contains_key("STACK_NAME"), env.get("DOMAIN").cloned()) {
+                env.insert("STACK_NAME".into(), stack_name(&domain));
+            }
+        }
     }
     env
 }
@@ -151,6 +158,13 @@ mod tests {
         assert_eq!(env["PG_VERSION"], "v6");
         assert_eq!(env["STACK_NAME"], "x_example_com");
         assert_eq!(build(&f, &[], Some("a.b")).get("STACK_NAME").unwrap(), "a_b");
+    }
+
+    #[test]
+    fn an_explicit_stack_name_in_the_apps_env_wins_unless_the_instance_is_named() {
+        let f = env::parse("DOMAIN=x.example.com\nSTACK_NAME=custom\n").unwrap();
+        assert_eq!(build(&f, &[], None)["STACK_NAME"], "custom");
+        assert_eq!(build(&f, &[], Some("run.ccci.test"))["STACK_NAME"], "run_ccci_test");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Overrides, Tier};
+use crate::plan::Overrides;
+use crate::tier::Tier;
 
 /// The file name of a per-recipe config, in the recipe and in the CI tree.
 pub const FILE_NAME: &str = "ccci.toml";

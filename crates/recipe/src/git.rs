@@ -1,5 +1,6 @@
 //! A small wrapper around the system `git` binary: the few read operations the recipe engine
-//! needs (tags, commits, ancestry) and a private clone + checkout for loading a recipe from a URL.
+//! needs (tags, commits, ancestry), a private clone + checkout for loading a recipe from a URL,
+//! and [`run_reproducibly`] for the CI's own repositories (the proxy recipe it ships).
 //!
 //! Every call runs `git -C <dir>` with the repository-selecting variables (`GIT_DIR`,
 //! `GIT_WORK_TREE`, ...) removed from its environment, so the caller's shell cannot redirect it.
@@ -44,10 +45,12 @@ fn command(dir: &Path) -> Command {
 
 /// Run `git -C dir args...` and return its standard output, or an error naming the command.
 pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
-    let output = command(dir)
-        .args(args)
-        .output()
-        .map_err(|e| RecipeError::new(format!("cannot run git (is it installed?): {e}")))?;
+    execute(dir, args, command(dir))
+}
+
+fn execute(dir: &Path, args: &[&str], mut cmd: Command) -> Result<String> {
+    let output =
+        cmd.args(args).output().map_err(|e| RecipeError::new(format!("cannot run git (is it installed?): {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("no message");
@@ -55,6 +58,23 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
     }
     String::from_utf8(output.stdout)
         .map_err(|_| RecipeError::at(dir, None, format!("git {} printed non-UTF-8 output", args.join(" "))))
+}
+
+/// Run `git -C dir args...` as cc-ci itself, for repositories the CI builds: no system or user
+/// configuration, a fixed author and committer, and `date` (unix seconds, UTC) as author,
+/// committer and tagger date, so the same inputs give the same commit and tag ids on every machine.
+pub fn run_reproducibly(dir: &Path, args: &[&str], date: u64) -> Result<String> {
+    let date = format!("{date} +0000");
+    let mut cmd = command(dir);
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "cc-ci")
+        .env("GIT_AUTHOR_EMAIL", "cc-ci@cc-ci.invalid")
+        .env("GIT_COMMITTER_NAME", "cc-ci")
+        .env("GIT_COMMITTER_EMAIL", "cc-ci@cc-ci.invalid")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date);
+    execute(dir, args, cmd)
 }
 
 /// Whether `dir` is the top of a git work tree (not merely inside one).

@@ -20,6 +20,7 @@ pub mod naming;
 pub mod plan;
 pub mod recipe;
 pub mod release_notes;
+pub mod tier;
 pub mod versions;
 
 pub use error::{RecipeError, Result};

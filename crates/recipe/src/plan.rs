@@ -2,60 +2,24 @@
 //! without Docker from the checkout alone. `ccci plan` prints it; the harness executes it.
 //!
 //! Tiers, in order: install, upgrade, backup, restore, custom. Each either runs or is skipped
-//! with a reason. Per-recipe configuration (SPEC T4) enters through [`Overrides`]; none exists yet,
-//! so callers pass `Overrides::default()`, and the plan records which overrides it applied.
+//! with a reason. Per-recipe configuration (SPEC T4, `crate::config`) enters through [`Overrides`]
+//! (`RecipeConfig::overrides`), and the plan records which overrides it applied.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_norway::Value;
 
 use crate::instance::{self, Instance};
 use crate::labels::{deploy_labels, label};
 use crate::recipe::{Recipe, VersionInfo};
 use crate::secrets::{self, Generator};
+pub use crate::tier::Tier;
 use crate::{RecipeError, Result};
 
 /// The convergence timeout when the recipe sets none: abra's default (50 s, unconfirmed).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 50;
 
-/// The tiers of a run, in the order a run carries one deployment through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    Install,
-    Upgrade,
-    Backup,
-    Restore,
-    Custom,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 5] = [Tier::Install, Tier::Upgrade, Tier::Backup, Tier::Restore, Tier::Custom];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Install => "install",
-            Tier::Upgrade => "upgrade",
-            Tier::Backup => "backup",
-            Tier::Restore => "restore",
-            Tier::Custom => "custom",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.name() == name)
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Per-recipe configuration that changes the plan (SPEC T4). Empty until per-recipe config
-/// exists; this is where it plugs in.
+/// What per-recipe configuration (SPEC T4) changes in the plan: built by
+/// `RecipeConfig::overrides` from the CI tree's and the recipe's `ccci.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Overrides {
     /// Where the overrides came from (e.g. a file path), for the plan's explanation.
@@ -312,10 +276,17 @@ fn services(doc: &Value) -> Vec<ServicePlan> {
 }
 
 /// `path` relative to the recipe directory when it lies inside it (the rendered document holds
-/// absolute paths, as `docker stack config` prints them).
+/// absolute paths, as `docker stack config` prints them: lexically absolute, symlinks kept). The
+/// directory may be given relative or reached through a symlink, so each spelling is tried.
 fn relative_to(dir: &std::path::Path, path: &str) -> String {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    std::path::Path::new(path).strip_prefix(&dir).map_or_else(|_| path.to_string(), |p| p.display().to_string())
+    let path = std::path::Path::new(path);
+    let lexical = crate::compose::clean(&crate::compose::absolute(dir));
+    let spellings = [Some(lexical), dir.canonicalize().ok()];
+    spellings
+        .iter()
+        .flatten()
+        .find_map(|d| path.strip_prefix(d).ok())
+        .map_or_else(|| path.display().to_string(), |p| p.display().to_string())
 }
 
 fn configs(doc: &Value, stack: &str, dir: &std::path::Path) -> Vec<ConfigPlan> {

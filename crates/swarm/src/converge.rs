@@ -87,8 +87,12 @@ impl Swarm {
                 Verdict::Failing { service, task, failed } => {
                     return Err(self.task_failing(service, &task, failed).await);
                 }
-                Verdict::RolledBack { service, state, message } => {
-                    return Err(Error::RolledBack { service, state, message })
+                Verdict::RolledBack { service, state, message, task } => {
+                    let (exit_code, last_log_lines) = match task {
+                        Some(task) => self.ended_task(&service, &task).await,
+                        None => (None, self.service_logs(&service, FAILING_LOG_LINES).await.unwrap_or_default()),
+                    };
+                    return Err(Error::RolledBack { service, state, message, exit_code, last_log_lines });
                 }
                 Verdict::ImageMissing { service, task_error } => {
                     return Err(Error::ImageMissingAtRuntime { service, task_error })
@@ -131,20 +135,26 @@ impl Swarm {
 
     async fn task_failing(&self, service: String, task: &bollard::models::Task, failed: usize) -> Error {
         let status = task.status.clone().unwrap_or_default();
-        let container = status.container_status.clone().unwrap_or_default();
+        let (exit_code, last_log_lines) = self.ended_task(&service, task).await;
+        Error::TaskFailing {
+            service,
+            exit_code,
+            task_error: status.err.filter(|e| !e.is_empty()).or(status.message).unwrap_or_else(|| "task ended".into()),
+            last_log_lines,
+            failed_tasks: failed,
+        }
+    }
+
+    /// An ended task's exit code and the last lines its container (else its service) printed.
+    async fn ended_task(&self, service: &str, task: &bollard::models::Task) -> (Option<i64>, Vec<String>) {
+        let container = task.status.clone().unwrap_or_default().container_status.unwrap_or_default();
         let mut last_log_lines = Vec::new();
         if let Some(id) = container.container_id.as_deref().filter(|id| !id.is_empty()) {
             last_log_lines = self.container_logs(id, FAILING_LOG_LINES).await.unwrap_or_default();
         }
         if last_log_lines.is_empty() {
-            last_log_lines = self.service_logs(&service, FAILING_LOG_LINES).await.unwrap_or_default();
+            last_log_lines = self.service_logs(service, FAILING_LOG_LINES).await.unwrap_or_default();
         }
-        Error::TaskFailing {
-            service,
-            exit_code: container.exit_code,
-            task_error: status.err.filter(|e| !e.is_empty()).or(status.message).unwrap_or_else(|| "task ended".into()),
-            last_log_lines,
-            failed_tasks: failed,
-        }
+        (container.exit_code, last_log_lines)
     }
 }

@@ -87,6 +87,20 @@ pub enum Error {
         /// (service, image) pairs.
         missing: Vec<(String, String)>,
     },
+    /// An image could not be pulled from its registry (D8), after the retries for transient
+    /// failures.
+    #[error("image {image}: {reason} (after {attempts} attempt{}); the registry answered: {answer}",
+        if *.attempts == 1 { "" } else { "s" })]
+    Pull {
+        /// The image reference as the recipe names it.
+        image: String,
+        /// What went wrong.
+        reason: crate::pull::PullFailure,
+        /// The registry's answer as the engine relayed it (`manifest unknown`, `toomanyrequests`...).
+        answer: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
     /// A task was rejected by the engine because its image does not exist on the node.
     #[error("service {service}: image missing on the node: {task_error}")]
     ImageMissingAtRuntime {
@@ -111,8 +125,10 @@ pub enum Error {
         /// How many failed or ended tasks of the current service spec were seen.
         failed_tasks: usize,
     },
-    /// Swarm rolled back (or paused) an update of the service.
-    #[error("service {service}: update {state}: {message}")]
+    /// Swarm rolled back (or paused) an update of the service, because of a task that failed.
+    #[error("service {service}: update {state}: {message}; exit code {}; last log: {}",
+        .exit_code.map_or("unknown".to_string(), |c| c.to_string()),
+        .last_log_lines.last().map_or("(no output)", String::as_str))]
     RolledBack {
         /// Full service name.
         service: String,
@@ -120,6 +136,10 @@ pub enum Error {
         state: String,
         /// Swarm's update status message.
         message: String,
+        /// Exit code of the failed task's container, if it ran.
+        exit_code: Option<i64>,
+        /// The last lines the failed task (else the service) printed.
+        last_log_lines: Vec<String>,
     },
     /// The stack did not converge in time.
     #[error("not converged after {}s: {}", .after.as_secs(),
@@ -170,6 +190,7 @@ impl Error {
             | Error::Io { .. }
             | Error::DeployUnavailable { .. }
             | Error::ImagesMissing { .. }
+            | Error::Pull { .. }
             | Error::ImageMissingAtRuntime { .. }
             | Error::TeardownTimeout { .. }
             | Error::Residual { .. } => Fault::Infrastructure,

@@ -1,6 +1,6 @@
-//! D4 image pre-check: every image a stack needs must already be on the engine (there is no
-//! registry to pull from). A missing image is an infrastructure error reported before the
-//! convergence clock starts, never a recipe failure.
+//! D4 image pre-check: every image a stack needs must be on the engine before it is deployed
+//! ([`crate::pull`] brings them from their registries first). A missing image is an
+//! infrastructure error reported before the convergence clock starts, never a recipe failure.
 
 use serde_norway::Value;
 

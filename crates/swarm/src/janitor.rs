@@ -78,7 +78,8 @@ impl Swarm {
             return Ok(report);
         }
         let ours = |o: &Object| o.labels.get(RUN).is_some_and(|r| dead.contains(r));
-        report.removed = self.reap(&selectors, &ours, "janitor", timeout).await?;
+        report.removed =
+            self.reap(&selectors, &ours, "janitor", timeout, crate::teardown::TeardownMode::Graceful).await?;
         report.reaped_runs = dead.into_iter().collect();
         Ok(report)
     }

@@ -8,14 +8,15 @@
 //!
 //! A run, in order:
 //! 1. [`Swarm::janitor`] with the live runs (reaps dead runs' objects);
-//! 2. [`Swarm::check_images`] before the clock starts ([`Error::ImagesMissing`] is an
-//!    infrastructure error);
+//! 2. [`Swarm::pull_images`] before the clock starts (pull policy, retries, credentials;
+//!    [`Error::Pull`] and [`Error::ImagesMissing`] are infrastructure errors);
 //! 3. [`Swarm::create_secret`] for each secret;
 //! 4. [`Swarm::deploy`] (labels everything with the run, dnsrr if asked, escapes `$`);
 //! 5. [`Swarm::wait_converged`]; on failure, [`Swarm::tasks`] and [`Swarm::stack_logs`] for the
 //!    artifacts; [`Swarm::exec`] and the volume helpers for checks and backups;
-//! 6. [`Swarm::teardown`] (ends with the residual check), or [`Swarm::keep_until`] to keep a
-//!    failed run around for a while.
+//! 6. [`Swarm::teardown`] (ends with the residual check; [`Swarm::teardown_as`] with
+//!    [`teardown::TeardownMode::Throwaway`] kills containers instead of waiting out their stop
+//!    grace period), or [`Swarm::keep_until`] to keep a failed run around for a while.
 //!
 //! Every [`Error`] says whether the recipe or the infrastructure is at fault ([`Error::fault`]).
 
@@ -31,12 +32,16 @@ pub mod janitor;
 pub mod labels;
 mod objects;
 pub mod process;
+pub mod pull;
+pub mod registry_auth;
 pub mod secrets;
 mod state;
 pub mod teardown;
 pub mod volumes;
 
 pub use error::{Error, Fault, Leftover, PendingService, Result};
+pub use pull::{PullEvent, PullFailure, PullOptions, PullPolicy, PullReport};
+pub use registry_auth::RegistryAuth;
 
 use bollard::Docker;
 

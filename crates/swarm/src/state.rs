@@ -37,10 +37,13 @@ pub(crate) enum Verdict {
         task: Box<Task>,
         failed: usize,
     },
+    /// Swarm paused or rolled back an update; `task` is the task whose failure made it do so
+    /// (named in swarm's message), else the service's newest ended task.
     RolledBack {
         service: String,
         state: String,
         message: String,
+        task: Option<Box<Task>>,
     },
     ImageMissing {
         service: String,
@@ -117,6 +120,24 @@ fn is_subset(part: &serde_json::Value, whole: &serde_json::Value) -> bool {
     }
 }
 
+/// The task an update stopped for: the one swarm's message names (`... of task <id>`), else the
+/// newest task of `service` that ended.
+fn failed_task<'a>(snap: &'a Snapshot, service: &Service, message: &str) -> Option<&'a Task> {
+    let named = message.rsplit_once("task ").map(|(_, id)| id.trim().trim_end_matches('.'));
+    let of_service = |t: &&Task| t.service_id == service.id;
+    if let Some(id) = named.filter(|id| !id.is_empty()) {
+        if let Some(t) =
+            snap.tasks.iter().filter(of_service).find(|t| t.id.as_deref().is_some_and(|t| t.starts_with(id)))
+        {
+            return Some(t);
+        }
+    }
+    let ended = |t: &&Task| {
+        matches!(state_of(t), Some(TaskState::FAILED | TaskState::REJECTED | TaskState::SHUTDOWN | TaskState::COMPLETE))
+    };
+    snap.tasks.iter().filter(of_service).filter(ended).max_by_key(|t| timestamp(t))
+}
+
 fn state_of(task: &Task) -> Option<TaskState> {
     task.status.as_ref().and_then(|s| s.state)
 }
@@ -155,11 +176,9 @@ pub(crate) fn evaluate(snap: &Snapshot) -> Verdict {
             if let Some(state @ (U::ROLLBACK_STARTED | U::ROLLBACK_PAUSED | U::ROLLBACK_COMPLETED | U::PAUSED)) =
                 update.state
             {
-                return Verdict::RolledBack {
-                    service: name,
-                    state: state.to_string(),
-                    message: update.message.clone().unwrap_or_default(),
-                };
+                let message = update.message.clone().unwrap_or_default();
+                let task = failed_task(snap, service, &message).map(|t| Box::new(t.clone()));
+                return Verdict::RolledBack { service: name, state: state.to_string(), message, task };
             }
         }
         let id = service.id.clone().unwrap_or_default();
@@ -377,7 +396,7 @@ mod tests {
             message: Some("rollback completed".into()),
             ..Default::default()
         });
-        assert!(matches!(evaluate(&snap(vec![s], vec![])), Verdict::RolledBack { .. }));
+        assert!(matches!(evaluate(&snap(vec![s], vec![])), Verdict::RolledBack { task: None, .. }));
     }
 
     #[test]

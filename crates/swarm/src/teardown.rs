@@ -2,6 +2,12 @@
 //! `docker stack rm`), then wait — on events — until swarm has removed their containers, then
 //! networks, configs, secrets and volumes (volumes only once no container uses them), then a
 //! residual check over everything labelled with the run.
+//!
+//! Two modes ([`TeardownMode`]): **graceful** lets every container stop as `docker stack rm`
+//! does (SIGTERM, then SIGKILL after its stop grace period), for anything whose data matters;
+//! **throwaway** SIGKILLs the run's containers first, for a run whose data is discarded anyway (a
+//! shell as PID 1 ignores SIGTERM, and each such container would otherwise cost its whole grace
+//! period). The caller decides: never throwaway for a warm canonical or before a backup.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,6 +29,16 @@ pub struct TornDown {
 /// Label of task containers naming their service id.
 const SWARM_SERVICE_ID: &str = "com.docker.swarm.service.id";
 
+/// How a teardown stops the run's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TeardownMode {
+    /// As `docker stack rm`: each container gets SIGTERM and its stop grace period.
+    #[default]
+    Graceful,
+    /// SIGKILL every container of the run at once; only for data that is thrown away.
+    Throwaway,
+}
+
 impl Swarm {
     /// Remove the stack `stack` of run `run_id` and everything labelled with the run, then run the
     /// residual check. Objects are selected by `cc-ci.run=<run_id>` or
@@ -30,6 +46,18 @@ impl Swarm {
     /// [`Error::TeardownTimeout`] if containers are still there at `timeout`,
     /// [`Error::Residual`] if anything of the run remains.
     pub async fn teardown(&self, stack: &str, run_id: &str, timeout: Duration) -> Result<TornDown> {
+        self.teardown_as(stack, run_id, timeout, TeardownMode::Graceful).await
+    }
+
+    /// [`Swarm::teardown`] in the given mode ([`TeardownMode::Throwaway`] kills the containers
+    /// instead of waiting for them to stop).
+    pub async fn teardown_as(
+        &self,
+        stack: &str,
+        run_id: &str,
+        timeout: Duration,
+        mode: TeardownMode,
+    ) -> Result<TornDown> {
         let start = Instant::now();
         let selectors = vec![filter_run(run_id), filter_stack(stack)];
         let (run, st) = (run_id.to_string(), stack.to_string());
@@ -39,6 +67,7 @@ impl Swarm {
                 &move |o: &Object| o.labels.get(RUN) == Some(&run) || o.labels.get(STACK_NAMESPACE) == Some(&st),
                 stack,
                 timeout,
+                mode,
             )
             .await?;
         self.residual_check(run_id, Some(stack)).await?;
@@ -63,8 +92,9 @@ impl Swarm {
         }
     }
 
-    /// Remove every object that matches one of the engine `selectors` and `keep` says is ours,
-    /// in order: services → (wait for swarm to remove their containers) → remaining containers →
+    /// Remove every object that matches one of the engine `selectors` and `ours` says is ours,
+    /// in order: (throwaway: kill the containers) → services → (wait for swarm to remove their
+    /// containers, killing any that still run in throwaway mode) → remaining containers →
     /// networks, configs, secrets, volumes (retried on events while the engine says "in use").
     pub(crate) async fn reap(
         &self,
@@ -72,6 +102,7 @@ impl Swarm {
         ours: &(dyn Fn(&Object) -> bool + Sync),
         what: &str,
         timeout: Duration,
+        mode: TeardownMode,
     ) -> Result<Vec<Leftover>> {
         let deadline = tokio::time::Instant::now() + timeout;
         let removed = std::sync::Mutex::new(Vec::new());
@@ -79,6 +110,11 @@ impl Swarm {
             Ok::<_, Error>(self.list_any(kind, selectors).await?.into_iter().filter(|o| ours(o)).collect::<Vec<_>>())
         };
 
+        let throwaway = mode == TeardownMode::Throwaway;
+        if throwaway {
+            // Before the services go, so no SIGTERM reaches them first.
+            self.kill_containers(&list(Kind::Container).await?).await?;
+        }
         let mut removed_services = std::collections::HashSet::new();
         for service in list(Kind::Service).await? {
             if let Removal::Done = self.remove_object(&service).await? {
@@ -92,12 +128,16 @@ impl Swarm {
         let removed_services = &removed_services;
         let remaining = self
             .wait_until_none(deadline, || async move {
-                let mut remaining: Vec<String> = list(Kind::Container)
+                let containers: Vec<Object> = list(Kind::Container)
                     .await?
                     .into_iter()
                     .filter(|c| c.labels.contains_key(SWARM_SERVICE_ID))
-                    .map(|c| c.name)
                     .collect();
+                if throwaway {
+                    // A replacement task swarm started between the kill and the service removal.
+                    self.kill_containers(&containers).await?;
+                }
+                let mut remaining: Vec<String> = containers.into_iter().map(|c| c.name).collect();
                 if !removed_services.is_empty() {
                     let tasks = self
                         .docker
@@ -146,5 +186,19 @@ impl Swarm {
             return Err(Error::TeardownTimeout { stack: what.to_string(), after: timeout, remaining: leftovers });
         }
         Ok(removed.into_inner().expect("not poisoned"))
+    }
+
+    /// SIGKILL each container (one already stopped or gone is fine).
+    async fn kill_containers(&self, containers: &[Object]) -> Result<()> {
+        for c in containers {
+            let options = bollard::query_parameters::KillContainerOptions { signal: "SIGKILL".into() };
+            match self.docker.kill_container(&c.id, Some(options)).await {
+                Ok(()) => {}
+                // 404: gone; 409: not running.
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404 | 409, .. }) => {}
+                Err(e) => return Err(crate::Error::docker(format!("killing container {}", c.name))(e)),
+            }
+        }
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{cli_leftovers, ensure_image, run_id, stack_for, yaml, Cleanup, IMAGE};
+use support::{cli_leftovers, ensure_image, run_id, stack_for, yaml, Cleanup, Scenario, IMAGE};
 use swarm::deploy::Deploy;
 use swarm::{Error, Fault, Swarm};
 
@@ -59,23 +59,16 @@ configs:
 
 #[tokio::test]
 async fn small_stack_converges_serves_exec_and_volumes_then_tears_down_to_nothing() {
-    ensure_image();
-    let sw = swarm().await;
-    let run = run_id("small");
-    let _guard = Cleanup(run.clone());
-    support::protect(&sw, &run).await;
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("app.conf"), "setting=1\n").unwrap();
+    let s = Scenario::new("small").await;
+    let (sw, run, stack) = (&s.sw, &s.run, &s.stack);
+    std::fs::write(s.work.path().join("app.conf"), "setting=1\n").unwrap();
 
-    sw.create_secret(&run, &stack, &format!("{stack}_db_password_v1"), b"s3cret").await.unwrap();
-    let doc = small_stack(&stack);
+    sw.create_secret(run, stack, &format!("{stack}_db_password_v1"), b"s3cret").await.unwrap();
+    let doc = small_stack(stack);
     let t0 = Instant::now();
-    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
-        .await
-        .unwrap();
+    s.deploy(&doc).await.unwrap();
     let deployed = t0.elapsed();
-    let converged = sw.wait_converged(&stack, Duration::from_secs(90)).await.unwrap();
+    let converged = sw.wait_converged(stack, Duration::from_secs(90)).await.unwrap();
     eprintln!(
         "small stack: deploy CLI {:?}, deploy→converged {:?} ({} evaluations)",
         deployed,
@@ -84,54 +77,49 @@ async fn small_stack_converges_serves_exec_and_volumes_then_tears_down_to_nothin
     );
 
     // The secret, config and environment reached the container.
-    let out = sw.exec(&stack, "app", &["cat", "/run/secrets/db_password"]).await.unwrap();
+    let out = sw.exec(stack, "app", &["cat", "/run/secrets/db_password"]).await.unwrap();
     assert_eq!((out.exit_code, out.stdout.as_slice()), (0, &b"s3cret"[..]));
-    let out = sw.exec(&stack, "app", &["cat", "/etc/app.conf"]).await.unwrap();
+    let out = sw.exec(stack, "app", &["cat", "/etc/app.conf"]).await.unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "setting=1\n");
-    let out = sw.exec(&stack, "app", &["sh", "-c", "echo $GREETING; echo oops >&2; exit 7"]).await.unwrap();
+    let out = sw.exec(stack, "app", &["sh", "-c", "echo $GREETING; echo oops >&2; exit 7"]).await.unwrap();
     assert_eq!(out.exit_code, 7);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
 
     // The service carries the run label; so do its network, config and volume.
-    let tasks = sw.tasks(&stack).await.unwrap();
+    let tasks = sw.tasks(stack).await.unwrap();
     assert!(tasks.iter().any(|t| t.service == format!("{stack}_app") && t.state == "running"), "{tasks:?}");
-    let volumes = sw.run_volumes(&run).await.unwrap();
+    let volumes = sw.run_volumes(run).await.unwrap();
     assert_eq!(volumes, vec![format!("{stack}_data")]);
 
     // Volume out and back in as tar.
     let mut archive = Vec::new();
-    let n = sw.export_volume(&run, &volumes[0], IMAGE, &mut archive).await.unwrap();
+    let n = sw.export_volume(run, &volumes[0], IMAGE, &mut archive).await.unwrap();
     assert!(n > 0 && archive.windows(2).any(|w| w == b"pw"), "archive lacks pw");
-    let out = sw.exec(&stack, "app", &["rm", "/data/pw"]).await.unwrap();
+    let out = sw.exec(stack, "app", &["rm", "/data/pw"]).await.unwrap();
     assert_eq!(out.exit_code, 0);
-    sw.import_volume(&run, &volumes[0], IMAGE, archive.into()).await.unwrap();
-    let out = sw.exec(&stack, "app", &["cat", "/data/pw"]).await.unwrap();
+    sw.import_volume(run, &volumes[0], IMAGE, archive.into()).await.unwrap();
+    let out = sw.exec(stack, "app", &["cat", "/data/pw"]).await.unwrap();
     assert_eq!(out.stdout, b"s3cret", "restored from the archive");
 
-    let logs = sw.stack_logs(&stack, 10).await.unwrap();
+    let logs = sw.stack_logs(stack, 10).await.unwrap();
     assert_eq!(logs.len(), 1);
 
     let t1 = Instant::now();
-    let torn = sw.teardown(&stack, &run, Duration::from_secs(90)).await.unwrap();
+    let torn = sw.teardown(stack, run, Duration::from_secs(90)).await.unwrap();
     eprintln!("small stack: teardown {:?}, removed {:?}", t1.elapsed(), torn.removed);
     let kinds: Vec<&str> = torn.removed.iter().map(|l| l.kind).collect();
     for kind in ["service", "network", "config", "secret", "volume"] {
         assert!(kinds.contains(&kind), "teardown removed no {kind}: {:?}", torn.removed);
     }
-    sw.residual_check(&run, Some(&stack)).await.unwrap();
-    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
+    sw.residual_check(run, Some(stack)).await.unwrap();
+    assert_eq!(cli_leftovers(run), Vec::<String>::new());
 }
 
 #[tokio::test]
 async fn crash_loop_fails_fast_naming_service_exit_code_and_last_log_line() {
-    ensure_image();
-    let sw = swarm().await;
-    let run = run_id("crash");
-    let _guard = Cleanup(run.clone());
-    support::protect(&sw, &run).await;
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
+    let s = Scenario::new("crash").await;
+    let (sw, _run, stack) = (&s.sw, &s.run, &s.stack);
     let doc = yaml(&format!(
         r#"
 version: "3.8"
@@ -142,10 +130,8 @@ services:
 "#
     ));
     let t0 = Instant::now();
-    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
-        .await
-        .unwrap();
-    let err = sw.wait_converged(&stack, Duration::from_secs(180)).await.unwrap_err();
+    s.deploy(&doc).await.unwrap();
+    let err = sw.wait_converged(stack, Duration::from_secs(180)).await.unwrap_err();
     let detected = t0.elapsed();
     eprintln!("crash loop detected after {detected:?}: {err}");
     match &err {
@@ -161,18 +147,13 @@ services:
     let line = err.to_string();
     assert!(line.contains("exit code 3") && line.contains("fatal: cannot reach db") && !line.contains('\n'), "{line}");
     assert!(detected < Duration::from_secs(60), "took {detected:?}");
-    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
+    s.teardown_to_nothing().await;
 }
 
 #[tokio::test]
 async fn healthcheck_that_never_passes_times_out_naming_the_service() {
-    ensure_image();
-    let sw = swarm().await;
-    let run = run_id("unhealthy");
-    let _guard = Cleanup(run.clone());
-    support::protect(&sw, &run).await;
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
+    let s = Scenario::new("unhealthy").await;
+    let (sw, _run, stack) = (&s.sw, &s.run, &s.stack);
     let doc = yaml(&format!(
         r#"
 version: "3.8"
@@ -186,11 +167,9 @@ services:
       retries: 1000
 "#
     ));
-    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
-        .await
-        .unwrap();
+    s.deploy(&doc).await.unwrap();
     let t0 = Instant::now();
-    let err = sw.wait_converged(&stack, Duration::from_secs(8)).await.unwrap_err();
+    let err = sw.wait_converged(stack, Duration::from_secs(8)).await.unwrap_err();
     let waited = t0.elapsed();
     eprintln!("unhealthy: {err} (after {waited:?})");
     match &err {
@@ -204,26 +183,17 @@ services:
     }
     assert!(waited < Duration::from_secs(12));
     assert_eq!(err.fault(), Fault::Recipe);
-    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
+    s.teardown_to_nothing().await;
 }
 
 #[tokio::test]
 async fn missing_image_is_an_infrastructure_error_before_anything_is_deployed() {
-    let sw = swarm().await;
-    let run = run_id("noimage");
-    let _guard = Cleanup(run.clone());
-    support::protect(&sw, &run).await;
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
+    let s = Scenario::unprotected("noimage").await;
+    let run = &s.run;
     let doc = yaml(&format!(
         "version: '3.8'\nservices:\n  app: {{image: '{IMAGE}'}}\n  db: {{image: 'ccci-swarm-test/absent:0'}}\n"
     ));
-    support::unprotect(&run);
-    ensure_image();
-    let err = sw
-        .deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
-        .await
-        .unwrap_err();
+    let err = s.deploy(&doc).await.unwrap_err();
     match &err {
         Error::ImagesMissing { missing } => {
             assert_eq!(missing, &vec![("db".to_string(), "ccci-swarm-test/absent:0".to_string())])
@@ -232,42 +202,27 @@ async fn missing_image_is_an_infrastructure_error_before_anything_is_deployed() 
     }
     assert!(err.is_infrastructure());
     assert!(err.to_string().contains("db needs ccci-swarm-test/absent:0"));
-    assert_eq!(cli_leftovers(&run), Vec::<String>::new(), "nothing was created");
+    assert_eq!(cli_leftovers(run), Vec::<String>::new(), "nothing was created");
 }
 
 #[tokio::test]
 async fn a_document_docker_rejects_is_a_recipe_fault_with_docker_s_reason() {
-    ensure_image();
-    let sw = swarm().await;
-    let run = run_id("rejected");
-    let _guard = Cleanup(run.clone());
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
+    let s = Scenario::unprotected("rejected").await;
     let doc = yaml(&format!("version: '3.8'\nservices:\n  app:\n    image: '{IMAGE}'\n    networks: [nope]\n"));
-    let err = sw
-        .deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
-        .await
-        .unwrap_err();
+    let err = s.deploy(&doc).await.unwrap_err();
     assert!(matches!(err, Error::DeployRejected { .. }), "{err:?}");
     assert_eq!(err.fault(), Fault::Recipe);
     let line = err.to_string();
     assert!(line.contains("nope") && !line.contains('\n'), "{line}");
     // Docker created the undeclared network `<stack>_nope` (stack label only, no run label: it was
     // not in the document to be labelled) before rejecting the service: teardown must remove it.
-    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
-    sw.residual_check(&run, Some(&stack)).await.unwrap();
-    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
+    s.teardown_to_nothing().await;
 }
 
 #[tokio::test]
 async fn dollar_signs_deploy_literally() {
-    ensure_image();
-    let sw = swarm().await;
-    let run = run_id("dollar");
-    let _guard = Cleanup(run.clone());
-    support::protect(&sw, &run).await;
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
+    let s = Scenario::new("dollar").await;
+    let (sw, _run, stack) = (&s.sw, &s.run, &s.stack);
     // The already-interpolated value contains `$`, `$$` and `${X}` literally.
     // A global service too, to converge on "one task per eligible node".
     let mut doc = yaml(&format!(
@@ -275,14 +230,11 @@ async fn dollar_signs_deploy_literally() {
     ));
     let literal = "pa$s$$w${HOME}rd$";
     doc["services"]["app"]["environment"] = yaml(&format!("{{PASS: '{literal}'}}"));
-    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
-        .await
-        .unwrap();
-    sw.wait_converged(&stack, Duration::from_secs(60)).await.unwrap();
-    let out = sw.exec(&stack, "app", &["sh", "-c", "printf '%s\\n' \"$PASS\""]).await.unwrap();
+    s.deploy(&doc).await.unwrap();
+    sw.wait_converged(stack, Duration::from_secs(60)).await.unwrap();
+    let out = sw.exec(stack, "app", &["sh", "-c", "printf '%s\\n' \"$PASS\""]).await.unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{literal}\n"));
-    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
-    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
+    s.teardown_to_nothing().await;
 }
 
 #[tokio::test]
@@ -335,13 +287,8 @@ async fn janitor_reaps_runs_that_are_not_live_and_spares_live_and_kept_ones() {
 
 #[tokio::test]
 async fn an_update_that_swarm_rolls_back_is_reported_as_rolled_back() {
-    ensure_image();
-    let sw = swarm().await;
-    let run = run_id("rollback");
-    let _guard = Cleanup(run.clone());
-    support::protect(&sw, &run).await;
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
+    let s = Scenario::new("rollback").await;
+    let (sw, _run, stack) = (&s.sw, &s.run, &s.stack);
     let doc = |command: &str| {
         yaml(&format!(
             r#"
@@ -356,34 +303,30 @@ services:
         ))
     };
     let v1 = doc(SLEEPER);
-    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &v1, workdir: work.path(), dnsrr: true }).await.unwrap();
-    sw.wait_converged(&stack, Duration::from_secs(60)).await.unwrap();
+    s.deploy(&v1).await.unwrap();
+    sw.wait_converged(stack, Duration::from_secs(60)).await.unwrap();
     let v2 = doc("echo v2 is broken; exit 1");
-    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &v2, workdir: work.path(), dnsrr: true }).await.unwrap();
+    s.deploy(&v2).await.unwrap();
     let t0 = Instant::now();
-    let err = sw.wait_converged(&stack, Duration::from_secs(90)).await.unwrap_err();
+    let err = sw.wait_converged(stack, Duration::from_secs(90)).await.unwrap_err();
     eprintln!("rollback detected after {:?}: {err}", t0.elapsed());
     match &err {
-        Error::RolledBack { service, state, .. } => {
+        Error::RolledBack { service, state, exit_code, last_log_lines, .. } => {
             assert_eq!(service, &format!("{stack}_app"));
             assert!(state.starts_with("rollback"), "{state}");
+            assert_eq!(*exit_code, Some(1), "the failed task's exit code: {err}");
+            assert_eq!(last_log_lines.last().map(String::as_str), Some("v2 is broken"), "{err}");
         }
         other => panic!("expected RolledBack, got {other:?}"),
     }
     assert_eq!(err.fault(), Fault::Recipe);
-    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
-    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
+    s.teardown_to_nothing().await;
 }
 
 #[tokio::test]
 async fn dnsrr_deploy_keeps_a_published_port_reachable_in_host_mode() {
-    ensure_image();
-    let sw = swarm().await;
-    let run = run_id("ports");
-    let _guard = Cleanup(run.clone());
-    support::protect(&sw, &run).await;
-    let stack = stack_for(&run);
-    let work = tempfile::tempdir().unwrap();
+    let s = Scenario::new("ports").await;
+    let (sw, _run, stack) = (&s.sw, &s.run, &s.stack);
     // A free port on loopback for the host-mode publication.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let doc = yaml(&format!(
@@ -397,10 +340,8 @@ services:
     stop_grace_period: 1s
 "#
     ));
-    sw.deploy(&Deploy { stack: &stack, run_id: &run, document: &doc, workdir: work.path(), dnsrr: true })
-        .await
-        .unwrap();
-    sw.wait_converged(&stack, Duration::from_secs(60)).await.unwrap();
+    s.deploy(&doc).await.unwrap();
+    sw.wait_converged(stack, Duration::from_secs(60)).await.unwrap();
     let body = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("host-mode port published");
@@ -413,6 +354,5 @@ services:
     .await
     .unwrap();
     assert!(body.starts_with("HTTP/1.") && body.contains("hi-from-web"), "{body}");
-    sw.teardown(&stack, &run, Duration::from_secs(60)).await.unwrap();
-    assert_eq!(cli_leftovers(&run), Vec::<String>::new());
+    s.teardown_to_nothing().await;
 }

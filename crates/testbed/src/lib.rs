@@ -1,4 +1,5 @@
-//! Dev-only test support: local images, fixture recipes as git repositories, the stand-in proxy.
+//! Dev-only test support: local images, fixture recipes as git repositories, the stand-in proxy,
+//! loopback image registries ([`registry`]).
 //!
 //! The machine is prepared by `scripts/testbed-setup` (engine, swarm, `proxy` network, images, the
 //! stand-in proxy service); [`ensure_ready`] runs it once per test process. Fixture recipes are
@@ -9,6 +10,7 @@ mod error;
 pub mod fake_forge;
 mod fixture;
 pub mod http;
+pub mod registry;
 mod setup;
 
 pub use error::Error;

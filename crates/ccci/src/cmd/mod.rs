@@ -1,6 +1,8 @@
 //! One module per `ccci` subcommand: its arguments and a `run` that returns the exit code.
 
+pub mod completions;
 pub mod config;
+pub mod doctor;
 pub mod janitor;
 pub mod lint;
 pub mod plan;

@@ -13,12 +13,12 @@ pub struct Args {
     /// The secret's compose key or Docker name.
     pub name: String,
     /// The run's work dir (default: `$CCCI_RUN_DIR`, set for recipe tests).
-    #[arg(long, env = harness::recipe_tests::RUN_DIR_ENV)]
+    #[arg(long, env = harness::secrets_file::RUN_DIR_ENV)]
     pub run_dir: PathBuf,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match harness::recipe_tests::read_secret(&args.run_dir, &args.name) {
+    match harness::secrets_file::read_secret(&args.run_dir, &args.name) {
         Some(value) => {
             std::io::stdout().write_all(value.as_bytes())?;
             Ok(ExitCode::SUCCESS)

@@ -38,6 +38,17 @@ pub struct Args {
     /// Scheme of the serving check: http, or https (certificate verified).
     #[arg(long, env = "CCCI_SCHEME", default_value = "http", value_parser = ["http", "https"])]
     pub scheme: String,
+    /// A CA bundle (PEM) to trust besides the system's, for the serving check and recipe tests
+    /// (e.g. the local CA of a test machine's wildcard certificate).
+    #[arg(long = "ca", env = "CCCI_CA_BUNDLE", value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// When to pull images before each deploy: missing (only absent ones), always (unless the
+    /// local image has the registry's digest), never.
+    #[arg(long, env = "CCCI_PULL", default_value = "missing")]
+    pub pull: swarm::PullPolicy,
+    /// Registry credentials for pulls: a Docker config.json (`auths`); never printed.
+    #[arg(long, env = "CCCI_REGISTRY_AUTH", value_name = "FILE")]
+    pub registry_auth: Option<PathBuf>,
     /// Deploy services with endpoint_mode dnsrr (for engines without IPVS).
     #[arg(long, env = "CCCI_DNSRR")]
     pub dnsrr: bool,
@@ -69,6 +80,13 @@ fn tiers(names: &[String]) -> anyhow::Result<Vec<Tier>> {
     Ok(out)
 }
 
+fn pull_options(policy: swarm::PullPolicy, auth: Option<&std::path::Path>) -> anyhow::Result<swarm::PullOptions> {
+    let auth = auth
+        .map(|path| swarm::RegistryAuth::load(path).map_err(|e| anyhow::anyhow!("--registry-auth: {e}")))
+        .transpose()?;
+    Ok(swarm::PullOptions { policy, auth, ..Default::default() })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.quick {
         anyhow::bail!("--quick needs warm canonical copies, which this version of cc-ci does not keep yet; run without --quick for a cold run");
@@ -82,14 +100,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         base_domain: args.base_domain,
         proxy: args.proxy,
         scheme: args.scheme,
+        ca_bundle: args.ca_bundle,
+        pull: pull_options(args.pull, args.registry_auth.as_deref())?,
         dnsrr: args.dnsrr,
         keep_on_failure: args.keep_on_failure.then_some(args.ttl),
         pr: None,
         config_dir: args.config_dir,
+        limits: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let reporter: Arc<dyn harness::progress::Reporter> = Arc::from(harness::progress::for_stderr());
-    let report = match runtime.block_on(run_recipe(options, reporter)) {
+    let terminal: Arc<dyn harness::report::Sink> = Arc::new(harness::report::for_stderr());
+    let report = match runtime.block_on(run_recipe(options, vec![terminal])) {
         Ok(report) => report,
         Err(harness::error::RunError::Input(msg)) => anyhow::bail!(msg),
         Err(harness::error::RunError::Infra(msg)) => {
@@ -97,14 +118,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     };
-    eprint!("{}", harness::progress::summary(&report.result));
-    if let Some(kept) = &report.kept {
-        eprintln!("  {kept}");
-    }
-    if let Some(e) = &report.result.teardown_error {
-        eprintln!("  teardown: {e}");
-    }
-    eprintln!("  results: {}", report.out_dir.display());
     Ok(match report.result.outcome {
         Outcome::Pass => ExitCode::SUCCESS,
         Outcome::Fail => ExitCode::from(1),

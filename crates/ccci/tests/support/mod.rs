@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)] // each test binary uses some of them
+pub use harness::events::{Event, Role, Step};
+
 /// A finished `ccci test` invocation.
 pub struct TestRun {
     pub output: Output,
@@ -26,6 +29,16 @@ impl TestRun {
     pub fn run_id(&self) -> &str {
         self.result["run_id"].as_str().expect("run_id in result.json")
     }
+    /// The run's events, from events.jsonl.
+    pub fn events(&self) -> Vec<Event> {
+        events_in(&self.out_dir)
+    }
+
+    /// The steps the run told, in order.
+    pub fn steps(&self) -> Vec<Step> {
+        steps_of(&self.events())
+    }
+
     pub fn tier(&self, name: &str) -> &serde_json::Value {
         self.result["tiers"]
             .as_array()
@@ -117,21 +130,25 @@ pub struct Running {
 }
 
 impl Running {
-    /// The run id, from the first line of the run's log (written before anything is deployed);
-    /// panics if it does not appear within `patience` or the process ends first.
+    /// The run id, from the run's first event (told before anything is deployed); panics if it
+    /// does not appear within `patience` or the process ends first.
     pub fn run_id(&mut self, patience: Duration) -> String {
-        let log = self.out_dir.join("log.txt");
         let deadline = Instant::now() + patience;
         loop {
-            if let Some(id) = std::fs::read_to_string(&log).ok().and_then(|text| run_id_in_log(&text)) {
+            if let Some(id) = run_id_in(&self.out_dir) {
                 return id;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("ccci ended ({status}) before logging its run id; stderr:\n{}", self.stderr_text());
+                panic!("ccci ended ({status}) before telling its run id; stderr:\n{}", self.stderr_text());
             }
-            assert!(Instant::now() < deadline, "no run id in {} after {patience:?}", log.display());
+            assert!(Instant::now() < deadline, "no run id in {} after {patience:?}", self.out_dir.display());
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The steps the run has told so far.
+    pub fn steps_so_far(&self) -> Vec<Step> {
+        steps_of(&events_in(&self.out_dir))
     }
 
     /// Whether the process is still running.
@@ -216,12 +233,29 @@ impl Drop for Running {
     }
 }
 
-/// The run id in a run log's first line (`[   0.000s] run      run <id>: <source> at <ref>`).
-pub fn run_id_in_log(log: &str) -> Option<String> {
-    let words: Vec<&str> = log.lines().next()?.split_whitespace().collect();
-    let at = words.windows(2).position(|w| w == ["run", "run"])?;
-    let id = words.get(at + 2)?.strip_suffix(':')?;
-    (!id.is_empty()).then(|| id.to_string())
+/// The events a run wrote to `<out_dir>/events.jsonl` so far (none when it is not there yet).
+pub fn events_in(out_dir: &Path) -> Vec<Event> {
+    harness::report::read_jsonl(&out_dir.join(harness::report::EVENTS_FILE))
+        .map(|all| all.into_iter().map(|s| s.event).collect())
+        .unwrap_or_default()
+}
+
+/// The run id in a run's first event.
+pub fn run_id_in(out_dir: &Path) -> Option<String> {
+    match events_in(out_dir).into_iter().next()? {
+        Event::RunStarted { run_id, .. } => Some(run_id),
+        _ => None,
+    }
+}
+
+/// The steps among `events`, in order.
+pub fn steps_of(events: &[Event]) -> Vec<Step> {
+    events.iter().filter_map(|e| if let Event::Step { step, .. } = e { Some(step.clone()) } else { None }).collect()
+}
+
+/// Whether hook `name` was started in `service`.
+pub fn ran_hook(steps: &[Step], name: &str, service: &str) -> bool {
+    steps.iter().any(|s| matches!(s, Step::HookStarted { name: n, service: Some(s) } if n == name && s == service))
 }
 
 /// Lines of a docker command's stdout (empty lines dropped); panics if docker cannot run.

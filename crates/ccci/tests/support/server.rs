@@ -110,8 +110,7 @@ impl World {
 
     /// The engine's run id of server run `id` (from its log's first line).
     pub fn engine_run_id(&self, id: u64) -> Option<String> {
-        let log = std::fs::read_to_string(self.data_dir.join("runs").join(id.to_string()).join("log.txt")).ok()?;
-        super::run_id_in_log(&log)
+        super::run_id_in(&self.data_dir.join("runs").join(id.to_string()))
     }
 }
 

@@ -7,16 +7,19 @@
 //! `var/lib/docker/volumes/<docker volume name>/_data/` (relative entries, no leading `/`), e.g.
 //! `var/lib/docker/volumes/<stack>_db-data/_data/backup.tar`; with a path limit only those paths
 //! appear below `_data/` (a listed path missing from the volume is logged and left out). Owners
-//! are kept numerically. Volumes are read through the swarm crate's helper container while the app
+//! are kept numerically. Volumes are read through the engine's helper container while the app
 //! keeps running (as backup-bot-two does); packing uses the host's GNU tar.
 
 use std::path::{Path, PathBuf};
 
-use super::TierEnd;
 use crate::app::App;
+use crate::archive::host_tar;
 use crate::backupbot::{self, BackupPlan, BackupVolume};
 use crate::context::RunContext;
-use crate::markers;
+use crate::events::Step;
+use crate::exec;
+use crate::marker_steps;
+use crate::outcome::TierEnd;
 use crate::result::Tier;
 
 /// Where a volume's files sit inside a backup archive.
@@ -48,11 +51,11 @@ fn describe_volume(v: &BackupVolume) -> String {
 }
 
 fn rel(ctx: &RunContext<'_>, p: &Path) -> String {
-    ctx.artifacts_dir.parent().and_then(|d| p.strip_prefix(d).ok()).unwrap_or(p).display().to_string()
+    ctx.dirs.artifacts.parent().and_then(|d| p.strip_prefix(d).ok()).unwrap_or(p).display().to_string()
 }
 
-/// Write a marker, run the hooks, copy the volumes out and pack the archive; recorded in the run
-/// state for the restore tier.
+/// Write a marker, run the hooks, copy the volumes out and pack the archive; recorded for the
+/// restore tier.
 pub async fn take(ctx: &RunContext<'_>, tier: Tier) -> Result<Backup, TierEnd> {
     let app = ctx.app;
     let plan = backupbot::plan(&app.doc, &app.stack);
@@ -60,18 +63,18 @@ pub async fn take(ctx: &RunContext<'_>, tier: Tier) -> Result<Backup, TierEnd> {
         return Err(TierEnd::fail("no service has backupbot.backup=true"));
     }
     for u in &plan.unmapped {
-        ctx.log.step(Some(tier), &format!("backupbot.backup.path {u} is in no named volume: not backed up"));
+        ctx.events.note(Some(tier), format!("backupbot.backup.path {u} is in no named volume: not backed up"));
     }
     if plan.volumes.is_empty() {
         return Err(TierEnd::fail("the backup labels cover no volume of the stack"));
     }
-    markers::write(ctx, app, tier, "backup").await?;
+    marker_steps::write(ctx, app, tier, "backup").await?;
     for s in &plan.services {
         if let Some(hook) = &s.backup_pre_hook {
-            run_hook(ctx, app, tier, &s.name, "backupbot.backup.pre-hook", hook).await?;
+            run_backupbot_hook(ctx, app, tier, &s.name, "backupbot.backup.pre-hook", hook).await?;
         }
     }
-    let staging = ctx.workdir.join("backup");
+    let staging = ctx.dirs.work.join("backup");
     let _ = std::fs::remove_dir_all(&staging);
     let root = staging.join("root");
     for v in &plan.volumes {
@@ -79,21 +82,20 @@ pub async fn take(ctx: &RunContext<'_>, tier: Tier) -> Result<Backup, TierEnd> {
     }
     for s in &plan.services {
         if let Some(hook) = &s.backup_post_hook {
-            run_hook(ctx, app, tier, &s.name, "backupbot.backup.post-hook", hook).await?;
+            run_backupbot_hook(ctx, app, tier, &s.name, "backupbot.backup.post-hook", hook).await?;
         }
     }
-    std::fs::create_dir_all(&ctx.artifacts_dir).map_err(|e| TierEnd::error(format!("artifacts dir: {e}")))?;
-    let archive = ctx.artifacts_dir.join(format!("backup-{}.tar.gz", app.stack));
+    std::fs::create_dir_all(&ctx.dirs.artifacts).map_err(|e| TierEnd::error(format!("artifacts dir: {e}")))?;
+    let archive = ctx.dirs.artifacts.join(format!("backup-{}.tar.gz", app.stack));
     host_tar(&["--numeric-owner", "-czf", &archive.to_string_lossy(), "-C", &root.to_string_lossy(), "var"], None)
         .await?;
     check_layout(&archive, &plan).await?;
     let _ = std::fs::remove_dir_all(&staging);
     let bytes = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
     ctx.keep_artifact(&archive, "backup");
-    ctx.log.step(Some(tier), &format!("backup artifact {} ({bytes} bytes)", archive.display()));
-    let b = Backup { archive, bytes };
-    ctx.state.lock().unwrap_or_else(|e| e.into_inner()).backup = Some(b.archive.clone());
-    Ok(b)
+    ctx.events.step(Some(tier), Step::BackupWritten { path: archive.display().to_string(), bytes });
+    ctx.state().backup = Some(archive.clone());
+    Ok(Backup { archive, bytes })
 }
 
 /// The helper image for a volume: its service's image, else any image of the app.
@@ -125,10 +127,7 @@ async fn copy_out(
     for d in [&extracted, &dest] {
         std::fs::create_dir_all(d).map_err(|e| TierEnd::error(format!("creating {}: {e}", d.display())))?;
     }
-    let mut file =
-        tokio::fs::File::create(&raw).await.map_err(|e| TierEnd::error(format!("creating {}: {e}", raw.display())))?;
-    ctx.swarm.export_volume(ctx.run_id, &v.full_name, &image, &mut file).await?;
-    drop(file);
+    ctx.engine.export_volume(ctx.run_id, &v.full_name, &image, &raw).await?;
     host_tar(&["--numeric-owner", "-xf", &raw.to_string_lossy(), "-C", &extracted.to_string_lossy()], None).await?;
     let mut wanted: Vec<String> = Vec::new();
     for p in &v.paths {
@@ -136,7 +135,7 @@ async fn copy_out(
         if extracted.join(p).symlink_metadata().is_ok() {
             wanted.push(p.to_string());
         } else {
-            ctx.log.step(Some(tier), &format!("path {p} is not in volume {}: nothing backed up for it", v.full_name));
+            ctx.events.note(Some(tier), format!("path {p} is not in volume {}: nothing backed up for it", v.full_name));
         }
     }
     let src = extracted.to_string_lossy().into_owned();
@@ -148,7 +147,7 @@ async fn copy_out(
         let tar = host_tar(&args, None).await?;
         host_tar(&["--numeric-owner", "-xf", "-", "-C", &dest.to_string_lossy()], Some(tar)).await?;
     }
-    ctx.log.step(Some(tier), &format!("copied volume {} ({})", v.full_name, members.join(", ")));
+    ctx.events.step(Some(tier), Step::VolumeCopied { volume: v.full_name.clone(), members });
     Ok(())
 }
 
@@ -165,8 +164,9 @@ async fn check_layout(archive: &Path, plan: &BackupPlan) -> Result<(), TierEnd> 
     Ok(())
 }
 
-/// Run a backupbot hook with `sh -c` in a running container of `service`; a non-zero exit fails.
-pub async fn run_hook(
+/// Run a backupbot hook (`label`) with `sh -c` in a running container of `service`; a non-zero
+/// exit fails the tier.
+pub async fn run_backupbot_hook(
     ctx: &RunContext<'_>,
     app: &App,
     tier: Tier,
@@ -174,36 +174,9 @@ pub async fn run_hook(
     label: &str,
     hook: &str,
 ) -> Result<(), TierEnd> {
-    ctx.log.step(Some(tier), &format!("running {label} in {service}: {hook}"));
-    let out = ctx.swarm.exec(&app.stack, service, &["sh", "-c", hook]).await?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if !text.trim().is_empty() {
-        ctx.log.detail(Some(tier), text.trim_end());
-    }
-    if out.exit_code != 0 {
-        let last = text.trim().lines().last().unwrap_or("").to_string();
-        return Err(TierEnd::fail(format!("{label} of {service} ({hook}) exited {}: {last}", out.exit_code)));
-    }
+    ctx.events.step(Some(tier), Step::HookStarted { name: format!("{label} ({hook})"), service: Some(service.into()) });
+    exec::in_service(ctx, tier, &app.stack, service, &["sh", "-c", hook])
+        .await?
+        .success(&format!("{label} of {service} ({hook})"))?;
     Ok(())
-}
-
-/// Run the host's `tar` with `args`, feeding `input` on stdin; returns stdout.
-pub async fn host_tar(args: &[&str], input: Option<Vec<u8>>) -> Result<Vec<u8>, TierEnd> {
-    use std::process::Stdio;
-    use tokio::io::AsyncWriteExt;
-    let mut cmd = tokio::process::Command::new("tar");
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().map_err(|e| TierEnd::error(format!("cannot run tar: {e}")))?;
-    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
-        // Written concurrently with reading the output, so a large archive cannot deadlock.
-        tokio::spawn(async move {
-            let _ = stdin.write_all(&data).await;
-        });
-    }
-    let out = child.wait_with_output().await.map_err(|e| TierEnd::error(format!("tar: {e}")))?;
-    if !out.status.success() {
-        return Err(TierEnd::error(format!("tar {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())));
-    }
-    Ok(out.stdout)
 }

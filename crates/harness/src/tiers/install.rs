@@ -2,19 +2,18 @@
 //! test) with its secrets, wait for convergence from the engine's events, and prove it serves
 //! through the proxy.
 
-use super::steps::{check_serving, deploy_and_converge};
-use super::TierEnd;
 use crate::context::RunContext;
+use crate::deploy::{check_serving, deploy_and_converge};
+use crate::events::Role;
+use crate::outcome::TierEnd;
 use crate::result::Tier;
 
 /// Deploy, converge, serve. Returns what it proved.
 pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
+    let role = ctx.base.map_or(Role::Target, |b| Role::Base { version: b.version.clone() });
     let app = ctx.install_app();
-    if let Some(base) = ctx.base {
-        ctx.log.step(Some(Tier::Install), &format!("installing the base release {} (upgrade follows)", base.version));
-    }
-    let converged = deploy_and_converge(ctx, app, Tier::Install).await?;
-    let served = check_serving(ctx, Tier::Install).await?;
+    let converged = deploy_and_converge(ctx, app, role, Tier::Install, ctx.timeout).await?;
+    let served = check_serving(ctx, app, ctx.config.ready.as_ref(), Tier::Install, ctx.timeout).await?;
     let what = ctx.base.map_or_else(String::new, |b| format!("{} ", b.version));
-    Ok(format!("{what}converged in {:.1}s; {} answered {}", converged.elapsed.as_secs_f64(), served.url, served.status))
+    Ok(format!("{what}converged in {:.1}s; {} answered {}", converged.as_secs_f64(), served.url, served.status))
 }

@@ -1,8 +1,8 @@
-//! The restore tier (T1): spoil the data (delete the marker, write junk), then restore the backup
-//! artifact the way backup-bot-two does — without undeploying or scaling: run each backup
+//! The restore tier (T1): spoil the data (delete the marker, change the data), then restore the
+//! backup artifact the way backup-bot-two does — without undeploying or scaling: run each backup
 //! service's `backupbot.restore.pre-hook` in its running container, write every volume's files
-//! from the archive back into the live volume (through the swarm crate's helper container; files
-//! in the backup overwrite, other files stay, as a restic restore leaves them), run the
+//! from the archive back into the live volume (through the engine's helper container; files in
+//! the backup overwrite, other files stay, as a restic restore leaves them), run the
 //! `backupbot.restore.post-hook`s (a database re-imports its dump there), then converge, serve and
 //! check the marker is back ("marker missing after restore" fails the tier).
 //!
@@ -10,12 +10,14 @@
 
 use std::path::PathBuf;
 
-use super::backup::{self, host_tar, run_hook, volume_prefix};
-use super::steps::check_serving;
-use super::TierEnd;
+use super::backup::{self, run_backupbot_hook, volume_prefix};
+use crate::archive::host_tar;
 use crate::backupbot;
 use crate::context::RunContext;
-use crate::markers;
+use crate::deploy::{check_serving, converge};
+use crate::events::Step;
+use crate::marker_steps;
+use crate::outcome::TierEnd;
 use crate::result::Tier;
 
 const TIER: Tier = Tier::Restore;
@@ -24,24 +26,24 @@ const TIER: Tier = Tier::Restore;
 pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     let app = ctx.app;
     let plan = backupbot::plan(&app.doc, &app.stack);
-    let taken = ctx.state.lock().unwrap_or_else(|e| e.into_inner()).backup.clone();
+    let taken = ctx.state().backup.clone();
     let archive = match taken {
         Some(a) => a,
         None => {
-            ctx.log.step(Some(TIER), "no backup from the backup tier: taking one first");
+            ctx.events.note(Some(TIER), "no backup from the backup tier: taking one first");
             backup::take(ctx, TIER).await?.archive
         }
     };
-    markers::spoil(ctx, app, TIER).await?;
+    marker_steps::spoil(ctx, app, TIER).await?;
     for s in &plan.services {
         if let Some(hook) = &s.restore_pre_hook {
-            run_hook(ctx, app, TIER, &s.name, "backupbot.restore.pre-hook", hook).await?;
+            run_backupbot_hook(ctx, app, TIER, &s.name, "backupbot.restore.pre-hook", hook).await?;
         }
     }
-    let staging = ctx.workdir.join("restore");
+    let staging = ctx.dirs.work.join("restore");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| TierEnd::error(format!("creating {}: {e}", staging.display())))?;
-    ctx.log.step(Some(TIER), &format!("restoring from {}", archive.display()));
+    ctx.events.note(Some(TIER), format!("restoring from {}", archive.display()));
     host_tar(&["--numeric-owner", "-xzf", &archive.to_string_lossy(), "-C", &staging.to_string_lossy()], None).await?;
     let mut restored = Vec::new();
     for v in &plan.volumes {
@@ -50,21 +52,21 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
             return Err(TierEnd::error(format!("the backup holds nothing for volume {}", v.full_name)));
         }
         let tar = host_tar(&["--numeric-owner", "-cf", "-", "-C", &dir.to_string_lossy(), "."], None).await?;
-        let bytes = tar.len();
+        let bytes = tar.len() as u64;
         let image = backup::helper_image(app, &plan, v)?;
-        ctx.swarm.import_volume(ctx.run_id, &v.full_name, &image, tar.into()).await?;
-        ctx.log.step(Some(TIER), &format!("restored volume {} ({bytes} bytes of tar)", v.full_name));
+        ctx.engine.import_volume(ctx.run_id, &v.full_name, &image, tar).await?;
+        ctx.events.step(Some(TIER), Step::VolumeRestored { volume: v.full_name.clone(), bytes });
         restored.push(v.full_name.clone());
     }
     let _ = std::fs::remove_dir_all(&staging);
     for s in &plan.services {
         if let Some(hook) = &s.restore_post_hook {
-            run_hook(ctx, app, TIER, &s.name, "backupbot.restore.post-hook", hook).await?;
+            run_backupbot_hook(ctx, app, TIER, &s.name, "backupbot.restore.post-hook", hook).await?;
         }
     }
-    super::steps::converge(ctx, app, TIER).await?;
-    let served = check_serving(ctx, TIER).await?;
-    let marker = markers::check(ctx, app, TIER, "restore").await?;
+    converge(ctx, app, TIER, ctx.timeout).await?;
+    let served = check_serving(ctx, app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
+    let marker = marker_steps::check(ctx, app, TIER, "restore").await?;
     Ok(format!(
         "restored {}; {} answered {}{}",
         restored.join(", "),

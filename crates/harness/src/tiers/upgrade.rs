@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 
-use super::steps::{check_serving, deploy_and_converge};
-use super::TierEnd;
 use crate::app::App;
 use crate::backupbot::service_labels;
 use crate::context::RunContext;
-use crate::markers;
+use crate::deploy::{check_serving, deploy_and_converge};
+use crate::events::{Role, Step};
+use crate::marker_steps;
+use crate::outcome::TierEnd;
 use crate::result::Tier;
 
 const TIER: Tier = Tier::Upgrade;
@@ -35,7 +36,7 @@ impl VersionLabels {
         VersionLabels { version, chaos: get(&format!("coop-cloud.{stack}.chaos-version")).cloned() }
     }
 
-    fn show(&self) -> String {
+    pub fn show(&self) -> String {
         let v = self.version.as_deref().unwrap_or("(no version label)");
         match &self.chaos {
             Some(c) => format!("{v} (chaos {c})"),
@@ -61,7 +62,7 @@ fn expected(app: &App) -> VersionLabels {
 }
 
 async fn running(ctx: &RunContext<'_>) -> Result<VersionLabels, TierEnd> {
-    let labels: HashMap<String, String> = ctx.swarm.service_labels(&ctx.app.stack, "app").await?;
+    let labels: HashMap<String, String> = ctx.engine.service_labels(&ctx.app.stack, "app").await?;
     Ok(VersionLabels::read(&ctx.app.stack, |k| labels.get(k)))
 }
 
@@ -70,12 +71,12 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     let base = ctx.base.ok_or_else(|| TierEnd::error("no base release was prepared for the upgrade"))?;
     let before = running(ctx).await?;
     let target = expected(ctx.app);
-    ctx.log.step(Some(TIER), &format!("upgrading from the base release {} to {}", base.version, target.show()));
+    ctx.events.step(Some(TIER), Step::Upgrading { from: base.version.clone(), to: target.show() });
     if !before.shows(&expected(&base.app)) {
-        ctx.log.step(Some(TIER), &format!("note: the running app is labelled {} before the upgrade", before.show()));
+        ctx.events.note(Some(TIER), format!("note: the running app is labelled {} before the upgrade", before.show()));
     }
-    markers::write(ctx, &base.app, TIER, "upgrade").await?;
-    let converged = deploy_and_converge(ctx, ctx.app, TIER).await?;
+    marker_steps::write(ctx, &base.app, TIER, "upgrade").await?;
+    let converged = deploy_and_converge(ctx, ctx.app, Role::Target, TIER, ctx.timeout).await?;
     let after = running(ctx).await?;
     if !after.shows(&target) {
         return Err(TierEnd::fail(format!(
@@ -87,14 +88,14 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
     if after == before {
         return Err(TierEnd::fail(format!("the app's version label did not change: still {}", after.show())));
     }
-    ctx.log.step(Some(TIER), &format!("version label changed: {} → {}", before.show(), after.show()));
-    let served = check_serving(ctx, TIER).await?;
-    let marker = markers::check(ctx, ctx.app, TIER, "upgrade").await?;
+    ctx.events.step(Some(TIER), Step::VersionChanged { from: before.show(), to: after.show() });
+    let served = check_serving(ctx, ctx.app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
+    let marker = marker_steps::check(ctx, ctx.app, TIER, "upgrade").await?;
     Ok(format!(
         "{} → {}; converged in {:.1}s; {} answered {}{}",
         base.version,
         after.show(),
-        converged.elapsed.as_secs_f64(),
+        converged.as_secs_f64(),
         served.url,
         served.status,
         if marker { "; data marker survived" } else { "" }

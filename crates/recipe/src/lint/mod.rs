@@ -1,4 +1,4 @@
-//! Recipe lint (SPEC R5): abra's rules R001–R015 and the CI's own pre-flight checks C001–C004,
+//! Recipe lint (SPEC R5): abra's rules R001–R015 and the CI's own pre-flight checks C001–C006,
 //! each finding with its rule, level, `file:line`, message and how to fix it.
 //!
 //! One module per rule family; each exposes `check(&Ctx, &mut Report)`. The rules read the raw
@@ -26,6 +26,8 @@
 //! | C002 | error | every rendered image names a tag |
 //! | C003 | error | every file named in a `COMPOSE_FILE` of `.env.sample` exists |
 //! | C004 | error | every config `file:` exists in the recipe |
+//! | C005 | warning | router rules are in Traefik 3 syntax (a v2 rule matches nothing on Traefik 3) |
+//! | C006 | warning | no `<name>@docker` references (Traefik 3 serves swarm services from the `swarm` provider) |
 
 mod ci_names;
 mod context;
@@ -34,6 +36,7 @@ mod images;
 mod locate;
 mod structure;
 mod tags;
+mod traefik3;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -152,6 +155,7 @@ pub fn lint(recipe: &Recipe, options: &LintOptions) -> Result<Report> {
     tags::check(&ctx, &mut report);
     files_rules::check(&ctx, &mut report);
     ci_names::check(&ctx, &mut report);
+    traefik3::check(&ctx, &mut report);
     if let Some(reason) = ctx.render_skip_reason() {
         for rule in ["C001", "C002"] {
             report.skip(rule, reason.clone());
@@ -172,5 +176,5 @@ pub fn lint(recipe: &Recipe, options: &LintOptions) -> Result<Report> {
 /// Every rule id, in order.
 pub const ALL_RULES: &[&str] = &[
     "R001", "R002", "R003", "R004", "R005", "R006", "R007", "R008", "R009", "R010", "R011", "R012", "R013", "R014",
-    "R015", "C001", "C002", "C003", "C004",
+    "R015", "C001", "C002", "C003", "C004", "C005", "C006",
 ];

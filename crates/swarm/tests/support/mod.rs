@@ -159,3 +159,57 @@ pub async fn protect(sw: &swarm::Swarm, run_id: &str) {
 pub fn unprotect(run_id: &str) {
     docker(&["config", "rm", &format!("cc-ci-keep_{run_id}")]);
 }
+
+/// One test's run on the real swarm: a unique run id and stack, a private work dir, protection
+/// from other janitors on the engine, and removal of whatever is left when it is dropped.
+pub struct Scenario {
+    pub sw: swarm::Swarm,
+    pub run: String,
+    pub stack: String,
+    pub work: tempfile::TempDir,
+    _cleanup: Cleanup,
+}
+
+impl Scenario {
+    /// A protected run tagged `tag`, with the test image present.
+    pub async fn new(tag: &str) -> Self {
+        let s = Self::unprotected(tag).await;
+        protect(&s.sw, &s.run).await;
+        s
+    }
+
+    /// A run no marker protects (for tests that expect nothing of the run to exist).
+    pub async fn unprotected(tag: &str) -> Self {
+        ensure_image();
+        let sw = swarm::Swarm::connect().await.expect("docker engine reachable");
+        let run = run_id(tag);
+        let stack = stack_for(&run);
+        Scenario { sw, stack, work: tempfile::tempdir().unwrap(), _cleanup: Cleanup(run.clone()), run }
+    }
+
+    /// Deploy `doc` as the run's stack (dnsrr: the test machines have no IPVS).
+    pub async fn deploy(&self, doc: &serde_norway::Value) -> swarm::Result<swarm::deploy::Deployed> {
+        let deploy = swarm::deploy::Deploy {
+            stack: &self.stack,
+            run_id: &self.run,
+            document: doc,
+            workdir: self.work.path(),
+            dnsrr: true,
+        };
+        self.sw.deploy(&deploy).await
+    }
+
+    /// Deploy `doc` and wait until it has converged.
+    pub async fn deploy_converged(&self, doc: &serde_norway::Value) {
+        self.deploy(doc).await.unwrap();
+        self.sw.wait_converged(&self.stack, Duration::from_secs(60)).await.unwrap();
+    }
+
+    /// Tear the run down and check, with the crate and with the CLI, that nothing of it is left.
+    pub async fn teardown_to_nothing(&self) -> swarm::teardown::TornDown {
+        let torn = self.sw.teardown(&self.stack, &self.run, Duration::from_secs(60)).await.unwrap();
+        self.sw.residual_check(&self.run, Some(&self.stack)).await.unwrap();
+        assert_eq!(cli_leftovers(&self.run), Vec::<String>::new());
+        torn
+    }
+}

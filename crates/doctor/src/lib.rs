@@ -1,0 +1,87 @@
+//! `ccci doctor` (SPEC O4): checks a host that runs (or is about to run) `ccci serve` and says,
+//! one line per check, what is wrong and what to do about it. Each module owns one area:
+//!
+//! - [`check`]: a check's verdict and how it is printed;
+//! - [`docker`]: the engine, swarm manager role, the `proxy` network, the proxy service;
+//! - [`disk`]: free space for snapshots and runs under the data dir;
+//! - [`forge`]: the forge reached with the bot's token, the bot's org membership, enrolled repos;
+//! - [`secrets`]: the webhook secret;
+//! - [`runner`]: the unprivileged user pull-request code runs as.
+//!
+//! Not checked yet: that the proxy answers HTTPS and how long its certificate is valid (they come
+//! with the proxy's own configuration).
+
+pub mod check;
+pub mod disk;
+pub mod docker;
+pub mod forge;
+pub mod runner;
+pub mod secrets;
+
+use std::path::PathBuf;
+
+pub use check::{Check, Status};
+
+/// The name of the user pull-request code runs as.
+pub const RUNNER_USER: &str = "ccci-runner";
+/// Default floor of free space under the data dir, in GiB.
+pub const DEFAULT_MIN_FREE_GIB: u64 = 5;
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's configuration file.
+    pub config: PathBuf,
+    /// Free space the data dir's file system must have, in bytes.
+    pub min_free_bytes: u64,
+    /// The user pull-request code runs as.
+    pub runner_user: String,
+    /// The label (key, value) that marks the proxy's swarm service.
+    pub proxy_label: (String, String),
+}
+
+impl Options {
+    /// The defaults for a configuration file.
+    pub fn new(config: PathBuf) -> Options {
+        Options {
+            config,
+            min_free_bytes: DEFAULT_MIN_FREE_GIB << 30,
+            runner_user: RUNNER_USER.into(),
+            proxy_label: (docker::PROXY_LABEL.0.into(), docker::PROXY_LABEL.1.into()),
+        }
+    }
+}
+
+/// Runs every check, in the order an operator would fix things.
+pub async fn run(options: &Options) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let config = server::load(&options.config);
+    checks.push(match &config {
+        Ok(_) => Check::pass("config", format!("{} loads", options.config.display())),
+        Err(e) => Check::fail(
+            "config",
+            e.to_string(),
+            format!("correct it; `ccci config check --config {}` shows the rest", options.config.display()),
+        ),
+    });
+    checks.extend(docker::checks(&options.proxy_label).await);
+    match &config {
+        Ok(config) => {
+            checks.push(disk::check(&config.data_dir, options.min_free_bytes));
+            checks.push(forge::check(config).await);
+            checks.push(secrets::webhook(config));
+        }
+        Err(_) => {
+            for name in ["disk", "forge", "webhook"] {
+                checks.push(Check::not_checked(name, "the configuration does not load"));
+            }
+        }
+    }
+    checks.push(runner::check(&options.runner_user));
+    checks
+}
+
+/// Whether every check passed (the exit status of `ccci doctor`).
+pub fn all_passed(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.status == Status::Pass)
+}

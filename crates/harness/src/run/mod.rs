@@ -1,0 +1,179 @@
+//! One run, start to end (SPEC T1–T9): claim liveness, reap dead runs, check out, prepare
+//! ([`prepare`]), carry the app through the asked tiers ([`sequence`]), collect diagnostics on
+//! failure, tear down with a residual check or keep the app ([`teardown`]), and write result.json,
+//! JUnit, log.txt and events.jsonl. A run that cannot start returns [`RunError`]; once it has
+//! started, every outcome is recorded in the result.
+
+mod prepare;
+mod sequence;
+mod teardown;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use recipe::naming::RunIdentity;
+use swarm::Swarm;
+
+use crate::context::{RunContext, RunOptions};
+use crate::engine::Engine;
+use crate::error::RunError;
+use crate::events::Event;
+use crate::redact::Redactor;
+use crate::report::{Events, Jsonl, LogFile, Recorder, Sink};
+use crate::result::{self, Instance, Outcome, RunResult};
+use crate::workspace::Workspace;
+use crate::{app, artifacts, checkout, diagnostics, janitor, liveness, run_id};
+
+/// What a finished run leaves for its caller.
+#[derive(Debug)]
+pub struct RunReport {
+    pub result: RunResult,
+    pub out_dir: PathBuf,
+}
+
+/// Carry out one run on the local Docker engine; `sinks` see its events (e.g. the terminal).
+pub async fn run(options: RunOptions, sinks: Vec<Arc<dyn Sink>>) -> Result<RunReport, RunError> {
+    let swarm = Swarm::connect().await.map_err(|e| RunError::Infra(format!("cannot reach the Docker engine: {e}")))?;
+    run_on(&swarm, options, sinks).await
+}
+
+/// Carry out one run on `engine`.
+pub async fn run_on(
+    engine: &dyn Engine,
+    options: RunOptions,
+    sinks: Vec<Arc<dyn Sink>>,
+) -> Result<RunReport, RunError> {
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    let id = run_id::new_run_id();
+    let live_dir = liveness::live_dir();
+    let _live = liveness::claim(&live_dir, &id)
+        .map_err(|e| RunError::Infra(format!("cannot mark the run live in {}: {e}", live_dir.display())))?;
+    let ws = Workspace::create(&options.data_dir, &id, options.out.as_deref())
+        .map_err(|e| RunError::Infra(format!("cannot create the run's workspace: {e}")))?;
+    let recorder = Arc::new(Recorder::default());
+    let cannot_write = |path: PathBuf| move |e| RunError::Infra(format!("cannot write {}: {e}", path.display()));
+    let mut all: Vec<Arc<dyn Sink>> = vec![
+        Arc::new(LogFile::create(&ws.log_path()).map_err(cannot_write(ws.log_path()))?),
+        Arc::new(Jsonl::create(&ws.events_path()).map_err(cannot_write(ws.events_path()))?),
+        recorder.clone(),
+    ];
+    all.extend(sinks);
+    let events = Events::new(Redactor::new(), all);
+    events.emit(Event::RunStarted {
+        run_id: id.clone(),
+        source: options.source.clone(),
+        git_ref: options.git_ref.clone(),
+    });
+
+    match janitor::reap(engine, &live_dir).await {
+        Ok(report) if !report.reaped_runs.is_empty() => events.emit(Event::JanitorReaped { runs: report.reaped_runs }),
+        Ok(_) => {}
+        Err(e) => events.emit(Event::JanitorFailed { error: e.to_string() }),
+    }
+
+    let dirs = ws.dirs();
+    let checkout = checkout::checkout(&options.source, options.git_ref.as_deref(), &ws.checkout_dir())?;
+    let tests_snapshotted = checkout::snapshot_tests(&checkout.dir, &dirs.tests_snapshot())?;
+    events.emit(Event::CheckedOut {
+        recipe: checkout.name.clone(),
+        version: checkout.chaos_version(),
+        tests_snapshotted,
+    });
+
+    let identity = RunIdentity {
+        recipe: &checkout.name,
+        pr: options.pr,
+        git_ref: options.git_ref.as_deref().unwrap_or("HEAD"),
+        run_id: &id,
+    };
+    let instance = app::instance_for(&identity, &options.base_domain);
+    let mut kept = false;
+    match prepare::prepare(&checkout, &options, &instance, &id, &dirs.work) {
+        Err(end) => {
+            sequence::unprepared(&events, &options.tiers, end);
+        }
+        Ok(prepared) => {
+            let ctx = RunContext {
+                run_id: &id,
+                engine,
+                options: &options,
+                events: &events,
+                recipe: &checkout.name,
+                config: &prepared.config,
+                app: &prepared.app,
+                base: prepared.base.as_ref(),
+                dependencies: &prepared.dependencies,
+                marker: &prepared.marker,
+                timeout: prepared.timeout,
+                dirs: &dirs,
+                state: Default::default(),
+            };
+            let results = sequence::run_tiers(&ctx, &prepared.decisions).await;
+            let failed = result::overall(&results) != Outcome::Pass;
+            if failed {
+                diagnostics::collect(&ctx).await;
+            }
+            match options.keep_on_failure.filter(|_| failed) {
+                Some(ttl) => {
+                    teardown::keep(&ctx, ttl).await;
+                    kept = true;
+                }
+                None => teardown::teardown(&ctx).await,
+            }
+        }
+    }
+
+    let redacted = artifacts::redact_tree(&dirs.artifacts, events.redactor());
+    if redacted > 0 {
+        events.emit(Event::ArtifactsRedacted { files: redacted });
+    }
+    let recorded = recorder.recorded();
+    let mut outcome = result::overall(&recorded.tiers);
+    if recorded.teardown_error.is_some() {
+        outcome = Outcome::Error;
+    }
+    let run_result = RunResult {
+        schema_version: result::SCHEMA_VERSION,
+        run_id: id.clone(),
+        recipe: checkout.name.clone(),
+        git_ref: options.git_ref.clone(),
+        commit: checkout.commit.clone(),
+        mode: "cold".into(),
+        instance: Instance { domain: instance.domain.clone(), stack: instance.stack_name.clone() },
+        started_at,
+        finished_at: now_rfc3339(),
+        duration_ms: result::millis(started.elapsed()),
+        level: result::level(&recorded.tiers),
+        level_of: recorded.tiers.len(),
+        outcome,
+        teardown_error: recorded.teardown_error,
+        tiers: recorded.tiers,
+        artifacts: recorded.artifacts,
+    };
+    write_results(&ws, &run_result, events.redactor())?;
+    let out_dir = ws.out_dir().to_path_buf();
+    events.emit(Event::RunFinished { result: Box::new(run_result.clone()), out_dir: out_dir.display().to_string() });
+    if !kept {
+        let _ = ws.discard_work();
+    }
+    Ok(RunReport { result: run_result, out_dir })
+}
+
+#[cfg(test)]
+mod tests;
+
+fn write_results(ws: &Workspace, result: &RunResult, redactor: &Redactor) -> Result<(), RunError> {
+    let json = serde_json::to_string_pretty(result).map_err(|e| RunError::Infra(e.to_string()))?;
+    let write = |path: PathBuf, text: String| {
+        std::fs::write(&path, redactor.redact(&text))
+            .map_err(|e| RunError::Infra(format!("cannot write {}: {e}", path.display())))
+    };
+    write(ws.result_path(), json + "\n")?;
+    write(ws.junit_path(), result::junit_xml(result))
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
