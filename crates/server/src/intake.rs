@@ -170,8 +170,9 @@ impl Intake {
     /// Marks `comment` in flight; `None` if it already is.
     fn take(&self, comment: &IncomingComment) -> Option<InFlight<'_>> {
         let key = (comment.repo.clone(), comment.comment_id);
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        in_flight.insert(key.clone()).then_some(InFlight { intake: self, key })
+        let taken = self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone());
+        // Made only when taken (and after the lock is let go): its drop takes the lock again.
+        taken.then(|| InFlight { intake: self, key })
     }
 
     /// Acts on a claimed comment's command: authorise, answer or queue; settles the claim.

@@ -400,3 +400,27 @@ async fn a_testme_seen_but_not_yet_queued_when_the_server_died_is_taken_up_again
     poller::poll_all(&w.parts.intake).await;
     assert_eq!(w.bot_comments(1).iter().filter(|c| c.as_str() == HELP_TEXT).count(), 1);
 }
+
+#[test]
+fn a_claim_in_flight_is_left_alone_by_the_poller() {
+    // In a thread of its own, so that a deadlock fails the test instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let w = World::new().await;
+            let id = w.comment(1, MEMBER, "!testme");
+            let claim = IncomingComment { comment_id: id, ..w.incoming(id, MEMBER, "!testme") };
+            assert!(w.parts.store.claim_comment(REPO, id, &serde_json::to_string(&claim).unwrap()).unwrap());
+            // As if a webhook's handling of it were still waiting on the forge.
+            w.parts.intake.in_flight.lock().unwrap().insert((REPO.to_string(), id));
+            assert_eq!(w.parts.intake.resume().await.unwrap(), 0);
+            assert!(w.runs().is_empty(), "taken up while in flight");
+            w.parts.intake.in_flight.lock().unwrap().clear();
+            assert_eq!(w.parts.intake.resume().await.unwrap(), 1);
+            assert_eq!(w.runs().len(), 1);
+        });
+        done.send(()).unwrap();
+    });
+    finished.recv_timeout(Duration::from_secs(60)).expect("resume finished (no deadlock)");
+}
