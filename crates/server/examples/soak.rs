@@ -10,8 +10,11 @@
 //! 3. the load, spread over SECONDS: DELIVERIES webhook deliveries from 8 senders (member
 //!    `!testme`s, byte-for-byte redeliveries, fresh deliveries of seen comments, forged ones with
 //!    bad signatures, oversized ones, strangers' `!testme`, a member's 10 000-character command with
-//!    a link, plain comments), while live-log floods and slow-header clients run beside them and
-//!    the server is killed with SIGKILL and restarted every KILL_EVERY seconds;
+//!    a link, plain comments), while live-log floods and slow-header clients run beside them, the
+//!    forge is slow (100 ms a request) and hiccups (two 503s, which the client retries) every
+//!    second, so triggers are still being handled while the poller cycles, and the server is killed with SIGKILL and restarted every KILL_EVERY
+//!    seconds; `/healthz` is probed every 250 ms, and a probe unanswered for 2 s while the server
+//!    is up (not being restarted) is a stall: a wedged server must not hide behind the next kill;
 //! 4. a bounded wait until the poller has caught up and the queue is empty, a clean stop, and the
 //!    store checked against what was sent: every member `!testme` comment has exactly one run, no
 //!    other comment has any, no run is left live, no bot comment carries the link.
@@ -239,6 +242,12 @@ async fn soak(plan: Plan) -> Res<bool> {
     let peak_rss = load.peak_rss_kib.max(verdict.last_peak_kib).max(json.peak_kib);
     println!("== soak: {} deliveries over {:.0} s, {} server lives", load.sent, load.wall.as_secs_f64(), server.lives);
     println!("  answers: {:?}", load.answers.lock().unwrap());
+    println!("  forge hiccups (two 503s each): {}", load.hiccups.load(Ordering::SeqCst));
+    println!(
+        "  /healthz probes: {}, unanswered for 2 s while the server was up: {}",
+        load.probes.load(Ordering::SeqCst),
+        load.stalls.load(Ordering::SeqCst)
+    );
     println!("  runs by state at the end: {:?}", verdict.states);
     println!(
         "  16 MiB JSON artifact: RSS {:.1} MiB before, {:.1} MiB at most while serving it 12 times (+{:.1} MiB)",
@@ -268,7 +277,7 @@ async fn soak(plan: Plan) -> Res<bool> {
     );
     println!(
         "SOAK deliveries_sent={} member_testmes={} runs_queued={} duplicates={} lost={} unexpected={} \
-         live_left={} links_posted={} restarts={} peak_rss_mib={:.1} webhook_p50_ms={:.1} webhook_p99_ms={:.1} \
+         live_left={} links_posted={} stalls={} restarts={} peak_rss_mib={:.1} webhook_p50_ms={:.1} webhook_p99_ms={:.1} \
          webhook_max_ms={:.1} json16_rss_delta_mib={:.1} idle_close_max_s={:.2}",
         load.sent,
         load.expected.lock().unwrap().len(),
@@ -278,6 +287,7 @@ async fn soak(plan: Plan) -> Res<bool> {
         verdict.unexpected,
         verdict.live_left,
         verdict.links_posted,
+        load.stalls.load(Ordering::SeqCst),
         server.lives - 1,
         mib(peak_rss),
         q(0.5).map(ms).unwrap_or(0.0),
@@ -290,7 +300,8 @@ async fn soak(plan: Plan) -> Res<bool> {
         && verdict.lost == 0
         && verdict.unexpected == 0
         && verdict.live_left == 0
-        && verdict.links_posted == 0;
+        && verdict.links_posted == 0
+        && load.stalls.load(Ordering::SeqCst) == 0;
     if ok {
         let _ = std::fs::remove_dir_all(&work);
     } else {
@@ -442,6 +453,9 @@ struct Load {
     slow_reset: AtomicUsize,
     slow_open: AtomicUsize,
     slow_max_ms: AtomicU64,
+    hiccups: AtomicUsize,
+    probes: AtomicUsize,
+    stalls: AtomicUsize,
 }
 
 impl Load {
@@ -496,22 +510,35 @@ async fn load(plan: &Plan, forge: Arc<FakeForge>, server: &mut Server, hook_url:
     }
     let running = Arc::new(AtomicBool::new(true));
     let sampler = sample_rss(server.pid.clone(), running.clone(), Duration::from_millis(100));
+    let restarting = Arc::new(AtomicBool::new(false));
+    let prober = tokio::spawn(probe_health(server.url.clone(), load.clone(), done.clone(), restarting.clone()));
     let flood = tokio::spawn(sse_flood(server.url.clone(), load.clone(), done.clone()));
     let slow = tokio::spawn(slow_headers(server.url.clone(), load.clone(), done.clone()));
 
     let mut peak = 0;
     let mut next_kill = Instant::now() + plan.kill_every;
+    let mut next_hiccup = Instant::now();
+    forge.set_latency(Duration::from_millis(100));
     while senders.iter().any(|s| !s.is_finished()) {
+        if Instant::now() >= next_hiccup {
+            forge.fail_next(2, 503, None);
+            load.hiccups.fetch_add(1, Ordering::SeqCst);
+            next_hiccup = Instant::now() + Duration::from_secs(1);
+        }
         if Instant::now() >= next_kill && Instant::now() < deadline {
+            restarting.store(true, Ordering::SeqCst);
             peak = peak.max(server.kill9().await);
             server.start()?;
             server.ready().await?;
+            restarting.store(false, Ordering::SeqCst);
             next_kill = Instant::now() + plan.kill_every;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    forge.set_latency(Duration::ZERO);
     done.store(true, Ordering::SeqCst);
     running.store(false, Ordering::SeqCst);
+    let _ = prober.await;
     let _ = flood.await;
     let _ = slow.await;
     let sampled = sampler.await.map_err(|e| e.to_string())?;
@@ -579,6 +606,22 @@ fn delivery(
             }
             ("member !testme", request)
         }
+    }
+}
+
+/// `/healthz` every 250 ms until `done`; a probe not answered within 2 s while the server is not
+/// being restarted (and was not when the probe began) is a stall.
+async fn probe_health(url: String, load: Arc<Load>, done: Arc<AtomicBool>, restarting: Arc<AtomicBool>) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    while !done.load(Ordering::SeqCst) {
+        let before = restarting.load(Ordering::SeqCst);
+        let answered = client.get(format!("{url}/healthz")).send().await.is_ok();
+        load.probes.fetch_add(1, Ordering::SeqCst);
+        if !answered && !before && !restarting.load(Ordering::SeqCst) {
+            load.stalls.fetch_add(1, Ordering::SeqCst);
+            eprintln!("soak: /healthz unanswered for 2 s while the server was up");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
