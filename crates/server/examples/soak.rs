@@ -243,6 +243,11 @@ async fn soak(plan: Plan) -> Res<bool> {
     println!("== soak: {} deliveries over {:.0} s, {} server lives", load.sent, load.wall.as_secs_f64(), server.lives);
     println!("  answers: {:?}", load.answers.lock().unwrap());
     println!("  forge hiccups (two 503s each): {}", load.hiccups.load(Ordering::SeqCst));
+    let mut restarts = load.restarts.lock().unwrap().clone();
+    restarts.sort();
+    if let (Some(median), Some(max)) = (restarts.get(restarts.len() / 2), restarts.last()) {
+        println!("  kill -9 to healthy again: median {:.0} ms, max {:.0} ms", ms(*median), ms(*max));
+    }
     println!(
         "  /healthz probes: {}, unanswered for 2 s while the server was up: {}",
         load.probes.load(Ordering::SeqCst),
@@ -456,6 +461,8 @@ struct Load {
     hiccups: AtomicUsize,
     probes: AtomicUsize,
     stalls: AtomicUsize,
+    /// From each SIGKILL to the next life's healthy `/healthz`.
+    restarts: Mutex<Vec<Duration>>,
 }
 
 impl Load {
@@ -527,10 +534,12 @@ async fn load(plan: &Plan, forge: Arc<FakeForge>, server: &mut Server, hook_url:
         }
         if Instant::now() >= next_kill && Instant::now() < deadline {
             restarting.store(true, Ordering::SeqCst);
+            let killed = Instant::now();
             peak = peak.max(server.kill9().await);
             server.start()?;
             server.ready().await?;
             restarting.store(false, Ordering::SeqCst);
+            load.restarts.lock().unwrap().push(killed.elapsed());
             next_kill = Instant::now() + plan.kill_every;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,6 +1,7 @@
 //! `ccci serve`: wires the server together and starts it. On start it recovers from a crash (runs
-//! that were live become `error`, their Docker objects are reaped, their PRs told), then serves
-//! the dashboard and the webhook endpoint, polls the forge, and runs the queue. None of those
+//! that were live become `error` before any new run starts; their Docker objects are reaped and
+//! their PRs told in the background), then serves the dashboard and the webhook endpoint, polls
+//! the forge, and runs the queue. None of those
 //! tasks ends on its own: when one does (a panic, say), [`Started::wait`] returns which and why, and
 //! `ccci serve` exits non-zero so its supervisor starts a whole server again rather than keep one
 //! running half-alive.
@@ -18,7 +19,7 @@ use crate::feedback::Feedback;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::runner::{reap, RunnerConfig};
-use crate::store::{Store, StoreError};
+use crate::store::{Run, Store, StoreError};
 use crate::supervise::{self, Task, TaskEnded};
 use crate::web::{self, StreamSlots, WebState};
 use crate::worker::Workers;
@@ -132,11 +133,13 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     Ok(Parts { events, health, store, feedback, intake, workers, app })
 }
 
-/// Starts the server described by `config` (see [`assemble`]): recovers from an earlier crash,
-/// listens, and runs the poller, the workers and the HTTP side.
+/// Starts the server described by `config` (see [`assemble`]): marks the runs an earlier life left
+/// live `error`, listens, runs the poller, the workers and the HTTP side, and reports the crashed
+/// runs in the background.
 pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
     let Parts { events, health, store, feedback, intake, workers, app } = assemble(config, exe)?;
-    recover(&store, &feedback, &events).await?;
+    // Before any worker can claim a run; telling their PRs and reaping waits for no one.
+    let crashed = store.recover_after_crash()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
@@ -148,20 +151,20 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         Task::spawn("the workers", workers.run()),
         Task::spawn("the HTTP listener", http::serve(listener, app, config.http, events.clone())),
     ];
+    if !crashed.is_empty() {
+        tokio::spawn(report_crashed(crashed, feedback, events.clone()));
+    }
     Ok(Started { addr, events, health, tasks })
 }
 
-/// Runs left live by an earlier life of the server: marked `error`, reaped, their PRs told.
-async fn recover(store: &Store, feedback: &Feedback, events: &Events) -> Result<(), ServeError> {
-    let crashed = store.recover_after_crash()?;
-    if crashed.is_empty() {
-        return Ok(());
-    }
+/// Runs left live by an earlier life of the server (already marked `error`): their Docker objects
+/// reaped, their PRs told. In the background, so a slow forge or engine does not keep the server
+/// from listening; the janitor spares live runs, so new runs may start meanwhile.
+async fn report_crashed(crashed: Vec<Run>, feedback: Feedback, events: Events) {
     let reaped = reap().await;
     for run in crashed {
         let message = format!("{}; {reaped}", run.error.as_deref().unwrap_or("the server stopped during the run"));
         events.log(format!("run {} was live when the server stopped: marked error; {reaped}", run.id));
         feedback.errored(&run, &message).await;
     }
-    Ok(())
 }
