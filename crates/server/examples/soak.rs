@@ -242,6 +242,7 @@ async fn soak(plan: Plan) -> Res<bool> {
     let peak_rss = load.peak_rss_kib.max(verdict.last_peak_kib).max(json.peak_kib);
     println!("== soak: {} deliveries over {:.0} s, {} server lives", load.sent, load.wall.as_secs_f64(), server.lives);
     println!("  answers: {:?}", load.answers.lock().unwrap());
+    println!("  no answer, why: {:?}", load.errors.lock().unwrap());
     println!("  forge hiccups (two 503s each): {}", load.hiccups.load(Ordering::SeqCst));
     let mut restarts = load.restarts.lock().unwrap().clone();
     restarts.sort();
@@ -335,7 +336,15 @@ async fn post(client: &reqwest::Client, url: &str, request: &WebhookRequest) -> 
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let response = builder.send().await.map_err(|e| e.to_string())?;
+    let response = builder.send().await.map_err(|e| {
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            why = format!("{why}: {inner}");
+            source = inner.source();
+        }
+        why.replace(url, "URL")
+    })?;
     let status = response.status().as_u16();
     let _ = response.bytes().await;
     Ok(status)
@@ -449,6 +458,8 @@ struct Load {
     others: Mutex<Vec<u64>>,
     latencies: Mutex<Vec<Duration>>,
     answers: Mutex<BTreeMap<String, usize>>,
+    /// Why deliveries got no answer, by message.
+    errors: Mutex<BTreeMap<String, usize>>,
     peak_rss_kib: u64,
     sse_ok: AtomicUsize,
     sse_refused: AtomicUsize,
@@ -469,7 +480,10 @@ impl Load {
     fn answer(&self, kind: &str, outcome: Result<u16, String>, took: Duration) {
         let key = match &outcome {
             Ok(status) => format!("{kind} {status}"),
-            Err(_) => format!("{kind} no answer"),
+            Err(e) => {
+                *self.errors.lock().unwrap().entry(e.clone()).or_default() += 1;
+                format!("{kind} no answer")
+            }
         };
         if matches!(outcome, Ok(200 | 202)) {
             self.latencies.lock().unwrap().push(took);
@@ -511,7 +525,12 @@ async fn load(plan: &Plan, forge: Arc<FakeForge>, server: &mut Server, hook_url:
                 let (kind, request) = delivery(i, &forge, &load, &recent);
                 let t0 = Instant::now();
                 let outcome = post(&client, &url, &request).await;
+                let failed = outcome.is_err();
                 load.answer(kind, outcome, t0.elapsed());
+                if failed {
+                    // The server is being restarted: a forge would not hammer it either.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
         }));
     }
