@@ -68,7 +68,7 @@ fn the_module_renders_a_config_that_passes_config_check() {
     let token = dir.path().join("forge-token");
     let secret = dir.path().join("webhook-secret");
     std::fs::write(&token, "tok-nix-4d1e0b").unwrap();
-    std::fs::write(&secret, "hook-nix-9a7c2f").unwrap();
+    std::fs::write(&secret, "hook-nix-9a7c2f-0b3e").unwrap();
     let settings = rendered_settings(&format!(
         "tokenFile = \"{}\"; webhookSecretFile = \"{}\";",
         token.display(),

@@ -4,10 +4,10 @@
 //!   posting and editing comments, org membership, commit statuses, tags), with timeouts, bounded
 //!   retries and the forge's quirks handled (see docs/forge.md).
 //! - [`webhook`]: HMAC signature verification on the raw body and `issue_comment` payload parsing.
-//! - [`command`]: what a comment asks for (`!testme`, `--quick`, `tiers=`, `help`).
+//!
+//! What a comment asks for (`!testme`) is the server's business (its intake), not the client's.
 
 mod client;
-pub mod command;
 mod comments;
 mod config;
 mod error;
@@ -22,7 +22,6 @@ mod types;
 pub mod webhook;
 
 pub use client::Client;
-pub use command::{parse_command, parse_comment, Command, RunRequest, Tier, HELP_TEXT};
 pub use config::{Config, RetryPolicy};
 pub use error::Error;
 pub use orgs::Membership;

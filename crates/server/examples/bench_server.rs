@@ -22,14 +22,11 @@ use std::time::{Duration, Instant};
 use harness::redact::Redactor;
 use harness::result::Outcome;
 use server::config::Config;
-use server::events::Events;
-use server::feedback::Feedback;
 use server::intake::Intake;
 use server::store::Clock;
 use server::web::{self, WebState};
 use server::{paths, poller, Mode, NewRun, RunFilter, RunState, Store};
 use testbed::fake_forge::{comment_webhook_request, FakeForge, HookAction, RequestRecord};
-use tokio::sync::Notify;
 
 const ORG: &str = "coop-cloud";
 const MEMBER: &str = "maintainer";
@@ -233,25 +230,8 @@ async fn poll() -> Res<()> {
 }
 
 /// The intake `ccci serve` would build for `config` (no workers: runs stay queued).
-fn intake_for(config: &Config) -> Res<Intake> {
-    let redactor = Redactor::new();
-    let events = Events::open(&config.data_dir, redactor);
-    let store = Arc::new(Store::open(&paths::store_file(&config.data_dir)).map_err(|e| e.to_string())?);
-    let forge_config =
-        forge::Config::new(&config.forge.base_url, forge::SecretString::from(config.forge.token.expose().to_string()))
-            .map_err(|e| e.to_string())?;
-    let client = Arc::new(forge::Client::new(forge_config).map_err(|e| e.to_string())?);
-    let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone());
-    Ok(Intake {
-        store,
-        client,
-        feedback,
-        events,
-        bot_login: config.forge.bot_login.clone(),
-        auth: config.auth.clone(),
-        repos: config.repos.clone(),
-        wake: Arc::new(Notify::new()),
-    })
+fn intake_for(config: &Config) -> Res<Arc<Intake>> {
+    Ok(server::serve::assemble(config, PathBuf::from("/bin/true")).map_err(|e| e.to_string())?.intake)
 }
 
 // ----- 2. the runs list under load -----
@@ -348,7 +328,7 @@ async fn serve_runs(n: usize, addr_file: &Path) -> Res<()> {
     }
     eprintln!("bench_server: {n} runs stored in {:.1} s", t0.elapsed().as_secs_f64());
     time_queries(&store)?;
-    let state = WebState { store, data_dir, public_url: "http://ci.bench.test".into(), redactor: Redactor::new() };
+    let state = WebState::new(store, data_dir, "http://ci.bench.test", Redactor::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     std::fs::write(addr_file, addr.to_string()).map_err(|e| format!("{}: {e}", addr_file.display()))?;

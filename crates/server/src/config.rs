@@ -26,6 +26,8 @@ pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 60;
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/cc-ci";
 /// Default for [`Config::listen`]: loopback only; a reverse proxy publishes it.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
+/// Shortest webhook secret accepted: an HMAC key a forge's delivery log or a guess cannot give away.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 
 /// What went wrong reading the configuration; every message names the file and the key.
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +142,10 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// `[infra]`: the swarm and the proxy `ccci server init` sets up.
     pub infra: InfraConfig,
+    /// The executable runs are started with, as `<engine> test …`; `None`: the running `ccci`.
+    pub engine: Option<PathBuf>,
+    /// Timeouts and caps of the HTTP side.
+    pub http: HttpLimits,
 }
 
 /// What `ccci server init` reads from the same file: the machine's side only, so a file with
@@ -155,6 +161,35 @@ pub struct MachineConfig {
     pub tls: TlsConfig,
     pub registry: RegistryConfig,
     pub infra: InfraConfig,
+}
+
+/// How the HTTP side (dashboard, API, webhook endpoint) holds up against slow or hostile clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A client must send a request's headers within this, and a kept-alive connection may sit
+    /// idle between requests no longer than this.
+    pub header_timeout: Duration,
+    /// A response the client accepts no byte of for this long is abandoned and its connection
+    /// closed; a request's handler must answer (its head) within this too.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Live-log streams (server-sent events) open at once, over all runs.
+    pub max_log_streams: usize,
+    /// Live-log streams open at once on one run.
+    pub max_log_streams_per_run: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            max_log_streams: 64,
+            max_log_streams_per_run: 8,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -186,6 +221,19 @@ struct RawConfig {
     registry: RawRegistry,
     #[serde(default)]
     infra: RawInfra,
+    engine: Option<PathBuf>,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    header_timeout_seconds: Option<u64>,
+    idle_timeout_seconds: Option<u64>,
+    max_connections: Option<usize>,
+    max_log_streams: Option<usize>,
+    max_log_streams_per_run: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -305,10 +353,24 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
                         .into(),
                 ));
             }
-            Some(
-                resolve_secret("webhook.secret_file", "webhook.secret_env", w.secret_file, w.secret_env, env)
-                    .map_err(|(key, m)| invalid(key, m))?,
-            )
+            let secret = resolve_secret("webhook.secret_file", "webhook.secret_env", w.secret_file, w.secret_env, env)
+                .map_err(|(key, m)| invalid(key, m))?;
+            let chars = secret.expose().chars().count();
+            if chars < MIN_WEBHOOK_SECRET_CHARS {
+                let key = match secret.source {
+                    SecretSource::File(_) => "webhook.secret_file",
+                    SecretSource::Env(_) => "webhook.secret_env",
+                };
+                return Err(invalid(
+                    key,
+                    format!(
+                        "the webhook secret from {} has {chars} characters; use at least \
+                         {MIN_WEBHOOK_SECRET_CHARS} (e.g. `openssl rand -hex 32`) and set the same on the forge's webhook",
+                        describe(&secret.source)
+                    ),
+                ));
+            }
+            Some(secret)
         }
     };
 
@@ -363,6 +425,12 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
     let public_url =
         raw.public_url.ok_or_else(|| invalid("public_url", "missing: the dashboard's public URL".into()))?;
     check_url(&public_url).map_err(|m| invalid("public_url", m))?;
+    if let Some(engine) = &raw.engine {
+        if !engine.is_absolute() {
+            return Err(invalid("engine", format!("{} is not an absolute path", engine.display())));
+        }
+    }
+    let http = http_limits(&raw.http).map_err(|(key, m)| invalid(&format!("http.{key}"), m))?;
 
     Ok(Config {
         path: path.into(),
@@ -383,6 +451,39 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         tls: machine.tls,
         registry: machine.registry,
         infra: machine.infra,
+        engine: raw.engine,
+        http,
+    })
+}
+
+/// `[http]` with defaults filled in; every value at least 1.
+fn http_limits(raw: &RawHttp) -> Result<HttpLimits, (&'static str, String)> {
+    let d = HttpLimits::default();
+    let positive = |key: &'static str, v: Option<u64>, default: u64| match v {
+        Some(0) => Err((key, "must be at least 1".to_string())),
+        v => Ok(v.unwrap_or(default)),
+    };
+    let count = |key: &'static str, v: Option<usize>, default: usize| {
+        positive(key, v.map(|v| v as u64), default as u64).map(|v| v as usize)
+    };
+    Ok(HttpLimits {
+        header_timeout: Duration::from_secs(positive(
+            "header_timeout_seconds",
+            raw.header_timeout_seconds,
+            d.header_timeout.as_secs(),
+        )?),
+        idle_timeout: Duration::from_secs(positive(
+            "idle_timeout_seconds",
+            raw.idle_timeout_seconds,
+            d.idle_timeout.as_secs(),
+        )?),
+        max_connections: count("max_connections", raw.max_connections, d.max_connections)?,
+        max_log_streams: count("max_log_streams", raw.max_log_streams, d.max_log_streams)?,
+        max_log_streams_per_run: count(
+            "max_log_streams_per_run",
+            raw.max_log_streams_per_run,
+            d.max_log_streams_per_run,
+        )?,
     })
 }
 
@@ -468,6 +569,14 @@ pub fn effective(config: &Config) -> String {
             let _ = writeln!(out, "# recipes_config_dir: not set (only ccci.toml inside recipes)");
         }
     }
+    match &config.engine {
+        Some(engine) => {
+            let _ = writeln!(out, "engine = {}", q(&engine.to_string_lossy()));
+        }
+        None => {
+            let _ = writeln!(out, "# engine: not set (runs are started with this ccci)");
+        }
+    }
     let _ = writeln!(out, "\n[forge]");
     let _ = writeln!(out, "kind = {}", q(config.forge.kind.as_str()));
     let _ = writeln!(out, "base_url = {}", q(&config.forge.base_url));
@@ -489,6 +598,13 @@ pub fn effective(config: &Config) -> String {
     let allow: Vec<String> = config.auth.allow.iter().map(|a| q(a)).collect();
     let _ = writeln!(out, "allow = [{}]", allow.join(", "));
     infra_config::write_effective(&mut out, &config.tls, &config.registry, &config.infra, &config.data_dir);
+    let h = &config.http;
+    let _ = writeln!(out, "\n[http]");
+    let _ = writeln!(out, "header_timeout_seconds = {}", h.header_timeout.as_secs());
+    let _ = writeln!(out, "idle_timeout_seconds = {}", h.idle_timeout.as_secs());
+    let _ = writeln!(out, "max_connections = {}", h.max_connections);
+    let _ = writeln!(out, "max_log_streams = {}", h.max_log_streams);
+    let _ = writeln!(out, "max_log_streams_per_run = {}", h.max_log_streams_per_run);
     for r in &config.repos {
         let _ = writeln!(out, "\n[[repos]]\nrepo = {}\nrecipe = {}", q(&r.repo), q(&r.recipe));
     }
@@ -612,7 +728,7 @@ mod tests {
         let token = dir.path().join("token");
         std::fs::write(&token, "tok-from-file-42\n").unwrap();
         let secret = dir.path().join("hook");
-        std::fs::write(&secret, "hook-secret-99").unwrap();
+        std::fs::write(&secret, "hook-secret-99-long-enough").unwrap();
         let text = MINIMAL.replace("token_env = \"CCCI_TOKEN\"", &format!("token_file = {:?}", token))
             + &format!("[webhook]\nsecret_file = {:?}\n", secret)
             + "[[repos]]\nrepo = \"coop-cloud/app-db\"\n";
@@ -620,7 +736,7 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let c = load(&path).unwrap();
         assert_eq!(c.forge.token.expose(), "tok-from-file-42");
-        assert_eq!(c.webhook_secret.as_ref().unwrap().expose(), "hook-secret-99");
+        assert_eq!(c.webhook_secret.as_ref().unwrap().expose(), "hook-secret-99-long-enough");
 
         let shown = effective(&c);
         assert!(!shown.contains("tok-from-file-42") && !shown.contains("hook-secret-99"), "{shown}");
@@ -632,6 +748,49 @@ mod tests {
         std::fs::write(&path, &shown).unwrap();
         let again = load(&path).unwrap();
         assert_eq!(effective(&again).lines().skip(1).collect::<Vec<_>>(), shown.lines().skip(1).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_short_webhook_secret_is_refused_saying_how_long_it_must_be() {
+        let env = |name: &str| match name {
+            "CCCI_TOKEN" => Some("tok-s3cret-value".to_string()),
+            "HOOK" => Some("fifteen-chars-x".to_string()),
+            "GOOD_HOOK" => Some("sixteen-chars-xy".to_string()),
+            _ => None,
+        };
+        let text = format!("{MINIMAL}\n[webhook]\nsecret_env = \"HOOK\"\n");
+        let err = parse(p(), &text, &env).unwrap_err().to_string();
+        assert!(
+            err.contains("webhook.secret_env") && err.contains("15 characters") && err.contains("at least 16"),
+            "{err}"
+        );
+        assert!(!err.contains("fifteen-chars-x"), "the error must not echo the secret: {err}");
+        let text = format!("{MINIMAL}\n[webhook]\nsecret_env = \"GOOD_HOOK\"\n");
+        assert!(parse(p(), &text, &env).unwrap().webhook_secret.is_some());
+    }
+
+    #[test]
+    fn http_limits_default_and_refuse_zero() {
+        let c = parse(p(), MINIMAL, &env_token).unwrap();
+        assert_eq!(c.http, HttpLimits::default());
+        let text = format!("{MINIMAL}\n[http]\nheader_timeout_seconds = 2\nmax_log_streams_per_run = 1\n");
+        let c = parse(p(), &text, &env_token).unwrap();
+        assert_eq!((c.http.header_timeout, c.http.max_log_streams_per_run), (Duration::from_secs(2), 1));
+        assert_eq!(c.http.max_connections, HttpLimits::default().max_connections);
+        let text = format!("{MINIMAL}\n[http]\nmax_connections = 0\n");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("http.max_connections") && err.contains("at least 1"), "{err}");
+        let text = format!("{MINIMAL}\n[http]\ntimeout = 3\n");
+        assert!(parse(p(), &text, &env_token).unwrap_err().to_string().contains("timeout"));
+    }
+
+    #[test]
+    fn engine_must_be_an_absolute_path() {
+        let text = MINIMAL.replace("public_url", "engine = \"bin/ccci\"\npublic_url");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("`engine`") && err.contains("absolute"), "{err}");
+        let text = MINIMAL.replace("public_url", "engine = \"/usr/local/bin/ccci-sandboxed\"\npublic_url");
+        assert_eq!(parse(p(), &text, &env_token).unwrap().engine, Some(PathBuf::from("/usr/local/bin/ccci-sandboxed")));
     }
 
     #[test]

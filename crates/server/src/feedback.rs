@@ -2,14 +2,21 @@
 //! edited as it starts and ends (into a results table), and a commit status under the context
 //! `cc-ci/<mode>` pointing at the run's page. Forge failures are logged, never fatal: the run and
 //! the dashboard go on without them.
+//!
+//! Every comment body and status description passes the same redactor as the dashboard and the
+//! logs ([`crate::redact`], escapes considered) on its way out. It knows the server's own secrets
+//! (forge token, webhook secret); a run's secret values are masked by its engine in everything the
+//! engine writes (`result.json`, its output), which is where a run's text comes from.
 
 use std::sync::Arc;
 
 use forge::text::truncate;
 use forge::{Client, NewStatus, RepoRef, StatusState};
+use harness::redact::Redactor;
 use harness::result::{Outcome, RunResult};
 
 use crate::events::Events;
+use crate::redact;
 use crate::store::{Run, RunId, Store};
 
 /// Posts and edits the CI's comment and commit status of runs.
@@ -19,11 +26,18 @@ pub struct Feedback {
     store: Arc<Store>,
     public_url: String,
     events: Events,
+    redactor: Redactor,
 }
 
 impl Feedback {
-    pub fn new(client: Arc<Client>, store: Arc<Store>, public_url: &str, events: Events) -> Feedback {
-        Feedback { client, store, public_url: public_url.trim_end_matches('/').to_string(), events }
+    pub fn new(
+        client: Arc<Client>,
+        store: Arc<Store>,
+        public_url: &str,
+        events: Events,
+        redactor: Redactor,
+    ) -> Feedback {
+        Feedback { client, store, public_url: public_url.trim_end_matches('/').to_string(), events, redactor }
     }
 
     /// The run's page on the dashboard.
@@ -35,7 +49,7 @@ impl Feedback {
     pub async fn queued(&self, run: &Run, position: u64) {
         let body = queued_body(run, position, &self.run_url(run.id));
         if let (Some(pr), Some(repo)) = (run.pr, repo_ref(&run.repo)) {
-            match self.client.post_comment(&repo, pr, &body).await {
+            match self.client.post_comment(&repo, pr, &self.redact(&body)).await {
                 Ok(comment) => {
                     if let Err(e) = self.store.set_comment_id(run.id, comment.id) {
                         self.events.log(format!("run {}: cannot record its comment: {e}", run.id));
@@ -55,7 +69,13 @@ impl Feedback {
 
     /// The run ended with a result.
     pub async fn finished(&self, run: &Run, result: &RunResult) {
-        self.edit(run, &results_body(run, result, &self.run_url(run.id))).await;
+        // Redacted before the body cuts long reasons: a secret cut in two would not be recognised.
+        let mut result = result.clone();
+        for tier in &mut result.tiers {
+            tier.reason = self.redact(&tier.reason);
+        }
+        result.teardown_error = result.teardown_error.map(|e| self.redact(&e));
+        self.edit(run, &results_body(run, &result, &self.run_url(run.id))).await;
         let state = match result.outcome {
             Outcome::Pass => StatusState::Success,
             Outcome::Fail => StatusState::Failure,
@@ -67,8 +87,9 @@ impl Feedback {
 
     /// The run could not run or finish (crash, timeout, the engine gave no result).
     pub async fn errored(&self, run: &Run, message: &str) {
-        self.edit(run, &error_body(run, message, &self.run_url(run.id))).await;
-        self.status(run, StatusState::Error, &truncate(message, 120)).await;
+        let message = self.redact(message);
+        self.edit(run, &error_body(run, &message, &self.run_url(run.id))).await;
+        self.status(run, StatusState::Error, &truncate(&message, 120)).await;
     }
 
     /// A queued run replaced by a newer `!testme` on the same pull request.
@@ -85,7 +106,7 @@ impl Feedback {
     /// A reply that is not about a run (help, syntax, refusal).
     pub async fn reply(&self, repo: &str, number: u64, body: &str) {
         let Some(repo_ref) = repo_ref(repo) else { return };
-        if let Err(e) = self.client.post_comment(&repo_ref, number, body).await {
+        if let Err(e) = self.client.post_comment(&repo_ref, number, &self.redact(body)).await {
             self.events.log(format!("{repo}#{number}: cannot post a reply: {e}"));
         }
     }
@@ -97,7 +118,7 @@ impl Feedback {
             None => self.store.get_run(run.id).ok().flatten().and_then(|r| r.comment_id),
         };
         let (Some(comment), Some(repo)) = (comment, repo_ref(&run.repo)) else { return };
-        if let Err(e) = self.client.edit_comment(&repo, comment, body).await {
+        if let Err(e) = self.client.edit_comment(&repo, comment, &self.redact(body)).await {
             self.events.log(format!("run {}: cannot edit its comment: {e}", run.id));
         }
     }
@@ -107,12 +128,17 @@ impl Feedback {
         let status = NewStatus {
             state,
             context: format!("cc-ci/{}", run.mode.as_str()),
-            description: description.to_string(),
+            description: self.redact(description),
             target_url: self.run_url(run.id),
         };
         if let Err(e) = self.client.create_status(&repo, sha, &status).await {
             self.events.log(format!("run {}: cannot set the commit status: {e}", run.id));
         }
+    }
+
+    /// Text on its way to the forge.
+    fn redact(&self, text: &str) -> String {
+        redact::string(&self.redactor, text)
     }
 }
 

@@ -6,21 +6,30 @@
 //!   `[registry]` and `[infra]` sections (what `ccci server init` and every run's pulls use).
 //! - [`store`]: the SQLite store with its single writer — runs and their queue states, comments and
 //!   webhook deliveries already seen (so a comment fires at most once, ever), poll high-water marks.
-//! - [`intake`] (fed by [`poller`] and [`webhook`]): commands, authorisation, queueing.
-//! - [`worker`] and [`runner`]: the queue's consumers, each run a `ccci test` child under a timeout.
-//! - [`feedback`]: the run's comment and commit status on the pull request.
-//! - [`web`]: dashboard, JSON API, badges, metrics; [`serve`] wires it all; [`events`] is its log.
+//! - [`intake`] (fed by [`poller`] and [`webhook`]): [`command`]s, authorisation, queueing.
+//! - [`worker`] and [`runner`]: the queue's consumers, each run a `ccci test` child under a timeout;
+//!   [`persist`] retries the store writes they must not lose.
+//! - [`feedback`]: the run's comment and commit status on the pull request, [`redact`]ed.
+//! - [`web`]: dashboard, JSON API, badges, metrics, served by [`http`] under its limits.
+//! - [`serve`] wires it all and [`supervise`]s its tasks; [`events`] is its log, [`health`] what
+//!   `/healthz` reports.
 
+pub mod command;
 pub mod config;
 pub mod events;
 pub mod feedback;
+pub mod health;
+pub mod http;
 pub mod infra_config;
 pub mod intake;
 pub mod paths;
+pub mod persist;
 pub mod poller;
+pub mod redact;
 pub mod runner;
 pub mod serve;
 pub mod store;
+pub mod supervise;
 pub mod web;
 pub mod webhook;
 pub mod worker;

@@ -15,10 +15,14 @@ use crate::infra_config::RunInfra;
 use crate::paths;
 use crate::store::Run;
 
+/// Largest `result.json` the server reads and stores (a run's is a few KiB; one this big says its
+/// tests wrote far too much into their case messages).
+pub const MAX_RESULT_BYTES: u64 = 4 << 20;
+
 /// How runs are started.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
-    /// The `ccci` executable.
+    /// The engine executable: `ccci`, or the configured `engine`, started as `<exe> test …`.
     pub exe: PathBuf,
     pub data_dir: PathBuf,
     /// The forge's root URL; recipes are cloned from `<forge>/<owner>/<name>.git`.
@@ -111,6 +115,14 @@ impl RunnerConfig {
             }
         };
         let result_file = paths::run_result(&self.data_dir, run.id);
+        if let Ok(meta) = std::fs::metadata(&result_file) {
+            if meta.len() > MAX_RESULT_BYTES {
+                return RunEnd::Error(format!(
+                    "the engine's result.json has {} bytes, more than the {MAX_RESULT_BYTES} the server reads",
+                    meta.len()
+                ));
+            }
+        }
         let Ok(json) = std::fs::read_to_string(&result_file) else {
             let tail = last_lines(&std::fs::read_to_string(dir.join("engine-output.txt")).unwrap_or_default(), 5);
             return RunEnd::Error(format!("the engine ended ({status}) without a result: {tail}"));

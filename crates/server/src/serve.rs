@@ -1,6 +1,10 @@
 //! `ccci serve`: wires the server together and starts it. On start it recovers from a crash (runs
-//! that were live become `error`, their Docker objects are reaped, their PRs told), then serves
-//! the dashboard and the webhook endpoint, polls the forge, and runs the queue.
+//! that were live become `error` before any new run starts; their Docker objects are reaped and
+//! their PRs told in the background), then serves the dashboard and the webhook endpoint, polls
+//! the forge, and runs the queue. None of those
+//! tasks ends on its own: when one does (a panic, say), [`Started::wait`] returns which and why, and
+//! `ccci serve` exits non-zero so its supervisor starts a whole server again rather than keep one
+//! running half-alive.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,13 +16,15 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::events::Events;
 use crate::feedback::Feedback;
+use crate::health::Health;
 use crate::infra_config::RunInfra;
 use crate::intake::Intake;
 use crate::runner::{reap, RunnerConfig};
-use crate::store::{Store, StoreError};
-use crate::web::{self, WebState};
+use crate::store::{Run, Store, StoreError};
+use crate::supervise::{self, Task, TaskEnded};
+use crate::web::{self, StreamSlots, WebState};
 use crate::worker::Workers;
-use crate::{paths, poller, webhook};
+use crate::{http, paths, poller, webhook};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,20 +44,37 @@ pub struct Started {
     /// Where the HTTP side listens (the configured address, with the real port if it was 0).
     pub addr: SocketAddr,
     pub events: Events,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// What `/healthz` reports.
+    pub health: Health,
+    tasks: Vec<Task>,
 }
 
 impl Started {
-    /// Serves until one of the server's tasks ends (none does on its own).
-    pub async fn wait(mut self) {
-        if let Some(task) = self.tasks.pop() {
-            let _ = task.await;
-        }
+    /// Serves until one of the server's tasks ends (none does on its own); says which and why.
+    pub async fn wait(self) -> TaskEnded {
+        let ended = supervise::first_to_end(self.tasks).await;
+        self.events.log(format!("{ended}; stopping the server"));
+        ended
     }
 }
 
-/// Starts the server described by `config`; `exe` is the `ccci` executable runs are started with.
-pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
+/// The server's parts, wired but not started: what [`start`] runs, and what tests and benchmarks
+/// drive directly (the intake without a poller, the router without a listener).
+pub struct Parts {
+    pub events: Events,
+    pub health: Health,
+    pub store: Arc<Store>,
+    pub feedback: Feedback,
+    pub intake: Arc<Intake>,
+    pub workers: Workers,
+    /// The dashboard and the webhook endpoint.
+    pub app: axum::Router,
+}
+
+/// Wires the server described by `config` (opens the store and the forge client, nothing runs
+/// yet); `exe` is the `ccci` executable runs are started with unless the configuration names
+/// another `engine`.
+pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir).map_err(|source| ServeError::DataDir { path: data_dir.clone(), source })?;
     let redactor = Redactor::new();
@@ -63,23 +86,23 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
     let store = Arc::new(Store::open(&paths::store_file(&data_dir))?);
     let forge_config = forge::Config::new(&config.forge.base_url, config.forge.token.value.clone())?;
     let client = Arc::new(forge::Client::new(forge_config)?);
-    let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone());
+    let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone(), redactor.clone());
     let wake = Arc::new(Notify::new());
-
-    recover(&store, &feedback, &events).await?;
-
+    let health = Health::default();
     let intake = Arc::new(Intake {
         store: store.clone(),
         client,
         feedback: feedback.clone(),
         events: events.clone(),
+        health: health.clone(),
         bot_login: config.forge.bot_login.clone(),
         auth: config.auth.clone(),
         repos: config.repos.clone(),
         wake: wake.clone(),
+        in_flight: Default::default(),
     });
     let runner = Arc::new(RunnerConfig {
-        exe,
+        exe: config.engine.clone().unwrap_or(exe),
         data_dir: data_dir.clone(),
         forge_url: config.forge.base_url.clone(),
         base_domain: config.base_domain.clone(),
@@ -89,11 +112,36 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         timeout: config.run_timeout,
         infra: RunInfra::new(&config.tls, &config.registry, &config.data_dir),
     });
-    let workers =
-        Workers { store: store.clone(), runner, feedback, events: events.clone(), max_tests: config.max_tests, wake };
-    let web_state = WebState { store, data_dir, public_url: config.public_url.clone(), redactor: redactor.clone() };
+    let workers = Workers {
+        store: store.clone(),
+        runner,
+        feedback: feedback.clone(),
+        events: events.clone(),
+        health: health.clone(),
+        max_tests: config.max_tests,
+        wake,
+    };
+    let limits = config.http;
+    let web_state = WebState {
+        store: store.clone(),
+        data_dir,
+        public_url: config.public_url.clone(),
+        redactor,
+        health: health.clone(),
+        streams: StreamSlots::new(limits.max_log_streams, limits.max_log_streams_per_run),
+    };
     let secret = config.webhook_secret.as_ref().map(|s| Arc::from(s.expose()));
     let app = web::router(web_state).merge(webhook::router(webhook::WebhookState { intake: intake.clone(), secret }));
+    Ok(Parts { events, health, store, feedback, intake, workers, app })
+}
+
+/// Starts the server described by `config` (see [`assemble`]): marks the runs an earlier life left
+/// live `error`, listens, runs the poller, the workers and the HTTP side, and reports the crashed
+/// runs in the background.
+pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
+    let Parts { events, health, store, feedback, intake, workers, app } = assemble(config, exe)?;
+    // Before any worker can claim a run; telling their PRs and reaping waits for no one.
+    let crashed = store.recover_after_crash()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
@@ -101,26 +149,24 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
     events.log(format!("listening on http://{addr}; {} repo(s) enrolled", config.repos.len()));
 
     let tasks = vec![
-        tokio::spawn(poller::run(intake, config.poll_interval)),
-        tokio::spawn(workers.run()),
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        }),
+        Task::spawn("the poller", poller::run(intake, config.poll_interval)),
+        Task::spawn("the workers", workers.run()),
+        Task::spawn("the HTTP listener", http::serve(listener, app, config.http, events.clone())),
     ];
-    Ok(Started { addr, events, tasks })
+    if !crashed.is_empty() {
+        tokio::spawn(report_crashed(crashed, feedback, events.clone()));
+    }
+    Ok(Started { addr, events, health, tasks })
 }
 
-/// Runs left live by an earlier life of the server: marked `error`, reaped, their PRs told.
-async fn recover(store: &Store, feedback: &Feedback, events: &Events) -> Result<(), ServeError> {
-    let crashed = store.recover_after_crash()?;
-    if crashed.is_empty() {
-        return Ok(());
-    }
+/// Runs left live by an earlier life of the server (already marked `error`): their Docker objects
+/// reaped, their PRs told. In the background, so a slow forge or engine does not keep the server
+/// from listening; the janitor spares live runs, so new runs may start meanwhile.
+async fn report_crashed(crashed: Vec<Run>, feedback: Feedback, events: Events) {
     let reaped = reap().await;
     for run in crashed {
         let message = format!("{}; {reaped}", run.error.as_deref().unwrap_or("the server stopped during the run"));
         events.log(format!("run {} was live when the server stopped: marked error; {reaped}", run.id));
         feedback.errored(&run, &message).await;
     }
-    Ok(())
 }

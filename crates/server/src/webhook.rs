@@ -1,12 +1,14 @@
 //! The webhook endpoint (SPEC V1): `POST /hooks/forge`. The HMAC is checked over the raw bytes
 //! before anything is parsed (constant time; an empty or missing signature is refused with 401);
 //! each delivery id is handled once; a created comment goes to the same intake as the poller's.
-//! Edits and deletions never trigger (the comment id was seen when it was created).
+//! Edits and deletions never trigger: an edit marks the comment seen, so the poller will not act
+//! on it either. Bodies over [`MAX_BODY`] are refused (413) unread; the poller still finds their
+//! comment.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
@@ -16,6 +18,9 @@ use crate::intake::{Handled, IncomingComment, Intake};
 
 /// The path the forge's webhook posts to.
 pub const PATH: &str = "/hooks/forge";
+
+/// Largest delivery read: a comment event carries the comment, the issue and the repository.
+pub const MAX_BODY: usize = 1 << 20;
 
 /// The endpoint's state: the intake, and the secret deliveries are signed with.
 #[derive(Clone)]
@@ -27,7 +32,7 @@ pub struct WebhookState {
 
 /// The router with the webhook endpoint.
 pub fn router(state: WebhookState) -> Router {
-    Router::new().route(PATH, post(receive)).with_state(state)
+    Router::new().route(PATH, post(receive)).layer(DefaultBodyLimit::max(MAX_BODY)).with_state(state)
 }
 
 async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
@@ -55,6 +60,11 @@ async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: By
             Ok(true) => {}
             Ok(false) => return (StatusCode::OK, format!("delivery {delivery} already handled\n")),
             Err(e) => return internal(events, e),
+        }
+    }
+    if comment.action == CommentAction::Edited {
+        if let Err(e) = state.intake.edited(&comment.repo.to_string(), comment.comment_id) {
+            return internal(events, e);
         }
     }
     if comment.action != CommentAction::Created {

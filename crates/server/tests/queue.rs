@@ -88,10 +88,9 @@ fn newer_testme_supersedes_a_queued_run_on_the_same_pr_only() {
     let queued = store.enqueue(&run("o/app", 7, 2)).unwrap().id();
     let other_pr = store.enqueue(&run("o/app", 8, 3)).unwrap().id();
     let other_repo = store.enqueue(&run("o/other", 7, 4)).unwrap().id();
-    let newer = store.enqueue(&run("o/app", 7, 5)).unwrap().id();
-    assert_eq!(store.queue_position(newer).unwrap(), Some(4));
-
-    let superseded = store.supersede_queued("o/app", 7, newer).unwrap();
+    let (enqueued, superseded) = store.enqueue_for_pr(&run("o/app", 7, 5)).unwrap();
+    let newer = enqueued.id();
+    assert!(enqueued.is_new());
     assert_eq!(superseded.iter().map(|r| r.id).collect::<Vec<_>>(), vec![queued]);
     assert_eq!(superseded[0].state, RunState::Superseded);
     assert!(superseded[0].error.as_deref().unwrap().contains(&newer.to_string()));
@@ -103,6 +102,58 @@ fn newer_testme_supersedes_a_queued_run_on_the_same_pr_only() {
     assert_eq!(state(newer), RunState::Queued);
     assert_eq!(store.queue_position(newer).unwrap(), Some(3));
     assert!(matches!(store.start(queued), Err(StoreError::WrongState { .. })), "a superseded run never starts");
+}
+
+#[test]
+fn racing_triggers_on_one_pr_leave_exactly_one_queued_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ci.db");
+    let store = Arc::new(Store::open(&path).unwrap());
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let (enqueued, _) = store.enqueue_for_pr(&run("o/app", 3, 1000 + t * 100 + i)).unwrap();
+                    assert!(enqueued.is_new());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let count = |state| store.count_runs(&RunFilter { state: Some(state), ..Default::default() }).unwrap();
+    assert_eq!(count(RunState::Queued), 1, "one run of the PR is left queued");
+    assert_eq!(count(RunState::Superseded), 199);
+    // A duplicate trigger supersedes nothing.
+    let last = store.list_runs(&RunFilter { state: Some(RunState::Queued), ..Default::default() }, 1, 0).unwrap();
+    let comment = last[0].trigger_comment_id.unwrap();
+    let (again, superseded) = store.enqueue_for_pr(&run("o/app", 3, comment)).unwrap();
+    assert_eq!((again, superseded.len()), (Enqueued::Duplicate(last[0].id), 0));
+    assert_eq!(count(RunState::Queued), 1);
+}
+
+#[test]
+fn a_claim_is_settled_by_its_answer_or_in_the_transaction_that_queues_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ci.db")).unwrap();
+    assert!(store.claim_comment("o/app", 7, "claim-7").unwrap());
+    assert!(!store.claim_comment("o/app", 7, "again").unwrap(), "claimed once");
+    assert!(!store.mark_comment_seen("o/app", 7).unwrap(), "a claimed comment is seen");
+    assert!(store.claim_comment("o/app", 8, "claim-8").unwrap());
+    assert!(store.claim_comment("o/app", 9, "claim-9").unwrap());
+    let unsettled =
+        |s: &Store| s.unsettled_comments().unwrap().into_iter().map(|(_, id, c)| (id, c)).collect::<Vec<_>>();
+    assert_eq!(unsettled(&store), vec![(7, "claim-7".into()), (8, "claim-8".into()), (9, "claim-9".into())]);
+    store.settle_comment("o/app", 8).unwrap();
+    let (enqueued, _) = store.enqueue_for_pr(&run("o/app", 1, 9)).unwrap();
+    assert!(enqueued.is_new());
+    assert_eq!(unsettled(&store), vec![(7, "claim-7".into())], "the run's comment settled with it");
+    // Across a restart, the unsettled claim is still there to be taken up.
+    drop(store);
+    let store = Store::open(&dir.path().join("ci.db")).unwrap();
+    assert_eq!(unsettled(&store), vec![(7, "claim-7".into())]);
 }
 
 #[test]

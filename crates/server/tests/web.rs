@@ -601,11 +601,16 @@ async fn metrics_count_runs_by_state_and_outcome() {
     f.store.fail(crashed, "the server stopped").unwrap();
     let running = f.enqueue("app", Some(3), Mode::Cold);
     f.start(running);
-    let old = f.enqueue("app", Some(4), Mode::Cold);
-    let newer = f.enqueue("app", Some(4), Mode::Cold);
-    f.store.supersede_queued("coop-cloud/app", 4, newer).unwrap();
+    f.enqueue("app", Some(4), Mode::Cold);
+    let newer = server::NewRun {
+        repo: "coop-cloud/app".into(),
+        recipe: "app".into(),
+        pr: Some(4),
+        trigger_comment_id: Some(9_999),
+        ..Default::default()
+    };
+    assert_eq!(f.store.enqueue_for_pr(&newer).unwrap().1.len(), 1, "the older run of PR 4 is superseded");
     f.enqueue("db", Some(5), Mode::Cold);
-    let _ = old;
 
     let (status, headers, text) = f.get("/metrics").await;
     assert_eq!(status, 200);

@@ -1,7 +1,7 @@
 //! The fake forge's Gitea quirks, observed over raw HTTP (not through the forge client, so a quirk
 //! cannot be hidden by the client handling it): paging headers, `limit` clamping, `since`
 //! semantics, the absent PR `state`, token auth, the membership redirect, the server's time zone,
-//! undeclared query parameters, faults and request counts.
+//! undeclared query parameters, faults, latency and request counts.
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -167,6 +167,19 @@ async fn faults_and_request_counts() {
     assert_eq!(counts["list_pulls"], 1);
     fake.reset_requests();
     assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_forge_answers_after_its_latency() {
+    let fake = populated();
+    let latency = std::time::Duration::from_millis(300);
+    fake.set_latency(latency);
+    let t0 = std::time::Instant::now();
+    let (a, b) = tokio::join!(get(&fake, "/repos/o/r/tags"), get(&fake, "/repos/o/r/pulls"));
+    assert_eq!((a.status, b.status), (200, 200));
+    assert!(t0.elapsed() >= latency, "answered before the latency");
+    fake.set_latency(std::time::Duration::ZERO);
+    assert_eq!(get(&fake, "/repos/o/r/tags").await.status, 200);
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let started = server::serve::start(&config, exe).await?;
         println!("ccci serve: listening on http://{}", started.addr);
         tokio::select! {
+            // A task of the server ended (logged): exit non-zero so the supervisor restarts it.
             _ = started.wait() => Ok(ExitCode::FAILURE),
             _ = tokio::signal::ctrl_c() => Ok(ExitCode::SUCCESS),
         }

@@ -162,6 +162,18 @@ impl Store {
     /// Queues a run. When `trigger_comment_id` already enqueued a run of the same repo (now or in
     /// any earlier life of the server), nothing is added and that run's id is returned.
     pub fn enqueue(&self, run: &NewRun) -> Result<Enqueued, StoreError> {
+        self.enqueue_superseding(run, false).map(|(enqueued, _)| enqueued)
+    }
+
+    /// [`Store::enqueue`] for a `!testme` on a pull request: a new run supersedes every run of the
+    /// same PR still queued, in the same transaction, so however many triggers race, one run of
+    /// the PR is left queued; the trigger comment's claim is settled in it too. Returns the
+    /// superseded runs (their comments are to be updated).
+    pub fn enqueue_for_pr(&self, run: &NewRun) -> Result<(Enqueued, Vec<Run>), StoreError> {
+        self.enqueue_superseding(run, true)
+    }
+
+    fn enqueue_superseding(&self, run: &NewRun, supersede: bool) -> Result<(Enqueued, Vec<Run>), StoreError> {
         let now = self.now();
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.sqlite(e))?;
@@ -184,9 +196,16 @@ impl Store {
                 ],
             )
             .map_err(|e| self.sqlite(e))?;
-        let result = if inserted == 1 {
-            Enqueued::New(RunId(tx.last_insert_rowid()))
-        } else {
+        if supersede {
+            if let Some(comment) = run.trigger_comment_id {
+                tx.execute(
+                    "UPDATE seen_comments SET claim = NULL WHERE repo = ?1 AND comment_id = ?2",
+                    params![run.repo, comment as i64],
+                )
+                .map_err(|e| self.sqlite(e))?;
+            }
+        }
+        if inserted != 1 {
             let id = tx
                 .query_row(
                     "SELECT id FROM runs WHERE repo = ?1 AND trigger_comment_id = ?2",
@@ -194,10 +213,22 @@ impl Store {
                     |r| r.get(0),
                 )
                 .map_err(|e| self.sqlite(e))?;
-            Enqueued::Duplicate(RunId(id))
+            tx.commit().map_err(|e| self.sqlite(e))?;
+            return Ok((Enqueued::Duplicate(RunId(id)), Vec::new()));
+        }
+        let id = RunId(tx.last_insert_rowid());
+        let superseded = match run.pr.filter(|_| supersede) {
+            Some(pr) => returning(
+                &tx,
+                "UPDATE runs SET state = 'superseded', finished_at = ?4, error = ?5 \
+                 WHERE repo = ?1 AND pr = ?2 AND id != ?3 AND state = 'queued'",
+                params![run.repo, pr as i64, id.0, now, format!("superseded by run {id}")],
+            )
+            .map_err(|e| self.sqlite(e))??,
+            None => Vec::new(),
         };
         tx.commit().map_err(|e| self.sqlite(e))?;
-        Ok(result)
+        Ok((Enqueued::New(id), superseded))
     }
 
     /// The oldest queued run, when fewer than `max_tests` runs are running; does not claim it
@@ -273,18 +304,6 @@ impl Store {
             return Err(StoreError::NoSuchRun(id.0));
         }
         Ok(())
-    }
-
-    /// Supersedes every still-queued run of `repo`'s PR `pr` other than `except` (a newer
-    /// `!testme`); returns them, so their status comments can be updated. Running runs continue.
-    pub fn supersede_queued(&self, repo: &str, pr: u64, except: RunId) -> Result<Vec<Run>, StoreError> {
-        let now = self.now();
-        let message = format!("superseded by run {except}");
-        self.update_returning(
-            "UPDATE runs SET state = 'superseded', finished_at = ?4, error = ?5 \
-             WHERE repo = ?1 AND pr = ?2 AND id != ?3 AND state = 'queued'",
-            params![repo, pr as i64, except.0, now, message],
-        )
     }
 
     /// After a restart: runs left `running` become `error` and are returned (the caller reaps their
@@ -363,16 +382,25 @@ impl Store {
     fn update_returning(&self, update: &str, args: impl rusqlite::Params) -> Result<Vec<Run>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.sqlite(e))?;
-        let runs = {
-            let mut stmt = tx.prepare(&format!("{update} RETURNING {COLUMNS}")).map_err(|e| self.sqlite(e))?;
-            let rows = stmt.query_map(args, read_run).map_err(|e| self.sqlite(e))?;
-            let mut runs = rows.map(|r| r.map_err(|e| self.sqlite(e))?).collect::<Result<Vec<_>, _>>()?;
-            runs.sort_by_key(|r| r.id);
-            runs
-        };
+        let runs = returning(&tx, update, args).map_err(|e| self.sqlite(e))??;
         tx.commit().map_err(|e| self.sqlite(e))?;
         Ok(runs)
     }
+}
+
+/// Runs an `UPDATE … ` inside `tx` and returns the rows it changed, as they are afterwards, by id.
+fn returning(tx: &Transaction, update: &str, args: impl rusqlite::Params) -> rusqlite::Result<Read<Vec<Run>>> {
+    let mut stmt = tx.prepare(&format!("{update} RETURNING {COLUMNS}"))?;
+    let rows = stmt.query_map(args, read_run)?;
+    let mut runs = Vec::new();
+    for row in rows {
+        match row? {
+            Ok(run) => runs.push(run),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    runs.sort_by_key(|r| r.id);
+    Ok(Ok(runs))
 }
 
 pub(super) type Read<T> = Result<T, StoreError>;

@@ -50,6 +50,11 @@ const MIGRATIONS: &[&str] = &[
     // 2: the runs list filtered by state, newest first, reads 50 rows instead of sorting every
     // run of that state (docs/benchmarks.md, Server).
     "CREATE INDEX runs_state_id ON runs (state, id);",
+    // 3: a command comment is claimed (with what intake needs to act on it again) until it is
+    // settled: answered, or its run queued in the same transaction. A claim left by a crash or a
+    // failed write is taken up again instead of being lost.
+    "ALTER TABLE seen_comments ADD COLUMN claim TEXT;
+     CREATE INDEX seen_comments_unsettled ON seen_comments (repo) WHERE claim IS NOT NULL;",
 ];
 
 /// The schema version this build writes.

@@ -4,6 +4,8 @@
 //! `..`, absolute paths and symlinks that lead out are all 404. Text is redacted as it streams;
 //! images and archives are served as they are (they were written by the engine, which already
 //! redacts text artifacts, and masking bytes inside a compressed stream would only corrupt it).
+//! A JSON file is parsed (to redact it value by value) only up to [`MAX_JSON`]; a larger one is
+//! offered as a download, streamed and redacted line by line like text, never held in memory.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -27,8 +29,8 @@ const MAX_DEPTH: usize = 4;
 const MAX_FILES: usize = 500;
 /// Bytes read per step when serving.
 const CHUNK: usize = 64 << 10;
-/// Largest JSON file redacted value by value (larger ones are redacted as text).
-const MAX_JSON: u64 = 16 << 20;
+/// Largest JSON file parsed to be redacted value by value; a larger one is streamed as a download.
+pub const MAX_JSON: u64 = 1 << 20;
 
 /// One file of a run, for the run page and the API.
 #[derive(Debug, Clone)]
@@ -188,21 +190,12 @@ pub async fn serve(
     // The type (and so whether it is redacted) follows the file actually read, not the link's name.
     let real = target.to_string_lossy().into_owned();
     let (ctype, raw) = content_type(&real);
-    let json = ctype == "application/json" && meta.len() <= MAX_JSON;
-    let body = match json.then_some(tokio::fs::read(&target).await.ok()).flatten() {
-        // Rewritten only when a value held a secret; otherwise kept byte for byte.
-        Some(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-            Ok(v) => {
-                let mut redacted = v.clone();
-                redact::value(&state.redactor, &mut redacted);
-                if redacted != v {
-                    Body::from(serde_json::to_string_pretty(&redacted).unwrap_or_default())
-                } else {
-                    Body::from(redact::text(&state.redactor, &bytes, false))
-                }
-            }
-            Err(_) => Body::from(redact::text(&state.redactor, &bytes, false)),
-        },
+    let is_json = ctype == "application/json";
+    let shown = is_json && meta.len() <= MAX_JSON;
+    // Only a small JSON file is read whole; everything else streams.
+    let read = if shown { tokio::fs::read(&target).await.ok() } else { None };
+    let body = match read {
+        Some(bytes) => json_body(&state.redactor, &bytes),
         None => {
             let file = tokio::fs::File::open(&target).await.map_err(|_| not_found())?;
             Body::from_stream(file_stream(file, (!raw).then(|| state.redactor.clone())))
@@ -214,8 +207,28 @@ pub async fn serve(
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static("sandbox; default-src 'none'"));
     headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    if is_json && !shown {
+        headers.insert(header::CONTENT_DISPOSITION, header::HeaderValue::from_static("attachment"));
+    }
     res.extensions_mut().insert(Redacted);
     Ok(res)
+}
+
+/// A JSON file redacted value by value, rewritten only when a value held a secret (otherwise kept
+/// byte for byte); one that does not parse is redacted as text.
+fn json_body(redactor: &Redactor, bytes: &[u8]) -> Body {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => {
+            let mut redacted = v.clone();
+            redact::value(redactor, &mut redacted);
+            if redacted != v {
+                Body::from(serde_json::to_string_pretty(&redacted).unwrap_or_default())
+            } else {
+                Body::from(redact::text(redactor, bytes, false))
+            }
+        }
+        Err(_) => Body::from(redact::text(redactor, bytes, false)),
+    }
 }
 
 /// The file's bytes in chunks; redacted line by line when a redactor is given.

@@ -3,6 +3,8 @@
 //! file while the run is queued or running, and ends with an `end` event (data: the run's state)
 //! once it is not. Each batch's last event carries the file offset after it as its `id`, so a
 //! reconnecting browser (`Last-Event-ID`) or a page (`?from=`) resumes without repeating lines.
+//! Each open stream holds a slot ([`super::streams`]); with none free the answer is 503 and the
+//! page keeps the log it showed.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use harness::redact::Redactor;
@@ -23,6 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::error::WebError;
 use super::model::{is_live, parse_id};
 use super::redact::{self, LineBuffer, Redacted};
+use super::streams::{Full, Slot};
 use super::{db, WebState};
 use crate::paths;
 use crate::store::{RunId, Store};
@@ -95,8 +98,13 @@ pub async fn stream(
             s.parse::<u64>().map_err(|_| WebError::BadRequest(format!("from must be a byte offset, not {s:?}")))?
         }
     };
+    let slot = match state.streams.take(id) {
+        Ok(slot) => slot,
+        Err(full) => return Ok(too_many(full)),
+    };
     let path = paths::run_log(&state.data_dir, id);
     let follower = Follower {
+        _slot: slot,
         store: state.store.clone(),
         redactor: state.redactor.clone(),
         id,
@@ -114,6 +122,17 @@ pub async fn stream(
     let mut res = Sse::new(events).keep_alive(KeepAlive::default()).into_response();
     res.extensions_mut().insert(Redacted);
     Ok(res)
+}
+
+/// 503 for a stream refused a slot; `Retry-After` for clients that look, and an `EventSource`
+/// does not reconnect after a non-200 answer.
+fn too_many(full: Full) -> Response {
+    let why = match full {
+        Full::Server(n) => format!("{n} live log streams are open on this server"),
+        Full::Run(n) => format!("{n} live log streams are open on this run"),
+    };
+    let body = format!("{why}; reload the page later to follow the log\n");
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "30")], body).into_response()
 }
 
 async fn next_event(mut f: Follower) -> Option<(Result<Event, Infallible>, Follower)> {
@@ -137,6 +156,8 @@ async fn at_line_start(path: &Path, offset: u64) -> bool {
 
 /// Follows one run's log.
 struct Follower {
+    /// Held while the stream is open.
+    _slot: Slot,
     store: Arc<Store>,
     redactor: Redactor,
     id: RunId,

@@ -5,7 +5,8 @@
 //!
 //! - `pages`: the HTML pages (runs list, run, recipes, 404), templates in `templates/`.
 //! - `api`: the same as JSON under `/api/`.
-//! - `logs`: a run's log for its page, and followed live as server-sent events.
+//! - `logs`: a run's log for its page, and followed live as server-sent events (`streams` caps
+//!   how many are open).
 //! - `artifacts`: the files of a run directory, listed and served (never outside it).
 //! - `badge`: the SVG badge of a recipe.
 //! - `metrics`: `/metrics` in the Prometheus text format; `health`: `/healthz`.
@@ -23,6 +24,7 @@ mod model;
 mod pages;
 mod query;
 mod redact;
+pub mod streams;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,8 +33,12 @@ use axum::routing::get;
 use axum::Router;
 use harness::redact::Redactor;
 
+pub use artifacts::MAX_JSON;
 pub use error::WebError;
+pub use streams::StreamSlots;
 
+use crate::config::HttpLimits;
+use crate::health::Health;
 use crate::store::{Store, StoreError};
 
 /// What the dashboard reads from and answers with.
@@ -46,9 +52,27 @@ pub struct WebState {
     pub public_url: String,
     /// The server's own secrets (forge token, webhook secret) and any other value to mask.
     pub redactor: Redactor,
+    /// What `/healthz` reports.
+    pub health: Health,
+    /// The live-log streams open.
+    pub streams: Arc<StreamSlots>,
 }
 
 impl WebState {
+    /// The dashboard of `store` and the run directories under `data_dir`, with the default
+    /// stream caps and nothing wrong yet.
+    pub fn new(store: Arc<Store>, data_dir: PathBuf, public_url: &str, redactor: Redactor) -> WebState {
+        let limits = HttpLimits::default();
+        WebState {
+            store,
+            data_dir,
+            public_url: public_url.to_string(),
+            redactor,
+            health: Health::default(),
+            streams: StreamSlots::new(limits.max_log_streams, limits.max_log_streams_per_run),
+        }
+    }
+
     /// `public_url` without a trailing slash, followed by `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url.trim_end_matches('/'))

@@ -55,7 +55,11 @@ def main():
         page.goto(f"{base}/runs/{finished}")
         tiers = page.locator("#tiers tbody tr").count()
         assert tiers == 5, tiers
-        page.wait_for_load_state("load")
+        # Screenshots load lazily: bring them into view, then wait for every one to be decoded.
+        page.locator(".shots img").last.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "[...document.querySelectorAll('.shots img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
         shots = page.eval_on_selector_all(".shots img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
         assert shots and all(w > 0 for w in shots), shots
         page.screenshot(path=os.path.join(out, "dashboard-run-finished.png"), full_page=True)

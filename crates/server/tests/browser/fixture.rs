@@ -57,12 +57,7 @@ impl Fixture {
         let redactor = Redactor::new();
         redactor.register(SECRET);
         redactor.register(SECRET2);
-        let state = WebState {
-            store: store.clone(),
-            data_dir: data.clone(),
-            public_url: "https://ci.example.test/".into(),
-            redactor,
-        };
+        let state = WebState::new(store.clone(), data.clone(), "https://ci.example.test/", redactor);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });

@@ -460,6 +460,11 @@ impl FakeForge {
         self.world().fault = (count > 0).then_some(Fault { status, retry_after, remaining: Some(count) });
     }
 
+    /// Every API request waits `latency` before it is answered (a slow forge); zero to stop.
+    pub fn set_latency(&self, latency: Duration) {
+        self.world().latency = latency;
+    }
+
     /// Every request is answered 503 until [`FakeForge::clear_outage`].
     pub fn start_outage(&self) {
         self.world().fault = Some(Fault { status: 503, retry_after: None, remaining: None });

@@ -161,13 +161,18 @@ fn authorised(header: Option<&str>, token: &str) -> bool {
     (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")) && value.trim() == token
 }
 
-/// Runs before every handler: injected faults, then auth, then the query check; logs the request.
+/// Runs before every handler: the injected latency and faults, then auth, then the query check;
+/// logs the request.
 async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let method = request.method().as_str().to_string();
     let route = request.extensions().get::<MatchedPath>().and_then(|m| route_for(&method, m.as_str()));
     let uri = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let query: BTreeMap<String, String> = Query::try_from_uri(request.uri()).map(|Query(q)| q).unwrap_or_default();
+    let latency = shared.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let early = {
         let mut world = shared.lock();
         if let Some((status, retry_after)) = world.take_fault() {

@@ -153,6 +153,8 @@ pub(crate) struct State {
     pub edits: Vec<Edit>,
     pub orgs: BTreeMap<String, Org>,
     pub fault: Option<Fault>,
+    /// How long every API request waits before it is answered (a slow forge).
+    pub latency: std::time::Duration,
     pub log: Vec<RequestRecord>,
     pub next_id: u64,
     pub max_limit: usize,
@@ -173,6 +175,7 @@ impl State {
             edits: Vec::new(),
             orgs: BTreeMap::new(),
             fault: None,
+            latency: std::time::Duration::ZERO,
             log: Vec::new(),
             next_id: 1,
             max_limit: 50,

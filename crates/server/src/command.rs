@@ -1,9 +1,15 @@
-//! What a comment asks the CI to do (SPEC V2).
+//! What a comment asks the CI to do (SPEC V2); part of the intake, not of the forge client.
 //!
 //! Only the first line counts (leading blank lines are skipped). A first line that is a quote
 //! (`>`) never triggers, nor does a comment by the bot's own login. `!testme` must be the first
 //! word; what follows it is `--quick`, `tiers=a,b` (both may be given, once each) or `help` alone.
 //! Anything else after `!testme` is [`Command::Invalid`], to be answered with [`HELP_TEXT`].
+//!
+//! A reply never carries what the commenter wrote beyond one short word made only of letters,
+//! digits and `_ = , + -` (see [`quote`]): no mention, no link, no markup can be made to appear
+//! in the bot's name.
+
+use harness::result::Tier;
 
 /// The trigger word.
 pub const TRIGGER: &str = "!testme";
@@ -16,8 +22,11 @@ Usage (first line of a comment on the pull request):
 - `!testme tiers=install,upgrade` — only these tiers (install, upgrade, backup, restore, custom)
 - `!testme help` — this text";
 
-/// A test tier a comment can ask for: the tiers of a run, as the recipe engine names them.
-pub use recipe::plan::Tier;
+/// Longest word a reply quotes back.
+const MAX_QUOTED: usize = 20;
+
+/// Longest first line read as a command; a longer one is answered as invalid without being read.
+const MAX_LINE: usize = 200;
 
 /// A valid request to run tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,7 +44,7 @@ pub enum Command {
     Run(RunRequest),
     /// `!testme help`: reply with [`HELP_TEXT`].
     Help,
-    /// `!testme` followed by something we do not understand; `reason` says what.
+    /// `!testme` followed by something we do not understand; `reason` says what (safe to post).
     Invalid { reason: String },
 }
 
@@ -73,9 +82,12 @@ pub fn parse_command(body: &str) -> Option<Command> {
     let mut words = first.split_whitespace();
     let head = words.next()?;
     if head != TRIGGER {
-        return head
-            .strip_prefix(TRIGGER)
-            .map(|rest| Command::Invalid { reason: format!("unknown command `{TRIGGER}{rest}`") });
+        return head.strip_prefix(TRIGGER).map(|rest| Command::Invalid {
+            reason: format!("unknown command {}", quote(&format!("{TRIGGER}{rest}"))),
+        });
+    }
+    if first.chars().count() > MAX_LINE {
+        return Some(Command::Invalid { reason: format!("the command is longer than {MAX_LINE} characters") });
     }
     Some(parse_args(words.collect()))
 }
@@ -103,7 +115,7 @@ fn parse_args(args: Vec<&str>) -> Command {
         } else if arg == "help" {
             return invalid("`help` takes no other words".into());
         } else {
-            return invalid(format!("unknown word `{}`", shorten(arg)));
+            return invalid(format!("unknown word {}", quote(arg)));
         }
     }
     Command::Run(request)
@@ -117,7 +129,7 @@ fn parse_tiers(list: &str) -> Result<Vec<Tier>, String> {
     for name in list.split(',') {
         let tier = Tier::parse(name).ok_or_else(|| {
             let known: Vec<&str> = Tier::ALL.iter().map(|t| t.name()).collect();
-            format!("unknown tier `{}` (known: {})", shorten(name), known.join(", "))
+            format!("unknown tier {} (known: {})", quote(name), known.join(", "))
         })?;
         if tiers.contains(&tier) {
             return Err(format!("tier `{tier}` listed twice"));
@@ -127,7 +139,16 @@ fn parse_tiers(list: &str) -> Result<Vec<Tier>, String> {
     Ok(tiers)
 }
 
-/// Echoing user input back in a reply: keep it short and free of backticks.
-fn shorten(word: &str) -> String {
-    crate::text::truncate(&word.replace('`', ""), 40)
+/// A word of the commenter's, as a reply may show it: in backticks when it is at most
+/// [`MAX_QUOTED`] characters of `A-Za-z0-9_=,+-` and `!` (nothing a forge renders as a mention,
+/// a link or markup), else a description that quotes nothing.
+pub fn quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '=' | ',' | '+' | '-' | '!');
+    if word.is_empty() {
+        "``".into()
+    } else if word.chars().count() <= MAX_QUOTED && word.chars().all(safe) {
+        format!("`{word}`")
+    } else {
+        "(a word not repeated here)".into()
+    }
 }

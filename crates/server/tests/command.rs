@@ -1,7 +1,9 @@
 //! The `!testme` command table (SPEC V2): forms, first line only, quotes, the bot's own comments,
-//! unknown words answered with the syntax help.
+//! unknown words answered with the syntax help, and replies that never echo a mention, a link or
+//! more than one short word.
 
-use forge::{parse_command, parse_comment, Command, RunRequest, Tier, HELP_TEXT};
+use harness::result::Tier;
+use server::command::{parse_command, parse_comment, quote, Command, RunRequest, HELP_TEXT};
 
 fn run(quick: bool, tiers: Option<Vec<Tier>>) -> Option<Command> {
     Some(Command::Run(RunRequest { quick, tiers }))
@@ -80,6 +82,46 @@ fn anything_else_is_invalid_with_a_reason() {
     assert!(invalid("!testme tiers = install").contains("unknown word `tiers`"));
     let long = format!("!testme {}", "x".repeat(500));
     assert!(invalid(&long).len() < 100, "echoed input is shortened");
+}
+
+#[test]
+fn replies_quote_only_one_short_plain_word() {
+    assert_eq!(quote("please"), "`please`");
+    assert_eq!(quote("tiers=a,b"), "`tiers=a,b`");
+    for hostile in [
+        "@everyone",
+        "https://evil.example/x",
+        "evil.example",
+        "[click](x)",
+        "`code`",
+        "<img>",
+        "a\u{202e}b",
+        "twentyonecharacters__",
+    ] {
+        assert_eq!(quote(hostile), "(a word not repeated here)", "{hostile}");
+    }
+    for body in [
+        "!testme @everyone",
+        "!testme https://evil.example/phish",
+        "!testme tiers=install,https://evil.example",
+        "!testme@admin",
+        "!testme [x](https://evil.example)",
+    ] {
+        let reply = parse_command(body).and_then(|c| c.reply()).expect("a reply");
+        assert!(!reply.contains('@') && !reply.contains("evil") && !reply.contains("://"), "{body}: {reply}");
+    }
+}
+
+#[test]
+fn a_ten_thousand_character_command_with_a_link_gets_a_short_reply_without_it() {
+    let link = "https://phish.example/login";
+    let body = format!("!testme {} {link} {}", "a".repeat(5000), "b ".repeat(2500));
+    let reply = parse_command(&body).and_then(|c| c.reply()).expect("a reply");
+    assert!(!reply.contains("phish") && !reply.contains("://") && !reply.contains("aaaa"), "{reply}");
+    assert!(reply.len() < HELP_TEXT.len() + 120, "{} characters: {reply}", reply.len());
+    let one_long_word = format!("!testme {link}{}", "x".repeat(10_000));
+    let reply = parse_command(&one_long_word).and_then(|c| c.reply()).expect("a reply");
+    assert!(!reply.contains("phish") && reply.len() < HELP_TEXT.len() + 120, "{reply}");
 }
 
 #[test]
