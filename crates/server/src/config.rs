@@ -132,6 +132,8 @@ pub struct Config {
     pub dnsrr: bool,
     /// The CI's per-recipe configuration tree (`recipes/<name>/ccci.toml`, `recipes/<name>/tests/`).
     pub recipes_config_dir: Option<PathBuf>,
+    /// Docker hosts of a multi-node swarm's nodes (`ccci test --node-hosts`); empty on one node.
+    pub node_hosts: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +159,8 @@ struct RawConfig {
     #[serde(default)]
     dnsrr: bool,
     recipes_config_dir: Option<PathBuf>,
+    #[serde(default)]
+    node_hosts: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -314,7 +318,19 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         listen: raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a socket address")),
         dnsrr: raw.dnsrr,
         recipes_config_dir: raw.recipes_config_dir,
+        node_hosts: node_hosts(raw.node_hosts).map_err(|m| invalid("node_hosts", m))?,
     })
+}
+
+/// The node hosts, each a Docker host URL (`unix://`, `tcp://`, `http://`, `https://`).
+fn node_hosts(hosts: Vec<String>) -> Result<Vec<String>, String> {
+    let hosts: Vec<String> = hosts.into_iter().map(|h| h.trim().to_string()).collect();
+    for host in &hosts {
+        if !["unix://", "tcp://", "http://", "https://"].iter().any(|scheme| host.starts_with(scheme)) {
+            return Err(format!("{host:?} is not a Docker host (unix:///path or tcp://host:port)"));
+        }
+    }
+    Ok(hosts)
 }
 
 fn valid_name(s: &str) -> bool {
@@ -391,6 +407,12 @@ pub fn effective(config: &Config) -> String {
     let _ = writeln!(out, "public_url = {}", q(&config.public_url));
     let _ = writeln!(out, "listen = {}", q(&config.listen.to_string()));
     let _ = writeln!(out, "dnsrr = {}", config.dnsrr);
+    if config.node_hosts.is_empty() {
+        let _ = writeln!(out, "# node_hosts: not set (a single-node swarm)");
+    } else {
+        let hosts: Vec<String> = config.node_hosts.iter().map(|h| q(h)).collect();
+        let _ = writeln!(out, "node_hosts = [{}]", hosts.join(", "));
+    }
     match &config.recipes_config_dir {
         Some(dir) => {
             let _ = writeln!(out, "recipes_config_dir = {}", q(&dir.to_string_lossy()));

@@ -65,7 +65,7 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
     let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone());
     let wake = Arc::new(Notify::new());
 
-    recover(&store, &feedback, &events).await?;
+    recover(&store, &feedback, &events, &config.node_hosts).await?;
 
     let intake = Arc::new(Intake {
         store: store.clone(),
@@ -85,6 +85,7 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         proxy: config.proxy,
         dnsrr: config.dnsrr,
         recipes_config_dir: config.recipes_config_dir.clone(),
+        node_hosts: config.node_hosts.clone(),
         timeout: config.run_timeout,
     });
     let workers =
@@ -109,12 +110,12 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
 }
 
 /// Runs left live by an earlier life of the server: marked `error`, reaped, their PRs told.
-async fn recover(store: &Store, feedback: &Feedback, events: &Events) -> Result<(), ServeError> {
+async fn recover(store: &Store, feedback: &Feedback, events: &Events, node_hosts: &[String]) -> Result<(), ServeError> {
     let crashed = store.recover_after_crash()?;
     if crashed.is_empty() {
         return Ok(());
     }
-    let reaped = reap().await;
+    let reaped = reap(node_hosts).await;
     for run in crashed {
         let message = format!("{}; {reaped}", run.error.as_deref().unwrap_or("the server stopped during the run"));
         events.log(format!("run {} was live when the server stopped: marked error; {reaped}", run.id));
