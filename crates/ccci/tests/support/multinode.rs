@@ -30,20 +30,22 @@ fn script() -> PathBuf {
 }
 
 impl Multinode {
-    /// The testbed if it is up; with `CCCI_MULTINODE=up` it is brought up first (with the
-    /// single-node testbed, whose registry the nodes pull from). `Err` says why the tests skip.
+    /// The testbed if it is up, else `Err` saying why the tests skip. With `CCCI_MULTINODE=up`
+    /// it is brought up first (with the single-node testbed, whose registry the nodes pull from),
+    /// and a testbed that cannot be brought up fails the test instead of skipping it.
     pub fn get() -> Result<Multinode, String> {
-        if let Some(up) = Multinode::read()? {
+        let asked = std::env::var("CCCI_MULTINODE").as_deref() == Ok("up");
+        if let Some(up) = Multinode::read().unwrap_or_else(|e| if asked { panic!("{e}") } else { None }) {
             return Ok(up);
         }
-        if std::env::var("CCCI_MULTINODE").as_deref() != Ok("up") {
-            return Err("the multi-node testbed is not up: run `scripts/testbed-multinode up`, or set \
-                        CCCI_MULTINODE=up to let the test bring it up"
+        if !asked {
+            return Err("the multi-node testbed is not up: run `scripts/testbed-multinode up` (or \
+                        scripts/test-multinode), or set CCCI_MULTINODE=up to let the test bring it up"
                 .into());
         }
-        testbed::ensure_ready().map_err(|e| format!("the single-node testbed (its registry): {e}"))?;
-        run_script(&["up"])?;
-        Multinode::read()?.ok_or_else(|| "scripts/testbed-multinode up did not bring it up".into())
+        testbed::ensure_ready().expect("the single-node testbed (the registry the nodes pull from)");
+        run_script(&["up"]).unwrap_or_else(|e| panic!("{e}"));
+        Ok(Multinode::read().unwrap_or_else(|e| panic!("{e}")).expect("scripts/testbed-multinode up brought it up"))
     }
 
     /// The testbed's environment, if its manager answers with three nodes.
