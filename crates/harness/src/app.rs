@@ -66,11 +66,16 @@ pub struct BaseApp {
     pub app: App,
 }
 
-/// A cold dependency (SPEC T6) rendered for one run: another recipe's app on its own instance.
+/// A dependency (SPEC T6) rendered for one run: another recipe's app on its own instance — the
+/// run's own (cold), or a long-lived one the CI shares between runs (warm).
 #[derive(Debug, Clone)]
 pub struct DependencyApp {
     /// Its short name (config `name`, else the recipe's name).
     pub name: String,
+    /// The recipe's name.
+    pub recipe: String,
+    /// For a warm dependency: how it makes, removes and lists tenants (its own config's hooks).
+    pub warm: Option<recipe::config::TenantHooks>,
     pub app: App,
     /// `<scheme>://<domain>`.
     pub url: String,

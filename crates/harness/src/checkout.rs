@@ -61,6 +61,16 @@ pub fn checkout(source: &str, git_ref: Option<&str>, dest: &Path) -> Result<Chec
     Ok(Checkout { dir: dest.to_path_buf(), name, commit, dirty: false })
 }
 
+/// Where the recipe came from on disk: `source` when it is a directory, else the checkout.
+pub fn origin(source: &str, checkout: &Path) -> PathBuf {
+    let dir = Path::new(source);
+    if dir.is_dir() {
+        dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+    } else {
+        checkout.to_path_buf()
+    }
+}
+
 /// Copy the recipe's `tests/` (if any) to `dest`, so later tiers see it as it was at checkout.
 pub fn snapshot_tests(checkout: &Path, dest: &Path) -> Result<bool, RunError> {
     let tests = checkout.join("tests");

@@ -1,9 +1,11 @@
-//! Cold dependencies (SPEC T6): another recipe a recipe needs (e.g. an identity provider), declared
-//! in its per-recipe config, rendered for the run on its own instance (own domain and stack) and
-//! deployed before install through the same install path as the app (`crate::deploy`), labelled
-//! with the same run id, so teardown, the residual check, keep-on-failure and the janitor treat it
-//! as part of the run. Its coordinates (`{domain}`, `{url}`, `{stack}`, `{name}`) reach the
-//! dependent's env, hooks and tests through the config's `env` templates.
+//! Dependencies (SPEC T6): another recipe a recipe needs (e.g. an identity provider), declared in
+//! its per-recipe config and rendered for the run. A **cold** one gets the run's own instance (own
+//! domain and stack), is deployed before install through the same install path as the app
+//! (`crate::deploy`) and labelled with the same run id, so teardown, the residual check,
+//! keep-on-failure and the janitor treat it as part of the run. A **warm** one (`warm = true`) is
+//! shared between runs, each with its own tenant (`crate::shared`). Their coordinates
+//! (`{domain}`, `{url}`, `{stack}`, `{name}`, and for a warm one `{tenant}` and
+//! `{tenant.<key>}`) reach the dependent's env, hooks and tests through the config's `env`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,7 +57,14 @@ pub fn prepare(
             git_ref: spec.git_ref.as_deref().unwrap_or("HEAD"),
             run_id,
         };
-        let instance = app::instance_for(&identity, &options.base_domain);
+        let warm = match spec.warm {
+            false => None,
+            true => Some(tenant_hooks(&checkout, options).map_err(fail)?),
+        };
+        let instance = match warm {
+            Some(_) => crate::shared::instance(&checkout.name, &options.base_domain),
+            None => app::instance_for(&identity, &options.base_domain),
+        };
         if instance.domain == dependent_domain || deps.iter().any(|d| d.app.domain == instance.domain) {
             return Err(fail(format!("its instance {} collides with another app of the run", instance.domain)));
         }
@@ -73,9 +82,29 @@ pub fn prepare(
                 (key.clone(), value)
             })
             .collect();
-        deps.push(DependencyApp { name, app, url, timeout, env });
+        deps.push(DependencyApp { name, recipe: checkout.name.clone(), warm, app, url, timeout, env });
     }
     Ok(deps)
+}
+
+/// A warm dependency's tenant hooks, from its own config: `create` and `delete` are required, and
+/// every hook runs inside one of its services.
+fn tenant_hooks(
+    checkout: &crate::checkout::Checkout,
+    options: &RunOptions,
+) -> Result<recipe::config::TenantHooks, String> {
+    let config = recipe::config::load(&checkout.dir, options.config_dir.as_deref(), &checkout.name).map_err(|e| e.0)?;
+    let hooks = config.tenant;
+    if hooks.create.is_none() || hooks.delete.is_none() {
+        return Err("a warm dependency needs [tenant.create] and [tenant.delete] hooks in its ccci.toml".into());
+    }
+    let local = [("create", &hooks.create), ("delete", &hooks.delete), ("list", &hooks.list)]
+        .into_iter()
+        .find(|(_, h)| h.as_ref().is_some_and(|h| h.service.is_none()));
+    if let Some((which, _)) = local {
+        return Err(format!("tenant.{which} must name the `service` it runs in"));
+    }
+    Ok(hooks)
 }
 
 /// The env all dependencies give the dependent app, in declaration order.
@@ -83,9 +112,10 @@ pub fn env_for_dependent(deps: &[DependencyApp]) -> BTreeMap<String, String> {
     deps.iter().flat_map(|d| d.env.clone()).collect()
 }
 
-/// Deploy every dependency of the run in order, each converged and serving before the next.
+/// Deploy every cold dependency of the run in order, each converged and serving before the next
+/// (warm ones are already up: `crate::shared`).
 pub async fn deploy_all(ctx: &RunContext<'_>) -> Result<(), TierEnd> {
-    for dep in ctx.dependencies {
+    for dep in ctx.dependencies.iter().filter(|d| d.warm.is_none()) {
         deploy_one(ctx, dep).await.map_err(|e| e.context(&format!("dependency {}", dep.name)))?;
     }
     Ok(())
@@ -95,7 +125,7 @@ async fn deploy_one(ctx: &RunContext<'_>, dep: &DependencyApp) -> Result<(), Tie
     let tier = Tier::Install;
     let role = Role::Dependency { name: dep.name.clone() };
     let converged = deploy::deploy_and_converge(ctx, &dep.app, role, tier, dep.timeout).await?;
-    let served = deploy::check_serving(ctx, &dep.app, None, tier, dep.timeout).await?;
+    let served = deploy::check_serving(&ctx.deployer(), &dep.app, None, tier, dep.timeout).await?;
     ctx.events.step(
         Some(tier),
         Step::DependencyReady {

@@ -10,11 +10,37 @@ use recipe::secrets::Generator;
 use swarm::deploy::Deploy;
 
 use crate::app::App;
-use crate::context::RunContext;
+use crate::context::{RunContext, RunOptions};
+use crate::engine::Engine;
 use crate::events::{Role, Step};
 use crate::outcome::TierEnd;
+use crate::report::Events;
 use crate::result::Tier;
 use crate::serving::{self, Served};
+
+/// What putting an app on the swarm needs of a run: its engine, its events, its options and
+/// id, and its work directory. A run's context gives one ([`RunContext::deployer`]); the warm
+/// dependencies a run shares are deployed with one before the run's own app is even rendered.
+pub struct Deployer<'a> {
+    pub engine: &'a dyn Engine,
+    pub events: &'a Events,
+    pub options: &'a RunOptions,
+    pub run_id: &'a str,
+    pub work: &'a std::path::Path,
+}
+
+impl RunContext<'_> {
+    /// The deploying side of the run.
+    pub fn deployer(&self) -> Deployer<'_> {
+        Deployer {
+            engine: self.engine,
+            events: self.events,
+            options: self.options,
+            run_id: self.run_id,
+            work: &self.dirs.work,
+        }
+    }
+}
 
 /// Longest the serving check keeps asking.
 const SERVING_PATIENCE: Duration = Duration::from_secs(60);
@@ -64,7 +90,8 @@ pub async fn deploy_and_converge(
     tier: Tier,
     timeout: Duration,
 ) -> Result<Duration, TierEnd> {
-    crate::pull::pull_images(ctx, app, tier).await?;
+    let deployer = ctx.deployer();
+    crate::pull::pull_images(&deployer, app, tier).await?;
     ensure_secrets(ctx, app, tier).await?;
     let deploy = Deploy {
         stack: &app.stack,
@@ -76,11 +103,11 @@ pub async fn deploy_and_converge(
     ctx.events.step(Some(tier), Step::Deploying { stack: app.stack.clone(), domain: app.domain.clone(), role });
     let output = ctx.engine.deploy(&deploy).await?;
     ctx.events.output(Some(tier), &output);
-    converge(ctx, app, tier, timeout).await
+    converge(&deployer, app, tier, timeout).await
 }
 
 /// Wait until `app` has converged (see [`App::stability_window`]) within `timeout`.
-pub async fn converge(ctx: &RunContext<'_>, app: &App, tier: Tier, timeout: Duration) -> Result<Duration, TierEnd> {
+pub async fn converge(ctx: &Deployer<'_>, app: &App, tier: Tier, timeout: Duration) -> Result<Duration, TierEnd> {
     let window = app.stability_window();
     ctx.events.step(
         Some(tier),
@@ -98,7 +125,7 @@ pub async fn converge(ctx: &RunContext<'_>, app: &App, tier: Tier, timeout: Dura
 /// The serving check of `app` through the proxy: the `ready` probe of the per-recipe config
 /// when given (an HTTP path and status, or a TCP port of `app`), else `GET /` answering 2xx/3xx.
 pub async fn check_serving(
-    ctx: &RunContext<'_>,
+    ctx: &Deployer<'_>,
     app: &App,
     ready: Option<&Ready>,
     tier: Tier,
@@ -122,7 +149,7 @@ pub async fn check_serving(
 /// The `ready.tcp` probe: the port accepts connections inside `app`'s task (probed with
 /// `nc -z`, which the app image must have), retried each second until `patience` runs out.
 async fn check_tcp(
-    ctx: &RunContext<'_>,
+    ctx: &Deployer<'_>,
     app: &App,
     tier: Tier,
     port: u16,

@@ -169,6 +169,15 @@ pub enum Step {
         port: u16,
         attempts: u32,
     },
+    /// A run's tenant was made in a warm dependency, or removed from it.
+    TenantCreated {
+        dependency: String,
+        tenant: String,
+    },
+    TenantDeleted {
+        dependency: String,
+        tenant: String,
+    },
     /// A dependency converged and serves.
     DependencyReady {
         name: String,
@@ -317,6 +326,10 @@ impl Step {
             Step::ProbingTcp { port } => format!("probing TCP port {port} in app"),
             Step::TcpAccepted { port, attempts } => {
                 format!("tcp://127.0.0.1:{port} in app accepted after {attempts} attempt(s)")
+            }
+            Step::TenantCreated { dependency, tenant } => format!("tenant {tenant} made in dependency {dependency}"),
+            Step::TenantDeleted { dependency, tenant } => {
+                format!("tenant {tenant} removed from dependency {dependency}")
             }
             Step::DependencyReady { name, seconds, url, status, .. } => {
                 format!("dependency {name} converged in {seconds:.1}s; {url} answered {status}")

@@ -22,7 +22,8 @@ pub async fn run(
     hook: &Hook,
     marker: Option<&str>,
 ) -> Result<(), TierEnd> {
-    let argv = hook.command.argv(marker);
+    let vars: Vec<(&str, &str)> = marker.map(|m| ("CCCI_MARKER", m)).into_iter().collect();
+    let argv = hook.command.argv(&vars);
     let Some((program, args)) = argv.split_first() else {
         return Err(TierEnd::fail(format!("hook {name}: empty command")));
     };

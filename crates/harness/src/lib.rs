@@ -16,7 +16,8 @@
 //!    [`secrets_file`], [`archive`].
 //! 4. **Building blocks**: [`deploy`] (the install path: pull, secrets, deploy, converge, serve),
 //!    [`pull`], [`teardown`] (or keeping a failed run),
-//!    [`marker_steps`], [`dependencies`], [`hooks`], [`recipe_tests`], [`screenshots`],
+//!    [`marker_steps`], [`dependencies`], [`shared`] (warm dependencies and their tenants),
+//!    [`hooks`], [`recipe_tests`], [`screenshots`],
 //!    [`diagnostics`].
 //! 5. **The tiers**: [`tiers`], each returning what it proved and its cases; and [`warm`]:
 //!    canonical copies, their snapshots, seeding them, quick runs on them.
@@ -56,6 +57,7 @@ pub mod screenshots;
 pub mod secrets;
 pub mod secrets_file;
 pub mod serving;
+pub mod shared;
 pub mod teardown;
 pub mod test_env;
 pub mod tiers;

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use swarm::PullEvent;
 
 use crate::app::App;
-use crate::context::RunContext;
+use crate::deploy::Deployer;
 use crate::events::Step;
 use crate::outcome::TierEnd;
 use crate::result::Tier;
 
 /// Pull `app`'s images under the run's pull options.
-pub async fn pull_images(ctx: &RunContext<'_>, app: &App, tier: Tier) -> Result<(), TierEnd> {
+pub async fn pull_images(ctx: &Deployer<'_>, app: &App, tier: Tier) -> Result<(), TierEnd> {
     let mut quarters: HashMap<String, u8> = HashMap::new();
     let mut on_event = |event: PullEvent| {
         let step = match event {

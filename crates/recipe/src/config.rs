@@ -39,11 +39,13 @@ pub enum Command {
 }
 
 impl Command {
-    /// The argument vector, with `$CCCI_MARKER` / `${CCCI_MARKER}` replaced by `marker` if given.
-    pub fn argv(&self, marker: Option<&str>) -> Vec<String> {
-        let subst = |s: &str| match marker {
-            Some(m) => s.replace("${CCCI_MARKER}", m).replace("$CCCI_MARKER", m),
-            None => s.to_string(),
+    /// The argument vector, with each `$NAME` / `${NAME}` of `vars` replaced by its value (the
+    /// run's `CCCI_MARKER` or `CCCI_TENANT`: commands run in a service get no env of their own).
+    pub fn argv(&self, vars: &[(&str, &str)]) -> Vec<String> {
+        let subst = |s: &str| {
+            vars.iter().fold(s.to_string(), |s, (name, value)| {
+                s.replace(&format!("${{{name}}}"), value).replace(&format!("${name}"), value)
+            })
         };
         match self {
             Command::Shell(s) => vec!["sh".into(), "-c".into(), subst(s)],
@@ -107,7 +109,8 @@ pub struct SecretSource {
     pub file: Option<PathBuf>,
 }
 
-/// A cold dependency (SPEC T6): another recipe deployed for the run first, torn down with it.
+/// A dependency (SPEC T6): another recipe the app needs. Cold (the default): deployed for the run
+/// first, torn down with it. Warm: a long-lived shared app in which each run gets its own tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dependency {
@@ -125,6 +128,23 @@ pub struct Dependency {
     /// Extra env for the dependency's own app.
     #[serde(default)]
     pub set: BTreeMap<String, String>,
+    /// A long-lived shared app (deployed once, kept) giving each run its own tenant, created by
+    /// the dependency's `tenant` hooks; `env` may then use `{tenant}` and `{tenant.<key>}`.
+    #[serde(default)]
+    pub warm: bool,
+}
+
+/// How a warm dependency makes, removes and lists its tenants (in the dependency's own config).
+/// Each runs with `$CCCI_TENANT` set (and replaced in the command, like `$CCCI_MARKER`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantHooks {
+    /// Makes the tenant; prints its credentials as `KEY=VALUE` lines on stdout.
+    pub create: Option<Hook>,
+    /// Removes the tenant (succeeds when it is already gone).
+    pub delete: Option<Hook>,
+    /// Prints every tenant's name, one per line.
+    pub list: Option<Hook>,
 }
 
 /// One config file as written.
@@ -142,6 +162,8 @@ struct RawConfig {
     hooks: Hooks,
     #[serde(default)]
     marker: MarkerHooks,
+    #[serde(default)]
+    tenant: TenantHooks,
     #[serde(default)]
     secrets: BTreeMap<String, SecretSource>,
     #[serde(default)]
@@ -165,6 +187,8 @@ pub struct RecipeConfig {
     pub ready: Option<Ready>,
     pub hooks: Hooks,
     pub marker: MarkerHooks,
+    /// Tenant hooks, when this recipe serves as a warm dependency.
+    pub tenant: TenantHooks,
     /// Secret key (as in the compose file) → where its value comes from.
     pub secrets: BTreeMap<String, SecretSource>,
     pub skip: Vec<(Tier, String)>,
@@ -184,19 +208,32 @@ pub fn ci_recipe_dir(config_dir: &Path, recipe: &str) -> PathBuf {
 
 /// Read the config of `recipe` from its checkout (`ccci.toml`) and the CI tree (`config_dir`).
 pub fn load(recipe_dir: &Path, config_dir: Option<&Path>, recipe: &str) -> Result<RecipeConfig, ConfigError> {
-    let mut files = vec![recipe_dir.join(FILE_NAME)];
+    load_from(recipe_dir, recipe_dir, config_dir, recipe)
+}
+
+/// [`load`] for a recipe checked out into `recipe_dir` from the directory `origin`: relative
+/// dependency paths in the recipe's own `ccci.toml` name places beside `origin` (a sibling
+/// checkout), not beside the private copy.
+pub fn load_from(
+    recipe_dir: &Path,
+    origin: &Path,
+    config_dir: Option<&Path>,
+    recipe: &str,
+) -> Result<RecipeConfig, ConfigError> {
+    let mut files = vec![(recipe_dir.join(FILE_NAME), origin.to_path_buf())];
     if let Some(dir) = config_dir {
-        files.push(ci_recipe_dir(dir, recipe).join(FILE_NAME));
+        let ci = ci_recipe_dir(dir, recipe);
+        files.push((ci.join(FILE_NAME), ci));
     }
     let mut config = RecipeConfig::default();
-    for path in files {
+    for (path, relative_to) in files {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(ConfigError(format!("cannot read {}: {e}", path.display()))),
         };
         let raw = parse(&text, &path)?;
-        config.merge(raw, &path)?;
+        config.merge(raw, &path, &relative_to)?;
         config.sources.push(path);
     }
     Ok(config)
@@ -215,9 +252,10 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl RecipeConfig {
-    /// Lay `raw` (read from `path`) over what is there: its keys win.
-    fn merge(&mut self, raw: RawConfig, path: &Path) -> Result<(), ConfigError> {
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    /// Lay `raw` (read from `path`; relative paths in it are relative to `relative_to`) over what
+    /// is there: its keys win.
+    fn merge(&mut self, raw: RawConfig, path: &Path, relative_to: &Path) -> Result<(), ConfigError> {
+        let dir = relative_to.to_path_buf();
         let bad = |what: String| ConfigError(format!("{}: {what}", path.display()));
         if let Some(t) = raw.timeout {
             if t == 0 {
@@ -257,6 +295,9 @@ impl RecipeConfig {
             (&mut self.marker.write, raw.marker.write),
             (&mut self.marker.check, raw.marker.check),
             (&mut self.marker.spoil, raw.marker.spoil),
+            (&mut self.tenant.create, raw.tenant.create),
+            (&mut self.tenant.delete, raw.tenant.delete),
+            (&mut self.tenant.list, raw.tenant.list),
         ] {
             if new.is_some() {
                 *slot = new;
@@ -369,7 +410,7 @@ mod tests {
         assert_eq!(c.env["B"], "ci");
         assert_eq!(c.skip, vec![(Tier::Backup, "recipe says".into()), (Tier::Restore, "ci says".into())]);
         assert_eq!(c.screenshots, vec!["/a".to_string()]);
-        assert_eq!(c.hooks.post_install.as_ref().unwrap().command.argv(None), ["sh", "-c", "echo r"]);
+        assert_eq!(c.hooks.post_install.as_ref().unwrap().command.argv(&[]), ["sh", "-c", "echo r"]);
         assert_eq!(c.ready.as_ref().unwrap().status, Some(204));
         let o = c.overrides();
         assert_eq!(o.timeout_secs, Some(200));
@@ -429,7 +470,7 @@ mod tests {
             "[marker.write]\nservice = \"db\"\ncommand = [\"put\", \"$CCCI_MARKER\"]\n[[dependencies]]\nrecipe = \"../idp\"\n[dependencies.env]\nIDP = \"{url}\"\n",
         );
         let c = load(d.path(), None, "x").unwrap();
-        assert_eq!(c.marker.write.unwrap().command.argv(Some("m1")), ["put", "m1"]);
+        assert_eq!(c.marker.write.unwrap().command.argv(&[("CCCI_MARKER", "m1")]), ["put", "m1"]);
         assert_eq!(c.dependencies[0].recipe, d.path().join("../idp").to_string_lossy());
         assert_eq!(c.dependencies[0].env["IDP"], "{url}");
     }

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod recipe;
 pub mod release_notes;
 pub mod tier;
+pub mod update_gate;
 pub mod versions;
 
 pub use error::{RecipeError, Result};

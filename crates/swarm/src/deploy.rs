@@ -9,6 +9,7 @@ use std::process::Stdio;
 use serde_norway::Value;
 
 use crate::error::{Error, Result};
+use crate::labels::RUN;
 use crate::Swarm;
 
 /// One stack deployment.
@@ -44,8 +45,15 @@ impl Swarm {
     /// services are created; call [`Swarm::wait_converged`] next. Deploying again with a changed
     /// document updates the stack in place (upgrade).
     pub async fn deploy(&self, d: &Deploy<'_>) -> Result<Deployed> {
+        self.deploy_labelled(d, &[(RUN, d.run_id)]).await
+    }
+
+    /// [`Swarm::deploy`], labelling everything the stack creates with `labels` instead of the run
+    /// (`d.run_id` is not used): for the CI's own infrastructure apps, whose objects carry
+    /// `cc-ci.infra=<app>` and never `cc-ci.run`, so no janitor reaps them.
+    pub async fn deploy_labelled(&self, d: &Deploy<'_>, labels: &[(&str, &str)]) -> Result<Deployed> {
         let mut doc = d.document.clone();
-        crate::compose::label_run(&mut doc, d.run_id)?;
+        crate::compose::add_labels(&mut doc, labels)?;
         if d.dnsrr {
             crate::compose::use_dnsrr(&mut doc)?;
         }

@@ -5,6 +5,9 @@ use std::collections::HashMap;
 
 /// Label naming the run an object belongs to.
 pub const RUN: &str = "cc-ci.run";
+/// Label naming the CI's own infrastructure app an object belongs to (the proxy, a shared warm
+/// dependency); never reaped.
+pub const INFRA: &str = "cc-ci.infra";
 /// Label naming the warm canonical copy (by its stack name) an object belongs to (never reaped).
 pub const CANONICAL: &str = "cc-ci.canonical";
 /// Label holding a unix time (seconds) until which the janitor keeps a run that is not live.

@@ -8,7 +8,7 @@ use bollard::models::SecretSpec;
 use bollard::query_parameters::ListSecretsOptions;
 
 use crate::error::{is_not_found, Error, Result};
-use crate::labels::{filter_run, RUN, STACK_NAMESPACE};
+use crate::labels::{filter_run, INFRA, RUN, STACK_NAMESPACE};
 use crate::Swarm;
 
 impl Swarm {
@@ -27,6 +27,19 @@ impl Swarm {
         let created =
             self.docker.create_secret(spec).await.map_err(Error::docker(format!("creating secret {name}")))?;
         Ok(created.id)
+    }
+
+    /// Create secret `name` holding `value` for the infrastructure app `app` (labelled
+    /// `cc-ci.infra=<app>`, never `cc-ci.run`: it lives as long as the app).
+    pub async fn create_infra_secret(&self, app: &str, name: &str, value: &[u8]) -> Result<()> {
+        let spec = SecretSpec {
+            name: Some(name.to_string()),
+            labels: Some(HashMap::from([(INFRA.to_string(), app.to_string())])),
+            data: Some(base64::engine::general_purpose::STANDARD.encode(value)),
+            ..Default::default()
+        };
+        self.docker.create_secret(spec).await.map_err(Error::docker(format!("creating secret {name}")))?;
+        Ok(())
     }
 
     /// Names of the secrets labelled with the run.

@@ -29,6 +29,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for node in &report.unreachable_nodes {
             println!("node not reached (what dead runs left there stays until a later pass): {node}");
         }
+        let data = harness::workspace::data_dir();
+        for (app, tenant) in harness::shared::reap(&swarm, &data, &harness::liveness::live_dir()).await {
+            println!("removed tenant {tenant} of a dead run from the shared {app}");
+        }
         println!("{} run(s) reaped, {} object(s) removed", report.reaped_runs.len(), report.removed.len());
         Ok(ExitCode::SUCCESS)
     })

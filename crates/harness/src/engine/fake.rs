@@ -37,6 +37,7 @@ pub enum Call {
     EmptyVolume { volume: String },
     Undeploy { stack: String },
     CreateCanonicalSecret { name: String },
+    CreateInfraSecret { name: String },
     CreateCanonicalVolume { name: String },
     DropCanonical { recipe: String },
     Tasks { stack: String },
@@ -61,8 +62,11 @@ struct State {
     secrets: BTreeSet<String>,
     /// Volume name → path inside the volume → contents.
     volumes: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
-    /// Secrets and volumes of canonical copies, by name → recipe (teardown spares them).
+    /// Secrets and volumes of canonical copies and infrastructure apps, by name → owner (teardown
+    /// spares them).
     canonical: BTreeMap<String, String>,
+    /// Stacks of infrastructure apps (teardown of a run spares them).
+    infra_stacks: BTreeSet<String>,
     deploy_failures: BTreeMap<usize, MakeError>,
     pull_failures: BTreeMap<usize, MakeError>,
     converge_failures: BTreeMap<usize, MakeError>,
@@ -292,6 +296,25 @@ impl Engine for FakeEngine {
         Ok(format!("Creating services of {}", d.stack))
     }
 
+    async fn deploy_labelled(&self, d: &Deploy<'_>, _: &[(&str, &str)]) -> swarm::Result<String> {
+        let out = self.deploy(d).await?;
+        // Nothing the infrastructure app creates is the run's: teardown spares it.
+        let mut s = self.state();
+        s.infra_stacks.insert(d.stack.to_string());
+        for (_, volume) in backupbot::stack_volumes(d.document, d.stack) {
+            s.canonical.insert(volume, format!("infra:{}", d.stack));
+        }
+        Ok(out)
+    }
+
+    async fn create_infra_secret(&self, app: &str, name: &str, _: &[u8]) -> swarm::Result<()> {
+        let mut s = self.state();
+        s.calls.push(Call::CreateInfraSecret { name: name.into() });
+        s.secrets.insert(name.into());
+        s.canonical.insert(name.into(), format!("infra:{app}"));
+        Ok(())
+    }
+
     async fn wait_converged(&self, stack: &str, _: Duration, _: Duration) -> swarm::Result<Duration> {
         let n = self.count(|c| matches!(c, Call::Converge { .. })) + 1;
         let mut s = self.state();
@@ -395,7 +418,7 @@ impl Engine for FakeEngine {
             return Err(make());
         }
         let mut removed: Vec<Leftover> = Vec::new();
-        if s.stacks.remove(stack).is_some() {
+        if !s.infra_stacks.contains(stack) && s.stacks.remove(stack).is_some() {
             removed.push(Leftover { kind: "stack", name: stack.into() });
         }
         // A canonical copy's secrets and volumes carry no run or stack label: never removed here.

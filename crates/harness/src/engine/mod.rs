@@ -41,6 +41,11 @@ pub trait Engine: Send + Sync {
     ) -> swarm::Result<PullReport>;
     /// Deploy (or update in place) a stack; returns the deploy's output.
     async fn deploy(&self, deploy: &Deploy<'_>) -> swarm::Result<String>;
+    /// Deploy a stack of the CI's own infrastructure (a shared warm dependency): everything it
+    /// creates carries `labels` (`cc-ci.infra=<app>`) instead of a run's, so no janitor reaps it.
+    async fn deploy_labelled(&self, deploy: &Deploy<'_>, labels: &[(&str, &str)]) -> swarm::Result<String>;
+    /// Create secret `name` of the infrastructure app `app` (it lives as long as the app).
+    async fn create_infra_secret(&self, app: &str, name: &str, value: &[u8]) -> swarm::Result<()>;
     /// Wait until every service of `stack` has converged; returns how long that took.
     async fn wait_converged(&self, stack: &str, timeout: Duration, window: Duration) -> swarm::Result<Duration>;
     /// Run `cmd` in a running task of `<stack>_<service>`.

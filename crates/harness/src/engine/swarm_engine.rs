@@ -38,6 +38,14 @@ impl Engine for Swarm {
         Swarm::deploy(self, deploy).await.map(|d| d.output)
     }
 
+    async fn deploy_labelled(&self, deploy: &Deploy<'_>, labels: &[(&str, &str)]) -> swarm::Result<String> {
+        Swarm::deploy_labelled(self, deploy, labels).await.map(|d| d.output)
+    }
+
+    async fn create_infra_secret(&self, app: &str, name: &str, value: &[u8]) -> swarm::Result<()> {
+        Swarm::create_infra_secret(self, app, name, value).await
+    }
+
     async fn wait_converged(&self, stack: &str, timeout: Duration, window: Duration) -> swarm::Result<Duration> {
         self.wait_converged_with(stack, timeout, window).await.map(|c| c.elapsed)
     }

@@ -77,6 +77,9 @@ pub async fn run_on(
         Ok(_) => {}
         Err(e) => events.emit(Event::JanitorFailed { error: e.to_string() }),
     }
+    for (app, tenant) in crate::shared::reap(engine, &options.data_dir, &live_dir).await {
+        events.note(None, format!("janitor removed tenant {tenant} of a dead run from the shared {app}"));
+    }
 
     let dirs = ws.dirs();
     let checkout = checkout::checkout(&options.source, options.git_ref.as_deref(), &ws.checkout_dir())?;
@@ -109,7 +112,20 @@ pub async fn run_on(
     };
     let mut kept = false;
     let mut notice = warm.notice;
-    match prepare::prepare(&checkout, &options, &instance, &id, &dirs.work, base.as_deref()) {
+    let deployer =
+        crate::deploy::Deployer { engine, events: &events, options: &options, run_id: &id, work: &dirs.work };
+    let mut tenants = Vec::new();
+    let prepared = match prepare::load(&checkout, &options, &instance, &id, &dirs.work, base.as_deref()) {
+        Err(end) => Err(end),
+        Ok(mut loaded) => match crate::shared::open(&deployer, &mut loaded.dependencies).await {
+            Err(end) => Err(end),
+            Ok(opened) => {
+                tenants = opened;
+                prepare::render(loaded, &checkout, &options, &instance, &dirs.work)
+            }
+        },
+    };
+    match prepared {
         Err(end) => {
             sequence::unprepared(&events, &options.tiers, end);
             if let Session::Quick(q) = warm.session {
@@ -163,6 +179,9 @@ pub async fn run_on(
                 },
             }
         }
+    }
+    if !kept {
+        crate::shared::close(&deployer, tenants).await;
     }
 
     let redacted = artifacts::redact_tree(&dirs.artifacts, events.redactor());
@@ -278,6 +297,8 @@ async fn promote(
     }
 }
 
+#[cfg(test)]
+mod shared_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

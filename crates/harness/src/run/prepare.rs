@@ -14,7 +14,7 @@ use recipe::plan::{self, Decision, Overrides};
 use recipe::recipe::Recipe;
 
 use crate::app::{self, App, BaseApp, DependencyApp};
-use crate::checkout::Checkout;
+use crate::checkout::{self, Checkout};
 use crate::context::RunOptions;
 use crate::dependencies;
 use crate::marker::Marker;
@@ -39,21 +39,32 @@ pub struct Prepared {
     pub decisions: Vec<(Tier, Decision)>,
 }
 
-/// Prepare the run of `checkout` on `instance`; `workdir` holds the dependencies' and the base
-/// release's checkouts. `base` names the release to upgrade from instead of the plan's (a quick
-/// run upgrades from its canonical copy's version).
-pub fn prepare(
+/// The recipe loaded and planned, and its dependencies rendered: what can be known before any
+/// warm dependency gives the run its tenant.
+#[derive(Debug)]
+pub struct Loaded {
+    pub recipe: Recipe,
+    pub config: RecipeConfig,
+    pub plan: plan::Plan,
+    pub dependencies: Vec<DependencyApp>,
+}
+
+/// Load and plan `checkout` for `instance` and render its dependencies; `workdir` holds their
+/// checkouts. `base` names the release to upgrade from instead of the plan's (a quick run
+/// upgrades from its canonical copy's version).
+pub fn load(
     checkout: &Checkout,
     options: &RunOptions,
     instance: &Instance,
     run_id: &str,
     workdir: &Path,
     base: Option<&str>,
-) -> Result<Prepared, TierEnd> {
+) -> Result<Loaded, TierEnd> {
     let mut recipe = Recipe::load(&checkout.dir).map_err(|e| TierEnd::fail(e.to_string()))?;
     // The private checkout's directory is `recipe/`; the recipe's name is the source's.
     recipe.name = checkout.name.clone();
-    let config = recipe::config::load(&checkout.dir, options.config_dir.as_deref(), &checkout.name)
+    let origin = checkout::origin(&options.source, &checkout.dir);
+    let config = recipe::config::load_from(&checkout.dir, &origin, options.config_dir.as_deref(), &checkout.name)
         .map_err(|e| TierEnd::fail(e.0))?;
     let mut overrides: Overrides = config.overrides();
     if let Some(version) = base {
@@ -61,6 +72,19 @@ pub fn prepare(
     }
     let plan = plan::plan(&recipe, options.git_ref.as_deref(), &overrides).map_err(|e| TierEnd::fail(e.to_string()))?;
     let dependencies = dependencies::prepare(&config, options, run_id, &instance.domain, workdir)?;
+    Ok(Loaded { recipe, config, plan, dependencies })
+}
+
+/// Render the app (and the base release, when an upgrade follows) for `instance`, with the env
+/// its dependencies give it (tenants included, once they exist).
+pub fn render(
+    loaded: Loaded,
+    checkout: &Checkout,
+    options: &RunOptions,
+    instance: &Instance,
+    workdir: &Path,
+) -> Result<Prepared, TierEnd> {
+    let Loaded { recipe, config, plan, dependencies } = loaded;
     let mut env = dependencies::env_for_dependent(&dependencies);
     env.extend(config.env.clone());
     let decisions: Vec<(Tier, Decision)> = plan.tiers.iter().map(|t| (t.tier, t.decision.clone())).collect();

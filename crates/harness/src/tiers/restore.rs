@@ -64,8 +64,8 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
             run_backupbot_hook(ctx, app, TIER, &s.name, "backupbot.restore.post-hook", hook).await?;
         }
     }
-    converge(ctx, app, TIER, ctx.timeout).await?;
-    let served = check_serving(ctx, app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
+    converge(&ctx.deployer(), app, TIER, ctx.timeout).await?;
+    let served = check_serving(&ctx.deployer(), app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
     let marker = marker_steps::check(ctx, app, TIER, "restore").await?;
     Ok(format!(
         "restored {}; {} answered {}{}",

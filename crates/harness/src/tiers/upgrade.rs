@@ -89,7 +89,7 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<String, TierEnd> {
         return Err(TierEnd::fail(format!("the app's version label did not change: still {}", after.show())));
     }
     ctx.events.step(Some(TIER), Step::VersionChanged { from: before.show(), to: after.show() });
-    let served = check_serving(ctx, ctx.app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
+    let served = check_serving(&ctx.deployer(), ctx.app, ctx.config.ready.as_ref(), TIER, ctx.timeout).await?;
     let marker = marker_steps::check(ctx, ctx.app, TIER, "upgrade").await?;
     Ok(format!(
         "{} → {}; converged in {:.1}s; {} answered {}{}",
