@@ -29,16 +29,28 @@ const RELEASE: &str = "1.1.0+1.36";
 
 static TURNS: Mutex<()> = Mutex::new(());
 
-/// The testbed and this test's turn on it, or `None` after printing why the test is skipped.
-fn testbed_turn() -> Option<(Multinode, MutexGuard<'static, ()>)> {
+/// A test's turn on the testbed (bind `_turn` to keep it), with a work directory holding the
+/// `spread` fixture.
+struct Turn {
+    testbed: Multinode,
+    work: tempfile::TempDir,
+    repo: testbed::FixtureRepo,
+    _turn: MutexGuard<'static, ()>,
+}
+
+/// This test's turn on the testbed, or `None` after printing why the test is skipped.
+fn turn() -> Option<Turn> {
     let turn = TURNS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    match Multinode::get() {
-        Ok(testbed) => Some((testbed, turn)),
+    let testbed = match Multinode::get() {
+        Ok(testbed) => testbed,
         Err(why) => {
             eprintln!("skipped: {why}");
-            None
+            return None;
         }
-    }
+    };
+    let work = tempfile::tempdir().unwrap();
+    let repo = testbed::fixture("spread", &work.path().join("spread")).unwrap();
+    Some(Turn { testbed, work, repo, _turn: turn })
 }
 
 /// The nodes (sorted) where containers of swarm service `service` were created.
@@ -65,9 +77,7 @@ fn janitor(testbed: &Multinode, work: &std::path::Path) -> String {
 
 #[test]
 fn a_run_spread_over_three_nodes_passes_five_tiers_and_leaves_nothing_on_any_node() {
-    let Some((testbed, _turn)) = testbed_turn() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let repo = testbed::fixture("spread", &work.path().join("spread")).unwrap();
+    let Some(Turn { testbed, work, repo, _turn }) = turn() else { return };
     let watch = testbed.watch_containers();
     let run =
         spawn_ccci_test_env(&work.path().join("run"), &repo.path, &["--ref", RELEASE], &testbed.ccci_env()).wait();
@@ -110,9 +120,7 @@ impl Drop for StartAgain<'_> {
 
 #[test]
 fn a_worker_lost_during_convergence_ends_the_run_in_error_and_the_janitor_cleans_up_once_it_is_back() {
-    let Some((testbed, _turn)) = testbed_turn() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let repo = testbed::fixture("spread", &work.path().join("spread")).unwrap();
+    let Some(Turn { testbed, work, repo, _turn }) = turn() else { return };
     // `gated`: the app on worker1 does not serve until told to, so the run stays in convergence.
     let mut running = spawn_ccci_test_env(
         &work.path().join("run"),
@@ -154,9 +162,7 @@ fn a_worker_lost_during_convergence_ends_the_run_in_error_and_the_janitor_cleans
 
 #[test]
 fn two_runs_at_once_on_the_three_nodes_pass_and_never_mix() {
-    let Some((testbed, _turn)) = testbed_turn() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let repo = testbed::fixture("spread", &work.path().join("spread")).unwrap();
+    let Some(Turn { testbed, work, repo, _turn }) = turn() else { return };
     let watch = testbed.watch_containers();
     let running: Vec<_> = ["a", "b"]
         .iter()
@@ -207,9 +213,7 @@ fn two_runs_at_once_on_the_three_nodes_pass_and_never_mix() {
 
 #[test]
 fn a_node_without_an_endpoint_is_refused_before_anything_is_deployed() {
-    let Some((testbed, _turn)) = testbed_turn() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let repo = testbed::fixture("spread", &work.path().join("spread")).unwrap();
+    let Some(Turn { testbed, work, repo, _turn }) = turn() else { return };
     let hosts = format!("{},{}", testbed.host("manager"), testbed.host("worker1"));
     let run = spawn_ccci_test_env(
         &work.path().join("run"),
