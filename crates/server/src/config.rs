@@ -515,6 +515,18 @@ mod tests {
     }
 
     #[test]
+    fn node_hosts_are_docker_hosts_and_shown_in_the_effective_config() {
+        assert!(parse(p(), MINIMAL, &env_token).unwrap().node_hosts.is_empty());
+        let text = MINIMAL.replace("public_url", "node_hosts = [\"unix:///run/n1.sock\", \"tcp://10.0.0.3:2375\"]\npublic_url");
+        let c = parse(p(), &text, &env_token).unwrap();
+        assert_eq!(c.node_hosts, ["unix:///run/n1.sock", "tcp://10.0.0.3:2375"]);
+        assert!(effective(&c).contains("node_hosts = [\"unix:///run/n1.sock\", \"tcp://10.0.0.3:2375\"]"));
+        let text = MINIMAL.replace("public_url", "node_hosts = [\"node2:2375\"]\npublic_url");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("node_hosts") && err.contains("\"node2:2375\" is not a Docker host"), "{err}");
+    }
+
+    #[test]
     fn unknown_key_is_an_error_naming_it_and_the_file() {
         let text = MINIMAL.replace("public_url", "max_test = 2\npublic_url");
         let err = parse(p(), &text, &env_token).unwrap_err().to_string();
