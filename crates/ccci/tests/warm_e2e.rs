@@ -15,25 +15,23 @@ use support::{ccci, poll, spawn_ccci_test_env, testbed, Role, Step, TestRun};
 /// `ccci warm seed <repo> --ref <tag>` with the copy under `<base>.ccci.test` (each test its own,
 /// so tests running at once never share a copy).
 fn seed(work: &Path, repo: &Path, tag: &str, base: &str) -> TestRun {
-    let out = work.join(format!("seed-{tag}"));
-    let output = ccci(work)
-        .args(["warm", "seed"])
-        .arg(repo)
-        .args(["--ref", tag, "--base-domain", &format!("{base}.ccci.test"), "--out"])
-        .arg(&out)
-        .output()
-        .expect("ccci runs");
-    finished(output, &out)
+    warm_command(work, &["warm", "seed"], repo, &["--ref", tag], base, &format!("seed-{tag}"))
 }
 
 /// `ccci test <repo> --quick --ref <git_ref>` on the copy under `<base>.ccci.test`.
 fn quick(work: &Path, repo: &Path, git_ref: &str, base: &str) -> TestRun {
-    let out = work.join(format!("quick-{git_ref}-{}", std::process::id()));
+    warm_command(work, &["test"], repo, &["--quick", "--ref", git_ref], base, &format!("quick-{git_ref}"))
+}
+
+/// `ccci <command> <repo> <args> --base-domain <base>.ccci.test --out <work>/<out>`, finished.
+fn warm_command(work: &Path, command: &[&str], repo: &Path, args: &[&str], base: &str, out: &str) -> TestRun {
+    let out = work.join(out);
     let _ = std::fs::remove_dir_all(&out);
     let output = ccci(work)
-        .arg("test")
+        .args(command)
         .arg(repo)
-        .args(["--quick", "--ref", git_ref, "--base-domain", &format!("{base}.ccci.test"), "--out"])
+        .args(args)
+        .args(["--base-domain", &format!("{base}.ccci.test"), "--out"])
         .arg(&out)
         .output()
         .expect("ccci runs");

@@ -517,7 +517,8 @@ mod tests {
     #[test]
     fn node_hosts_are_docker_hosts_and_shown_in_the_effective_config() {
         assert!(parse(p(), MINIMAL, &env_token).unwrap().node_hosts.is_empty());
-        let text = MINIMAL.replace("public_url", "node_hosts = [\"unix:///run/n1.sock\", \"tcp://10.0.0.3:2375\"]\npublic_url");
+        let text = MINIMAL
+            .replace("public_url", "node_hosts = [\"unix:///run/n1.sock\", \"tcp://10.0.0.3:2375\"]\npublic_url");
         let c = parse(p(), &text, &env_token).unwrap();
         assert_eq!(c.node_hosts, ["unix:///run/n1.sock", "tcp://10.0.0.3:2375"]);
         assert!(effective(&c).contains("node_hosts = [\"unix:///run/n1.sock\", \"tcp://10.0.0.3:2375\"]"));

@@ -53,6 +53,14 @@ fn idp() -> TestRecipe {
     r
 }
 
+/// Install-only options for `app` with its data under `data`.
+fn install_only(app: &TestRecipe, data: &std::path::Path) -> crate::context::RunOptions {
+    let mut o = options(&app.path(), None, serve(200), &app.path());
+    o.data_dir = data.to_path_buf();
+    o.tiers = vec![Tier::Install];
+    o
+}
+
 /// A web app depending on the shared idp.
 fn dependent(idp: &TestRecipe) -> TestRecipe {
     let r = TestRecipe::web("1.0.0+1.0");
@@ -75,9 +83,7 @@ async fn each_run_gets_its_own_tenant_in_one_shared_app_deployed_once() {
     let app = dependent(&idp);
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let mut o = options(&app.path(), None, serve(200), &app.path());
-        o.data_dir = data.path().to_path_buf();
-        o.tiers = vec![Tier::Install];
+        let o = install_only(&app, data.path());
         let collect = Arc::new(Collect::default());
         let report = crate::run::run_on(&engine, o, vec![collect.clone()]).await.unwrap();
         assert_eq!(report.result.outcome, Outcome::Pass, "{:?}", report.result.tiers);
@@ -109,10 +115,7 @@ async fn the_janitor_removes_tenants_of_dead_runs_only() {
     let engine = idp_engine(&tenants);
     let (idp, data) = (idp(), tempfile::tempdir().unwrap());
     let app = dependent(&idp);
-    let mut o = options(&app.path(), None, serve(200), &app.path());
-    o.data_dir = data.path().to_path_buf();
-    o.tiers = vec![Tier::Install];
-    crate::run::run_on(&engine, o.clone(), vec![]).await.unwrap();
+    crate::run::run_on(&engine, install_only(&app, data.path()), vec![]).await.unwrap();
     let live_dir = crate::liveness::live_dir();
     let live = crate::run_id::new_run_id();
     let _claim = crate::liveness::claim(&live_dir, &live).unwrap();
