@@ -1,6 +1,7 @@
 //! `ccci`: the command-line entry point. Thin clap wiring onto the crates; no logic of its own.
 
 mod cmd;
+mod node_hosts;
 
 use std::process::ExitCode;
 

@@ -62,6 +62,9 @@ pub struct RunOptions {
     /// The CI's config tree (`recipes/<name>/ccci.toml` and `recipes/<name>/tests/`), if any (T4).
     pub config_dir: Option<PathBuf>,
     pub limits: Limits,
+    /// Docker hosts of the swarm's nodes besides the one at `DOCKER_HOST` (a multi-node swarm:
+    /// containers and volumes are reached on their own node's engine).
+    pub node_hosts: Vec<String>,
 }
 
 /// How long the parts of a run may take that no recipe label sets.

@@ -58,6 +58,10 @@ pub fn test_env(ctx: &RunContext<'_>) -> BTreeMap<String, String> {
             Err(e) => ctx.events.note(None, format!("browsers will not trust the CA: {e}")),
         }
     }
+    if !ctx.options.node_hosts.is_empty() {
+        // So `ccci run-exec` reaches a task on any node of a multi-node swarm.
+        set("CCCI_NODE_HOSTS", ctx.options.node_hosts.join(","));
+    }
     if Path::new(CHROMIUM).exists() {
         set("CCCI_CHROMIUM", CHROMIUM.into());
     }

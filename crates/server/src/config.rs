@@ -146,6 +146,8 @@ pub struct Config {
     pub engine: Option<PathBuf>,
     /// Timeouts and caps of the HTTP side.
     pub http: HttpLimits,
+    /// Docker hosts of a multi-node swarm's nodes (`ccci test --node-hosts`); empty on one node.
+    pub node_hosts: Vec<String>,
 }
 
 /// What `ccci server init` reads from the same file: the machine's side only, so a file with
@@ -224,6 +226,7 @@ struct RawConfig {
     engine: Option<PathBuf>,
     #[serde(default)]
     http: RawHttp,
+    node_hosts: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -453,6 +456,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         infra: machine.infra,
         engine: raw.engine,
         http,
+        node_hosts: node_hosts(raw.node_hosts).map_err(|m| invalid("node_hosts", m))?,
     })
 }
 
@@ -485,6 +489,17 @@ fn http_limits(raw: &RawHttp) -> Result<HttpLimits, (&'static str, String)> {
             d.max_log_streams_per_run,
         )?,
     })
+}
+
+/// The node hosts, each a Docker host URL (`unix://`, `tcp://`, `http://`, `https://`).
+fn node_hosts(hosts: Vec<String>) -> Result<Vec<String>, String> {
+    let hosts: Vec<String> = hosts.into_iter().map(|h| h.trim().to_string()).collect();
+    for host in &hosts {
+        if !["unix://", "tcp://", "http://", "https://"].iter().any(|scheme| host.starts_with(scheme)) {
+            return Err(format!("{host:?} is not a Docker host (unix:///path or tcp://host:port)"));
+        }
+    }
+    Ok(hosts)
 }
 
 fn valid_name(s: &str) -> bool {
@@ -561,6 +576,12 @@ pub fn effective(config: &Config) -> String {
     let _ = writeln!(out, "public_url = {}", q(&config.public_url));
     let _ = writeln!(out, "listen = {}", q(&config.listen.to_string()));
     let _ = writeln!(out, "dnsrr = {}", config.dnsrr);
+    if config.node_hosts.is_empty() {
+        let _ = writeln!(out, "# node_hosts: not set (a single-node swarm)");
+    } else {
+        let hosts: Vec<String> = config.node_hosts.iter().map(|h| q(h)).collect();
+        let _ = writeln!(out, "node_hosts = [{}]", hosts.join(", "));
+    }
     match &config.recipes_config_dir {
         Some(dir) => {
             let _ = writeln!(out, "recipes_config_dir = {}", q(&dir.to_string_lossy()));
@@ -676,6 +697,19 @@ mod tests {
         let bad = format!("{MINIMAL}\n[[repos]]\nrepo = \"just-a-name\"\n");
         let err = parse(p(), &bad, &env_token).unwrap_err().to_string();
         assert!(err.contains("repos[0].repo") && err.contains("owner/name"), "{err}");
+    }
+
+    #[test]
+    fn node_hosts_are_docker_hosts_and_shown_in_the_effective_config() {
+        assert!(parse(p(), MINIMAL, &env_token).unwrap().node_hosts.is_empty());
+        let text = MINIMAL
+            .replace("public_url", "node_hosts = [\"unix:///run/n1.sock\", \"tcp://10.0.0.3:2375\"]\npublic_url");
+        let c = parse(p(), &text, &env_token).unwrap();
+        assert_eq!(c.node_hosts, ["unix:///run/n1.sock", "tcp://10.0.0.3:2375"]);
+        assert!(effective(&c).contains("node_hosts = [\"unix:///run/n1.sock\", \"tcp://10.0.0.3:2375\"]"));
+        let text = MINIMAL.replace("public_url", "node_hosts = [\"node2:2375\"]\npublic_url");
+        let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+        assert!(err.contains("node_hosts") && err.contains("\"node2:2375\" is not a Docker host"), "{err}");
     }
 
     #[test]

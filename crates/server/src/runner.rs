@@ -31,6 +31,8 @@ pub struct RunnerConfig {
     pub proxy: Option<SocketAddr>,
     pub dnsrr: bool,
     pub recipes_config_dir: Option<PathBuf>,
+    /// Docker hosts of a multi-node swarm's nodes, handed to each run and to the janitor.
+    pub node_hosts: Vec<String>,
     pub timeout: Duration,
     /// HTTPS with the CA, pulls and registry credentials.
     pub infra: RunInfra,
@@ -73,9 +75,13 @@ impl RunnerConfig {
             cmd.arg("--config-dir").arg(config_dir);
         }
         self.infra.add_args(&mut cmd);
+        if !self.node_hosts.is_empty() {
+            cmd.arg("--node-hosts").arg(self.node_hosts.join(","));
+        }
         cmd.env("CCCI_DATA_DIR", &self.data_dir)
             .env_remove("CCCI_PROXY_ADDR")
             .env_remove("CCCI_DNSRR")
+            .env_remove("CCCI_NODE_HOSTS")
             .env_remove("CCCI_BASE_DOMAIN")
             .stdin(Stdio::null())
             .kill_on_drop(true);
@@ -107,7 +113,7 @@ impl RunnerConfig {
             Ok(Err(e)) => return RunEnd::Error(format!("lost the engine process: {e}")),
             Err(_) => {
                 let _ = child.kill().await;
-                let reaped = reap().await;
+                let reaped = reap(&self.node_hosts).await;
                 return RunEnd::Error(format!(
                     "stopped after the run timeout of {}; {reaped}",
                     human_duration(self.timeout)
@@ -134,9 +140,9 @@ impl RunnerConfig {
     }
 }
 
-/// Removes every Docker object of runs that are no longer live; says what it did.
-pub async fn reap() -> String {
-    let swarm = match swarm::Swarm::connect().await {
+/// Removes every Docker object of runs that are no longer live, on every node; says what it did.
+pub async fn reap(node_hosts: &[String]) -> String {
+    let swarm = match swarm::Swarm::connect_with_nodes(node_hosts).await {
         Ok(swarm) => swarm,
         Err(e) => return format!("could not reach Docker to reap its objects: {e}"),
     };

@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 
 use bollard::models::VolumeCreateRequest;
-use bollard::query_parameters::{ListSecretsOptions, ListVolumesOptions, RemoveVolumeOptions};
+use bollard::query_parameters::RemoveVolumeOptions;
 
-use crate::error::{is_not_found, Error, Leftover, Result};
+use crate::error::{Error, Leftover, Result};
 use crate::labels::{filter_label, CANONICAL};
+use crate::objects::{Kind, Object, Removal};
 use crate::Swarm;
 
 fn labels(copy: &str) -> HashMap<String, String> {
@@ -24,8 +25,15 @@ impl Swarm {
         self.create_secret_labelled(name, &[(CANONICAL, copy)], value).await.map(drop)
     }
 
-    /// Create the (empty) volume `name` of canonical copy `copy`.
+    /// Create the (empty) volume `name` of canonical copy `copy`. Not on a multi-node swarm
+    /// ([`Error::NotOnMultiNode`]): the copy's tasks could be placed on a node other than the one
+    /// holding its volumes.
     pub async fn create_canonical_volume(&self, copy: &str, name: &str) -> Result<()> {
+        if self.is_multi_engine() {
+            return Err(Error::NotOnMultiNode(format!(
+                "a warm canonical copy (volume {name}: its tasks may be placed on any node, its volumes stay on one)"
+            )));
+        }
         let options =
             VolumeCreateRequest { name: Some(name.to_string()), labels: Some(labels(copy)), ..Default::default() };
         self.docker.create_volume(options).await.map_err(Error::docker(format!("creating volume {name}")))?;
@@ -35,8 +43,10 @@ impl Swarm {
     /// Empty volume `name` (no container may use it): it is removed and created again with the
     /// same driver, options and labels, so nothing of its old contents survives.
     pub async fn empty_volume(&self, name: &str) -> Result<()> {
-        let old = self.docker.inspect_volume(name).await.map_err(Error::docker(format!("inspecting volume {name}")))?;
-        self.docker
+        let engine = self.volume_engine(name).await?;
+        let docker = &engine.docker;
+        let old = docker.inspect_volume(name).await.map_err(Error::docker(format!("inspecting volume {name}")))?;
+        docker
             .remove_volume(name, None::<RemoveVolumeOptions>)
             .await
             .map_err(Error::docker(format!("removing volume {name} to empty it")))?;
@@ -47,48 +57,40 @@ impl Swarm {
             labels: Some(old.labels),
             ..Default::default()
         };
-        self.docker.create_volume(options).await.map_err(Error::docker(format!("creating volume {name} again")))?;
+        docker.create_volume(options).await.map_err(Error::docker(format!("creating volume {name} again")))?;
         Ok(())
     }
 
-    /// The secrets and volumes of canonical copy `copy`.
+    /// The secrets and volumes of canonical copy `copy` (volumes of every node engine).
     pub async fn canonical_objects(&self, copy: &str) -> Result<Vec<Leftover>> {
-        let filters = Some(filter_label(CANONICAL, copy));
-        let secrets = self
-            .docker
-            .list_secrets(Some(ListSecretsOptions { filters: filters.clone() }))
-            .await
-            .map_err(Error::docker("listing secrets"))?;
-        let volumes = self
-            .docker
-            .list_volumes(Some(ListVolumesOptions { filters }))
-            .await
-            .map_err(Error::docker("listing volumes"))?;
-        let mut out: Vec<Leftover> = secrets
-            .into_iter()
-            .filter_map(|s| s.spec.and_then(|s| s.name))
-            .map(|name| Leftover { kind: "secret", name })
-            .collect();
-        out.extend(volumes.volumes.unwrap_or_default().into_iter().map(|v| Leftover { kind: "volume", name: v.name }));
+        let mut out: Vec<Leftover> = self.canonical(copy).await?.iter().map(Object::leftover).collect();
         out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         Ok(out)
+    }
+
+    async fn canonical(&self, copy: &str) -> Result<Vec<Object>> {
+        let filters = filter_label(CANONICAL, copy);
+        let mut objects = self.list_objects(Kind::Secret, &filters).await?;
+        objects.extend(self.list_objects(Kind::Volume, &filters).await?);
+        Ok(objects)
     }
 
     /// Remove every secret and volume of canonical copy `copy` (its stack must be undeployed);
     /// returns what was removed.
     pub async fn drop_canonical(&self, copy: &str) -> Result<Vec<Leftover>> {
-        let objects = self.canonical_objects(copy).await?;
-        for o in &objects {
-            let removed = match o.kind {
-                "secret" => self.docker.delete_secret(&o.name).await,
-                _ => self.docker.remove_volume(&o.name, None::<RemoveVolumeOptions>).await,
-            };
-            match removed {
-                Ok(()) => {}
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(Error::docker(format!("removing {o} of canonical copy {copy}"))(e)),
+        let mut removed = Vec::new();
+        for o in self.canonical(copy).await? {
+            match self.remove_object(&o).await? {
+                Removal::Done => removed.push(o.leftover()),
+                Removal::Busy(why) => {
+                    return Err(Error::Docker {
+                        context: format!("removing {} of canonical copy {copy}", o.leftover()),
+                        source: bollard::errors::Error::DockerResponseServerError { status_code: 409, message: why },
+                    })
+                }
             }
         }
-        Ok(objects)
+        removed.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        Ok(removed)
     }
 }

@@ -16,10 +16,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-
 use crate::error::{Error, Result};
-use crate::events::concerns_stack;
+use crate::events::{concerns_stack, Signal};
 use crate::state::{evaluate, running_tasks, Verdict};
 use crate::Swarm;
 
@@ -61,10 +59,13 @@ impl Swarm {
         let mut evaluations = 0;
         let mut follow_up = 0usize;
         let mut last_pending = Vec::new();
+        // Node engines whose event stream broke and that no longer answer, with how.
+        let mut lost = std::collections::BTreeMap::new();
         // Since when the current set of running tasks has been converged.
         let mut stable_since: Option<(tokio::time::Instant, std::collections::BTreeSet<String>)> = None;
         loop {
-            let snap = self.snapshot(stack).await?;
+            let mut snap = self.snapshot(stack).await?;
+            snap.lost_nodes = lost.clone();
             evaluations += 1;
             let mut wake_for_stability = None;
             match evaluate(&snap) {
@@ -100,6 +101,7 @@ impl Swarm {
                 Verdict::ImageMissing { service, task_error } => {
                     return Err(Error::ImageMissingAtRuntime { service, task_error })
                 }
+                Verdict::NodeLost { node, service, why } => return Err(Error::NodeLost { node, service, why }),
             }
             let wait = FOLLOW_UPS.get(follow_up).copied().unwrap_or(SAFETY_NET);
             let mut next = tokio::time::Instant::now() + wait;
@@ -110,26 +112,35 @@ impl Swarm {
             // Wait for a relevant event, the next scheduled look, or the deadline.
             loop {
                 tokio::select! {
-                    ev = events.next() => match ev {
-                        Some(Ok(ev)) if concerns_stack(&ev, stack) => { follow_up = 0; break; }
-                        Some(Ok(_)) => continue,
-                        Some(Err(_)) | None => {
-                            // The stream broke (engine restart, timeout): subscribe again and look.
-                            events = self.object_events();
+                    signal = events.next() => match signal {
+                        Some(Signal::Event(ev)) if concerns_stack(&ev, stack) => { follow_up = 0; break; }
+                        Some(Signal::Event(_)) => continue,
+                        Some(Signal::Broken(index)) => {
+                            // An engine restarted, stopped or timed out: subscribe again, or
+                            // remember its node as lost; then look.
+                            if let Err(why) = self.recover_events(&mut events, index).await {
+                                let engine = &self.node_engines()[index];
+                                lost.insert(engine.id.clone(), format!("its engine at {} does not answer: {why}", engine.host));
+                            }
+                            follow_up = 0;
                             break;
                         }
+                        None => { tokio::time::sleep_until(next.min(deadline)).await; break; }
                     },
                     _ = tokio::time::sleep_until(next.min(deadline)) => break,
                 }
             }
             if tokio::time::Instant::now() >= deadline {
                 // One last look, so a convergence right at the deadline is not reported as a timeout.
-                let snap = self.snapshot(stack).await?;
-                if let Verdict::Converged = evaluate(&snap) {
-                    return Ok(Converged { elapsed: start.elapsed(), evaluations: evaluations + 1 });
-                }
-                if let Verdict::Pending(p) = evaluate(&snap) {
-                    last_pending = p;
+                let mut snap = self.snapshot(stack).await?;
+                snap.lost_nodes = lost;
+                match evaluate(&snap) {
+                    Verdict::Converged => {
+                        return Ok(Converged { elapsed: start.elapsed(), evaluations: evaluations + 1 })
+                    }
+                    Verdict::NodeLost { node, service, why } => return Err(Error::NodeLost { node, service, why }),
+                    Verdict::Pending(p) => last_pending = p,
+                    _ => {}
                 }
                 return Err(Error::Timeout { after: timeout, pending: last_pending });
             }
@@ -153,7 +164,11 @@ impl Swarm {
         let container = task.status.clone().unwrap_or_default().container_status.unwrap_or_default();
         let mut last_log_lines = Vec::new();
         if let Some(id) = container.container_id.as_deref().filter(|id| !id.is_empty()) {
-            last_log_lines = self.container_logs(id, FAILING_LOG_LINES).await.unwrap_or_default();
+            if let Ok(engine) = self.engine_of(task.node_id.as_deref().unwrap_or_default()).await {
+                last_log_lines = crate::diagnostics::container_logs_on(&engine.docker, id, FAILING_LOG_LINES)
+                    .await
+                    .unwrap_or_default();
+            }
         }
         if last_log_lines.is_empty() {
             last_log_lines = self.service_logs(service, FAILING_LOG_LINES).await.unwrap_or_default();

@@ -20,6 +20,8 @@ pub struct TaskInfo {
     pub slot: i64,
     /// Node id the task was assigned to.
     pub node: String,
+    /// That node's hostname (empty when the swarm does not know it).
+    pub node_name: String,
     /// Desired state (`running`, `shutdown`...).
     pub desired_state: String,
     /// Current state.
@@ -54,6 +56,7 @@ impl Swarm {
                     id: t.id.clone().unwrap_or_default(),
                     slot: t.slot.unwrap_or(0),
                     node: t.node_id.clone().unwrap_or_default(),
+                    node_name: t.node_id.as_ref().and_then(|n| snap.node_names.get(n)).cloned().unwrap_or_default(),
                     desired_state: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
                     state: status.state.map(|s| s.to_string()).unwrap_or_default(),
                     message: status.message.unwrap_or_default(),
@@ -78,13 +81,9 @@ impl Swarm {
         collect_lines(stream, tail).await.map_err(Error::docker(format!("reading logs of {service}")))
     }
 
-    /// The last `tail` lines a container printed (stdout and stderr).
+    /// The last `tail` lines a container of the connected engine printed (stdout and stderr).
     pub async fn container_logs(&self, container: &str, tail: usize) -> Result<Vec<String>> {
-        let stream = self.docker.logs(
-            container,
-            Some(LogsOptions { stdout: true, stderr: true, tail: tail.to_string(), ..Default::default() }),
-        );
-        collect_lines(stream, tail).await.map_err(Error::docker(format!("reading logs of container {container}")))
+        container_logs_on(&self.docker, container, tail).await
     }
 
     /// The last `tail` log lines of every service of the stack, by service name.
@@ -99,6 +98,15 @@ impl Swarm {
         out.sort();
         Ok(out)
     }
+}
+
+/// The last `tail` lines container `container` of engine `docker` printed (stdout and stderr).
+pub(crate) async fn container_logs_on(docker: &bollard::Docker, container: &str, tail: usize) -> Result<Vec<String>> {
+    let stream = docker.logs(
+        container,
+        Some(LogsOptions { stdout: true, stderr: true, tail: tail.to_string(), ..Default::default() }),
+    );
+    collect_lines(stream, tail).await.map_err(Error::docker(format!("reading logs of container {container}")))
 }
 
 /// Gather a log stream into its last `tail` lines (lossy UTF-8, no trailing newline).

@@ -182,6 +182,62 @@ pub enum Error {
         /// Full service name.
         service: String,
     },
+    /// A configured node host is not usable: not a node of this swarm, or the connected engine
+    /// is not a manager.
+    #[error("node host {host}: {problem}")]
+    NodeHost {
+        /// The Docker host as configured.
+        host: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A node that may be given tasks (or holds one) has no engine cc-ci can reach, so its
+    /// containers and volumes could not be exec'd into, backed up or cleaned up.
+    #[error("node {node} ({id}) can run tasks of the swarm, but cc-ci has no engine endpoint for it{}: add its Docker host to the node hosts (CCCI_NODE_HOSTS, or node_hosts in the server's config), or drain it (docker node update --availability drain {node})",
+        if .unreachable.is_empty() { String::new() } else {
+            format!(" (configured hosts that did not answer: {})",
+                .unreachable.iter().map(|u| format!("{}: {}", u.host, u.error)).collect::<Vec<_>>().join("; "))
+        })]
+    NoNodeEndpoint {
+        /// The node's hostname.
+        node: String,
+        /// Its swarm node id.
+        id: String,
+        /// Configured node hosts that did not answer (one of them may be this node's).
+        unreachable: Vec<crate::nodes::UnreachableHost>,
+    },
+    /// A node running tasks of the stack was lost mid-run: its engine stopped answering, or the
+    /// swarm reports it down.
+    #[error("node {node} was lost while it ran {service}: {why}")]
+    NodeLost {
+        /// The node's hostname.
+        node: String,
+        /// A service of the stack with a task on it.
+        service: String,
+        /// How the loss showed (`its engine at ... does not answer: ...`, `the swarm reports it down`).
+        why: String,
+    },
+    /// Some nodes' engines did not answer, so what a run left there could not be removed or
+    /// checked; the janitor removes it once they are back.
+    #[error("{what}: nodes that did not answer, whose containers and volumes were not checked: {}; the janitor removes what is left there once they answer again", .nodes.join("; "))]
+    NodesUnreachable {
+        /// What could not be completed (`run <id>: teardown`).
+        what: String,
+        /// The nodes, with why.
+        nodes: Vec<String>,
+    },
+    /// A volume exists on several nodes and no running container uses it, so which one holds the
+    /// data cannot be told (a local volume does not follow a task to another node).
+    #[error("volume {volume} exists on nodes {} and no running container uses it: cannot tell which holds the data (pin the service to one node with a placement constraint)", .nodes.join(", "))]
+    VolumeOnManyNodes {
+        /// The volume's name.
+        volume: String,
+        /// The nodes that have it.
+        nodes: Vec<String>,
+    },
+    /// Something cc-ci does not support on a swarm of several nodes yet.
+    #[error("{0} is not supported on a multi-node swarm yet")]
+    NotOnMultiNode(String),
 }
 
 impl Error {
@@ -202,7 +258,13 @@ impl Error {
             | Error::ImageMissingAtRuntime { .. }
             | Error::InvalidNetwork { .. }
             | Error::TeardownTimeout { .. }
-            | Error::Residual { .. } => Fault::Infrastructure,
+            | Error::Residual { .. }
+            | Error::NodeHost { .. }
+            | Error::NoNodeEndpoint { .. }
+            | Error::NodeLost { .. }
+            | Error::NodesUnreachable { .. }
+            | Error::VolumeOnManyNodes { .. }
+            | Error::NotOnMultiNode(_) => Fault::Infrastructure,
         }
     }
 

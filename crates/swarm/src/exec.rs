@@ -1,5 +1,6 @@
 //! Run a command inside a running task of a service (`docker exec`), collecting its exit code,
-//! stdout and stderr. Used by checks, backup hooks and recipe tests.
+//! stdout and stderr. Used by checks, backup hooks and recipe tests. The exec goes to the engine
+//! of the node the task runs on ([`crate::nodes`]).
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use bollard::query_parameters::ListTasksOptions;
 use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
+use crate::nodes::NodeEngine;
 use crate::Swarm;
 
 /// The outcome of an exec.
@@ -23,11 +25,19 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
+/// The container of a running task, and the engine of the node it runs on.
+#[derive(Debug, Clone)]
+pub struct TaskContainer {
+    /// The container's id.
+    pub id: String,
+    /// Its node's engine.
+    pub node: NodeEngine,
+}
+
 impl Swarm {
-    /// Id of the container of a running task of `<stack>_<service>` ([`Error::NoRunningTask`] if
-    /// there is none). On a multi-node swarm the container may live on another node; this crate
-    /// assumes the engine it talks to runs the task (true on a single-node swarm).
-    pub async fn running_container(&self, stack: &str, service: &str) -> Result<String> {
+    /// The container of a running task of `<stack>_<service>` ([`Error::NoRunningTask`] if there
+    /// is none) with its node's engine ([`Error::NoNodeEndpoint`] if cc-ci has none for it).
+    pub async fn running_container(&self, stack: &str, service: &str) -> Result<TaskContainer> {
         let full = format!("{stack}_{service}");
         let tasks = self
             .docker
@@ -39,54 +49,58 @@ impl Swarm {
             }))
             .await
             .map_err(Error::docker(format!("listing tasks of {full}")))?;
-        tasks
+        let (node, id) = tasks
             .into_iter()
             .filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
-            .filter_map(|t| t.status?.container_status?.container_id)
-            .find(|id| !id.is_empty())
-            .ok_or(Error::NoRunningTask { service: full })
+            .filter_map(|t| Some((t.node_id.unwrap_or_default(), t.status?.container_status?.container_id?)))
+            .find(|(_, id)| !id.is_empty())
+            .ok_or(Error::NoRunningTask { service: full })?;
+        Ok(TaskContainer { id, node: self.engine_of(&node).await?.clone() })
     }
 
     /// Run `cmd` in a running task of `<stack>_<service>` and wait for it to finish.
     pub async fn exec(&self, stack: &str, service: &str, cmd: &[&str]) -> Result<ExecOutput> {
         let container = self.running_container(stack, service).await?;
-        self.exec_in(&container, cmd).await
+        exec_on(&container.node.docker, &container.id, cmd).await
     }
 
-    /// Run `cmd` in container `container` and wait for it to finish.
+    /// Run `cmd` in container `container` of the connected engine and wait for it to finish.
     pub async fn exec_in(&self, container: &str, cmd: &[&str]) -> Result<ExecOutput> {
-        let ctx = || format!("exec {cmd:?} in {container}");
-        let created = self
-            .docker
-            .create_exec(
-                container,
-                ExecConfig {
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(Error::docker(ctx()))?;
-        let mut out = ExecOutput { exit_code: -1, stdout: Vec::new(), stderr: Vec::new() };
-        let started =
-            self.docker.start_exec(&created.id, None::<StartExecOptions>).await.map_err(Error::docker(ctx()))?;
-        if let StartExecResults::Attached { mut output, .. } = started {
-            while let Some(chunk) = output.next().await {
-                match chunk.map_err(Error::docker(ctx()))? {
-                    LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                        out.stdout.extend_from_slice(&message)
-                    }
-                    LogOutput::StdIn { .. } => {}
+        exec_on(&self.docker, container, cmd).await
+    }
+}
+
+/// Run `cmd` in container `container` of engine `docker` and wait for it to finish.
+async fn exec_on(docker: &bollard::Docker, container: &str, cmd: &[&str]) -> Result<ExecOutput> {
+    let ctx = || format!("exec {cmd:?} in {container}");
+    let created = docker
+        .create_exec(
+            container,
+            ExecConfig {
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(Error::docker(ctx()))?;
+    let mut out = ExecOutput { exit_code: -1, stdout: Vec::new(), stderr: Vec::new() };
+    let started = docker.start_exec(&created.id, None::<StartExecOptions>).await.map_err(Error::docker(ctx()))?;
+    if let StartExecResults::Attached { mut output, .. } = started {
+        while let Some(chunk) = output.next().await {
+            match chunk.map_err(Error::docker(ctx()))? {
+                LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    out.stdout.extend_from_slice(&message)
                 }
+                LogOutput::StdIn { .. } => {}
             }
         }
-        let inspected = self.docker.inspect_exec(&created.id).await.map_err(Error::docker(ctx()))?;
-        out.exit_code = inspected.exit_code.unwrap_or(-1);
-        Ok(out)
     }
+    let inspected = docker.inspect_exec(&created.id).await.map_err(Error::docker(ctx()))?;
+    out.exit_code = inspected.exit_code.unwrap_or(-1);
+    Ok(out)
 }
 
 impl Swarm {

@@ -2,7 +2,8 @@
 //! the caller's set of live runs, never by age — in dependency order. Objects without the label
 //! are never touched, nor objects of a live run, so it is safe next to any number of concurrent
 //! runs. A run may ask to be kept for a while (`--keep-on-failure`) with a `cc-ci.keep-until`
-//! label on any of its objects, or with [`Swarm::keep_until`].
+//! label on any of its objects, or with [`Swarm::keep_until`]. Containers and volumes are looked
+//! for on every node engine; nodes that do not answer are skipped and reported, for a later pass.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,6 +25,9 @@ pub struct JanitorReport {
     pub kept_runs: Vec<(String, u64)>,
     /// Objects removed.
     pub removed: Vec<Leftover>,
+    /// Nodes whose engine did not answer (`name (host): why`): what dead runs left there stays
+    /// until a later pass.
+    pub unreachable_nodes: Vec<String>,
 }
 
 fn now_secs() -> u64 {
@@ -52,9 +56,10 @@ impl Swarm {
     ) -> Result<JanitorReport> {
         let live: BTreeSet<&str> = live.iter().map(AsRef::as_ref).collect();
         let selectors = vec![filter_has_label(RUN)];
+        let (reachable, unreachable_nodes) = self.reachable().await;
         let mut runs: BTreeMap<String, u64> = BTreeMap::new();
         for kind in Kind::ALL {
-            for o in self.list_any(kind, &selectors).await? {
+            for o in reachable.list_any(kind, &selectors).await? {
                 let Some(run) = o.labels.get(RUN) else { continue };
                 let keep = o.labels.get(KEEP_UNTIL).and_then(|k| k.parse::<u64>().ok()).unwrap_or(0);
                 let entry = runs.entry(run.clone()).or_insert(0);
@@ -62,7 +67,7 @@ impl Swarm {
             }
         }
         let now = now_secs();
-        let mut report = JanitorReport::default();
+        let mut report = JanitorReport { unreachable_nodes, ..Default::default() };
         let mut dead = BTreeSet::new();
         for (run, keep) in runs {
             if live.contains(run.as_str()) || !in_scope(&run) {
@@ -79,7 +84,7 @@ impl Swarm {
         }
         let ours = |o: &Object| o.labels.get(RUN).is_some_and(|r| dead.contains(r));
         report.removed =
-            self.reap(&selectors, &ours, "janitor", timeout, crate::teardown::TeardownMode::Graceful).await?;
+            reachable.reap(&selectors, &ours, "janitor", timeout, crate::teardown::TeardownMode::Graceful).await?;
         report.reaped_runs = dead.into_iter().collect();
         Ok(report)
     }

@@ -32,6 +32,7 @@ pub mod images;
 pub mod janitor;
 pub mod labels;
 pub mod node;
+pub mod nodes;
 mod objects;
 pub mod process;
 pub mod pull;
@@ -48,23 +49,32 @@ pub use registry_auth::RegistryAuth;
 
 use bollard::Docker;
 
-/// A connection to the Docker engine (cheap to clone).
+/// A connection to the Docker engine (cheap to clone): a swarm manager, and on a multi-node
+/// swarm the engines of its other nodes too ([`nodes`]).
 #[derive(Clone, Debug)]
 pub struct Swarm {
     docker: Docker,
     cli: std::path::PathBuf,
+    nodes: std::sync::Arc<nodes::NodeSet>,
 }
 
 impl Swarm {
-    /// Connect with Docker's local defaults (`DOCKER_HOST` or the unix socket) and negotiate the
-    /// API version with the engine. The `docker` CLI used for stack deploy is looked up on PATH.
+    /// Connect to the engine at `DOCKER_HOST` (`unix://`, `tcp://`), else the default socket, and
+    /// negotiate the API version with it; `docker stack deploy` gets the same `DOCKER_HOST`. The
+    /// `docker` CLI is looked up on PATH. [`Swarm::with_node_hosts`] adds the other nodes'
+    /// engines of a multi-node swarm.
     pub async fn connect() -> Result<Self> {
-        let docker = Docker::connect_with_local_defaults()
-            .map_err(Error::docker("connecting"))?
-            .negotiate_version()
-            .await
-            .map_err(Error::docker("negotiating the API version"))?;
-        Ok(Swarm { docker, cli: "docker".into() })
+        let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+        let host = host.as_deref().unwrap_or(nodes::DEFAULT_HOST);
+        let docker = nodes::connect_host(host).await?;
+        let me = nodes::identify(docker.clone(), host).await?;
+        let nodes = std::sync::Arc::new(nodes::NodeSet { engines: vec![me], unreachable: Vec::new() });
+        Ok(Swarm { docker, cli: "docker".into(), nodes })
+    }
+
+    /// [`Swarm::connect`], then [`Swarm::with_node_hosts`].
+    pub async fn connect_with_nodes<S: AsRef<str>>(hosts: &[S]) -> Result<Self> {
+        Self::connect().await?.with_node_hosts(hosts).await
     }
 
     /// Use this `docker` CLI binary for `docker stack deploy` instead of the one on PATH.

@@ -2,7 +2,9 @@
 //! clock starts, under a pull policy with Docker's meanings ([`PullPolicy`]), with progress
 //! events, retries with exponential backoff on transient failures (registry unreachable, rate
 //! limited, timed out), a per-attempt timeout and optional credentials ([`RegistryAuth`]). An
-//! image already present locally whose digest is the registry's is not pulled again.
+//! image already present locally whose digest is the registry's is not pulled again. On a
+//! multi-node swarm every node that may run tasks pulls (one after the other), and progress and
+//! errors name the image as `<image> on <node>`.
 //!
 //! Every failure is [`Error::Pull`]: an infrastructure error naming the image, what went wrong
 //! ([`PullFailure`]) and the registry's own answer as the engine relayed it.
@@ -173,44 +175,55 @@ impl Swarm {
         let mut report = PullReport::default();
         if options.policy == PullPolicy::Never {
             self.check_images(doc).await?;
-            for image in images {
-                on_event(PullEvent::Present { image: image.clone() });
-                report.kept.push(image);
+            for engine in self.schedulable_engines().await? {
+                for image in &images {
+                    let shown = self.image_on(image, &engine);
+                    on_event(PullEvent::Present { image: shown.clone() });
+                    report.kept.push(shown);
+                }
             }
         } else {
-            for image in images {
-                if self.pull_image(&image, options, on_event).await? {
-                    report.pulled.push(image);
-                } else {
-                    report.kept.push(image);
+            for engine in self.schedulable_engines().await? {
+                for image in &images {
+                    let target = Target { docker: &engine.docker, image, shown: self.image_on(image, &engine) };
+                    if target.pull(options, on_event).await? {
+                        report.pulled.push(target.shown);
+                    } else {
+                        report.kept.push(target.shown);
+                    }
                 }
             }
         }
         report.elapsed = start.elapsed();
         Ok(report)
     }
+}
 
+/// One image to pull on one node's engine; `shown` is how events and errors name it.
+struct Target<'a> {
+    docker: &'a bollard::Docker,
+    image: &'a str,
+    shown: String,
+}
+
+impl Target<'_> {
     /// Pull one image under `options` (policy `missing` or `always`, retrying transient
     /// failures); `Ok(true)` when it was pulled, `Ok(false)` when the local image was kept.
-    async fn pull_image(
-        &self,
-        image: &str,
-        options: &PullOptions,
-        on_event: &mut (dyn FnMut(PullEvent) + Send),
-    ) -> Result<bool> {
-        let local = self.local_repo_digests(image).await?;
+    async fn pull(&self, options: &PullOptions, on_event: &mut (dyn FnMut(PullEvent) + Send)) -> Result<bool> {
+        let (image, shown) = (self.image, self.shown.as_str());
+        let local = self.local_repo_digests().await?;
         if local.is_some() && options.policy != PullPolicy::Always {
-            on_event(PullEvent::Present { image: image.into() });
+            on_event(PullEvent::Present { image: shown.into() });
             return Ok(false);
         }
         let credentials = options.auth.as_ref().and_then(|a| a.for_image(image));
         let mut wait = options.first_backoff;
         for attempt in 1.. {
-            on_event(PullEvent::Started { image: image.into(), attempt });
+            on_event(PullEvent::Started { image: shown.into(), attempt });
             let started = Instant::now();
             let outcome = tokio::time::timeout(
                 options.attempt_timeout,
-                self.attempt_pull(image, local.as_deref(), credentials.clone(), on_event),
+                self.attempt_pull(local.as_deref(), credentials.clone(), on_event),
             )
             .await
             .unwrap_or_else(|_| {
@@ -220,18 +233,18 @@ impl Swarm {
             match outcome {
                 Ok(pulled) => {
                     if pulled {
-                        on_event(PullEvent::Pulled { image: image.into(), elapsed: started.elapsed() });
+                        on_event(PullEvent::Pulled { image: shown.into(), elapsed: started.elapsed() });
                     }
                     return Ok(pulled);
                 }
                 Err(AttemptError::Engine(e)) => return Err(e),
                 Err(AttemptError::Registry(reason, answer)) if reason.is_transient() && attempt < options.attempts => {
-                    on_event(PullEvent::Retrying { image: image.into(), attempt, wait, answer });
+                    on_event(PullEvent::Retrying { image: shown.into(), attempt, wait, answer });
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(options.max_backoff);
                 }
                 Err(AttemptError::Registry(reason, answer)) => {
-                    return Err(Error::Pull { image: image.into(), reason, answer, attempts: attempt });
+                    return Err(Error::Pull { image: shown.into(), reason, answer, attempts: attempt });
                 }
             }
         }
@@ -242,11 +255,11 @@ impl Swarm {
     /// and keep the local image if it has it; otherwise pull, streaming progress.
     async fn attempt_pull(
         &self,
-        image: &str,
         local: Option<&[String]>,
         credentials: Option<DockerCredentials>,
         on_event: &mut (dyn FnMut(PullEvent) + Send),
     ) -> std::result::Result<bool, AttemptError> {
+        let (image, shown) = (self.image, self.shown.as_str());
         let reference = with_tag(image);
         if let Some(local) = local {
             let remote = self.docker.inspect_registry_image(&reference, credentials.clone()).await.map_err(classify)?;
@@ -256,7 +269,7 @@ impl Swarm {
                 .iter()
                 .any(|d| d.split_once('@').is_some_and(|(repo, dg)| dg == digest && same_repository(repo, repository)))
             {
-                on_event(PullEvent::UpToDate { image: image.into(), digest });
+                on_event(PullEvent::UpToDate { image: shown.into(), digest });
                 return Ok(false);
             }
         }
@@ -267,7 +280,7 @@ impl Swarm {
             if let Some(status) = info.status {
                 let detail = info.progress_detail.unwrap_or_default();
                 on_event(PullEvent::Progress {
-                    image: image.into(),
+                    image: shown.into(),
                     layer: info.id,
                     status,
                     current: detail.current,
@@ -279,11 +292,11 @@ impl Swarm {
     }
 
     /// The local image's repository digests, or `None` when it is not present.
-    async fn local_repo_digests(&self, image: &str) -> Result<Option<Vec<String>>> {
-        match self.docker.inspect_image(image).await {
+    async fn local_repo_digests(&self) -> Result<Option<Vec<String>>> {
+        match self.docker.inspect_image(self.image).await {
             Ok(inspect) => Ok(Some(inspect.repo_digests.unwrap_or_default())),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(Error::docker(format!("inspecting image {image}"))(e)),
+            Err(e) => Err(Error::docker(format!("inspecting image {}", self.shown))(e)),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (and why), or failing in a way that will not fix itself. The judgement is a pure function of
 //! the snapshot so it can be unit-tested.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bollard::models::{
     NodeSpecAvailabilityEnum, NodeState, Service, ServiceUpdateStatusStateEnum, Task,
@@ -21,6 +21,12 @@ pub(crate) struct Snapshot {
     pub tasks: Vec<Task>,
     /// Nodes that are ready and active (eligible for global services).
     pub ready_nodes: usize,
+    /// Hostnames of the swarm's nodes, by id.
+    pub node_names: HashMap<String, String>,
+    /// Nodes the swarm reports not ready (down, disconnected, unknown), by id.
+    pub down_nodes: BTreeSet<String>,
+    /// Nodes whose engine stopped answering cc-ci, by id, with how (filled in by the caller).
+    pub lost_nodes: BTreeMap<String, String>,
 }
 
 /// Failing task counts at which we stop waiting (a crash loop).
@@ -49,6 +55,12 @@ pub(crate) enum Verdict {
         service: String,
         task_error: String,
     },
+    /// A task of `service` that may still run is on a node that was lost (`why`).
+    NodeLost {
+        node: String,
+        service: String,
+        why: String,
+    },
 }
 
 impl Swarm {
@@ -68,12 +80,16 @@ impl Swarm {
                 .map_err(Error::docker(format!("listing tasks of {stack}")))?
         };
         let nodes = self.docker.list_nodes(None::<ListNodesOptions>).await.map_err(Error::docker("listing nodes"))?;
+        let is_ready = |n: &&bollard::models::Node| n.status.as_ref().and_then(|s| s.state) == Some(NodeState::READY);
         let ready_nodes = nodes
             .iter()
-            .filter(|n| n.status.as_ref().and_then(|s| s.state) == Some(NodeState::READY))
+            .filter(is_ready)
             .filter(|n| n.spec.as_ref().and_then(|s| s.availability) == Some(NodeSpecAvailabilityEnum::ACTIVE))
             .count();
-        Ok(Snapshot { services, tasks, ready_nodes })
+        let down_nodes = nodes.iter().filter(|n| !is_ready(n)).filter_map(|n| n.id.clone()).collect();
+        let node_names =
+            nodes.iter().filter_map(|n| Some((n.id.clone()?, n.description.as_ref()?.hostname.clone()?))).collect();
+        Ok(Snapshot { services, tasks, ready_nodes, node_names, down_nodes, lost_nodes: BTreeMap::new() })
     }
 }
 
@@ -138,6 +154,38 @@ fn failed_task<'a>(snap: &'a Snapshot, service: &Service, message: &str) -> Opti
     snap.tasks.iter().filter(of_service).filter(ended).max_by_key(|t| timestamp(t))
 }
 
+/// Whether a task may still be running or about to run (it has not ended, whatever the desired
+/// state: a task on a lost node keeps the last state its node reported).
+pub(crate) fn may_run(task: &Task) -> bool {
+    !matches!(
+        state_of(task),
+        None | Some(
+            TaskState::COMPLETE
+                | TaskState::FAILED
+                | TaskState::REJECTED
+                | TaskState::SHUTDOWN
+                | TaskState::ORPHANED
+                | TaskState::REMOVE
+        )
+    )
+}
+
+/// A task of the stack that may still run on a node that was lost: the engine stopped answering
+/// cc-ci, or the swarm reports the node down.
+fn on_lost_node(snap: &Snapshot) -> Option<Verdict> {
+    snap.tasks.iter().filter(|t| may_run(t)).find_map(|t| {
+        let node = t.node_id.as_deref()?;
+        let why = match snap.lost_nodes.get(node) {
+            Some(why) => why.clone(),
+            None if snap.down_nodes.contains(node) => "the swarm reports the node down".to_string(),
+            None => return None,
+        };
+        let service = snap.services.iter().find(|s| s.id == t.service_id).map(service_name).unwrap_or_default();
+        let node = snap.node_names.get(node).cloned().unwrap_or_else(|| node.to_string());
+        Some(Verdict::NodeLost { node, service, why })
+    })
+}
+
 fn state_of(task: &Task) -> Option<TaskState> {
     task.status.as_ref().and_then(|s| s.state)
 }
@@ -166,6 +214,10 @@ pub(crate) fn evaluate(snap: &Snapshot) -> Verdict {
             replicas: "0/0".into(),
             state: "no services of the stack exist".into(),
         }]);
+    }
+    // Before anything else: a task that stopped because its node went away is not the recipe's.
+    if let Some(lost) = on_lost_node(snap) {
+        return lost;
     }
     let mut pending = Vec::new();
     for service in &snap.services {
@@ -304,7 +356,7 @@ mod tests {
     }
 
     fn snap(services: Vec<Service>, tasks: Vec<Task>) -> Snapshot {
-        Snapshot { services, tasks, ready_nodes: 1 }
+        Snapshot { services, tasks, ready_nodes: 1, ..Default::default() }
     }
 
     #[test]
@@ -397,6 +449,41 @@ mod tests {
             ..Default::default()
         });
         assert!(matches!(evaluate(&snap(vec![s], vec![])), Verdict::RolledBack { task: None, .. }));
+    }
+
+    #[test]
+    fn a_task_on_a_lost_node_comes_before_its_failure() {
+        let s = service(1, Some(TaskSpecRestartPolicyConditionEnum::NONE));
+        let mut running = task(&s, 1, TaskState::RUNNING, TaskState::RUNNING);
+        running.node_id = Some("n2".into());
+        let mut ended = task(&s, 2, TaskState::SHUTDOWN, TaskState::FAILED);
+        ended.node_id = Some("n2".into());
+        let mut lost = snap(vec![s.clone()], vec![running.clone(), ended]);
+        lost.node_names.insert("n2".into(), "worker1".into());
+        assert!(matches!(evaluate(&lost), Verdict::Failing { .. }), "no node is lost yet");
+        lost.lost_nodes.insert("n2".into(), "its engine does not answer".into());
+        match evaluate(&lost) {
+            Verdict::NodeLost { node, service, why } => {
+                assert_eq!((node.as_str(), service.as_str()), ("worker1", "st_app"));
+                assert!(why.contains("does not answer"), "{why}");
+            }
+            v => panic!("{v:?}"),
+        }
+        let mut down = snap(vec![s], vec![running]);
+        down.down_nodes.insert("n2".into());
+        assert!(matches!(evaluate(&down), Verdict::NodeLost { why, .. } if why.contains("down")));
+    }
+
+    #[test]
+    fn tasks_that_ended_on_a_lost_node_do_not_matter() {
+        let s = service(1, None);
+        let mut old = task(&s, 1, TaskState::SHUTDOWN, TaskState::SHUTDOWN);
+        old.node_id = Some("n2".into());
+        let mut now = task(&s, 2, TaskState::RUNNING, TaskState::RUNNING);
+        now.node_id = Some("n1".into());
+        let mut snap = snap(vec![s], vec![old, now]);
+        snap.lost_nodes.insert("n2".into(), "gone".into());
+        assert!(matches!(evaluate(&snap), Verdict::Converged));
     }
 
     #[test]

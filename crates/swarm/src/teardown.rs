@@ -1,7 +1,9 @@
 //! D5: undeploy a run's stack and prove nothing of it remains. Services first (like
 //! `docker stack rm`), then wait — on events — until swarm has removed their containers, then
 //! networks, configs, secrets and volumes (volumes only once no container uses them), then a
-//! residual check over everything labelled with the run.
+//! residual check over everything labelled with the run. Containers and volumes are looked for on
+//! every node engine; a node whose engine does not answer is left out and reported
+//! ([`Error::NodesUnreachable`]) once the rest is done, for the janitor to finish when it is back.
 //!
 //! Two modes ([`TeardownMode`]): **graceful** lets every container stop as `docker stack rm`
 //! does (SIGTERM, then SIGKILL after its stop grace period), for anything whose data matters;
@@ -61,7 +63,8 @@ impl Swarm {
         let start = Instant::now();
         let selectors = vec![filter_run(run_id), filter_stack(stack)];
         let (run, st) = (run_id.to_string(), stack.to_string());
-        let removed = self
+        let (reachable, lost) = self.reachable().await;
+        let removed = reachable
             .reap(
                 &selectors,
                 &move |o: &Object| o.labels.get(RUN) == Some(&run) || o.labels.get(STACK_NAMESPACE) == Some(&st),
@@ -70,13 +73,22 @@ impl Swarm {
                 mode,
             )
             .await?;
-        self.residual_check(run_id, Some(stack)).await?;
+        reachable.leftovers(run_id, Some(stack)).await?;
+        unreachable(format!("run {run_id}: teardown"), lost)?;
         Ok(TornDown { elapsed: start.elapsed(), removed })
     }
 
     /// Everything still labelled `cc-ci.run=<run_id>` (or, if given, with the stack's namespace
-    /// label): [`Error::Residual`] naming each leftover, or `Ok(())` when nothing remains.
+    /// label), on every node: [`Error::Residual`] naming each leftover, [`Error::NodesUnreachable`]
+    /// when a node could not be checked, or `Ok(())` when nothing remains.
     pub async fn residual_check(&self, run_id: &str, stack: Option<&str>) -> Result<()> {
+        let (reachable, lost) = self.reachable().await;
+        reachable.leftovers(run_id, stack).await?;
+        unreachable(format!("run {run_id}: residual check"), lost)
+    }
+
+    /// [`Error::Residual`] naming what of the run is left on the engines of this connection.
+    async fn leftovers(&self, run_id: &str, stack: Option<&str>) -> Result<()> {
         let mut selectors = vec![filter_run(run_id)];
         if let Some(stack) = stack {
             selectors.push(filter_stack(stack));
@@ -154,10 +166,17 @@ impl Swarm {
                         .list_tasks(None::<bollard::query_parameters::ListTasksOptions>)
                         .await
                         .map_err(Error::docker("listing tasks"))?;
+                    // Only tasks that may still start something count: one being prepared when its
+                    // service went would make the node create its networks after we removed them.
+                    // A task on a node whose engine does not answer starts nothing we could wait for.
+                    let reached = |node: &Option<String>| {
+                        node.as_deref().is_none_or(|n| n.is_empty() || self.node_engines().iter().any(|e| e.id == n))
+                    };
                     remaining.extend(
                         tasks
                             .into_iter()
                             .filter(|t| t.service_id.as_ref().is_some_and(|s| removed_services.contains(s)))
+                            .filter(|t| reached(&t.node_id))
                             .map(|t| format!("task {}", t.id.unwrap_or_default())),
                     );
                 }
@@ -202,13 +221,23 @@ impl Swarm {
     async fn kill_containers(&self, containers: &[Object]) -> Result<()> {
         for c in containers {
             let options = bollard::query_parameters::KillContainerOptions { signal: "SIGKILL".into() };
-            match self.docker.kill_container(&c.id, Some(options)).await {
+            let docker = c.node.as_ref().map_or(&self.docker, |n| &n.docker);
+            match docker.kill_container(&c.id, Some(options)).await {
                 Ok(()) => {}
                 // 404: gone; 409: not running.
                 Err(bollard::errors::Error::DockerResponseServerError { status_code: 404 | 409, .. }) => {}
-                Err(e) => return Err(crate::Error::docker(format!("killing container {}", c.name))(e)),
+                Err(e) => return Err(crate::Error::docker(format!("killing {}", c.leftover()))(e)),
             }
         }
         Ok(())
+    }
+}
+
+/// [`Error::NodesUnreachable`] for `what` when some nodes could not be reached.
+pub(crate) fn unreachable(what: String, lost: Vec<String>) -> Result<()> {
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::NodesUnreachable { what, nodes: lost })
     }
 }

@@ -1,20 +1,25 @@
 //! Volume helpers: list a run's volumes, and copy a volume's contents out or in as a tar stream
 //! through a short-lived helper container (created, never started, labelled with the run, always
-//! removed) — the engine's archive API works on a stopped container's mounts.
+//! removed) — the engine's archive API works on a stopped container's mounts. A volume is local
+//! to a node: the helper is created by the engine of the node that holds it
+//! ([`Swarm::volume_engine`]).
 
 use std::collections::HashMap;
 
 use bollard::body_try_stream;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{
-    CreateContainerOptions, DownloadFromContainerOptions, RemoveContainerOptions, UploadToContainerOptions,
+    CreateContainerOptions, DownloadFromContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    UploadToContainerOptions,
 };
+use bollard::Docker;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::error::{Error, Result};
+use crate::error::{is_not_found, Error, Result};
 use crate::labels::{filter_run, RUN};
+use crate::nodes::NodeEngine;
 use crate::objects::Kind;
 use crate::Swarm;
 
@@ -42,10 +47,11 @@ impl Swarm {
         image: &str,
         out: &mut W,
     ) -> Result<u64> {
-        let helper = self.volume_helper(run_id, volume, image, true).await?;
+        let engine = self.volume_engine(volume).await?;
+        let docker = &engine.docker;
+        let helper = volume_helper(docker, run_id, volume, image, true).await?;
         let result = async {
-            let mut stream = std::pin::pin!(self
-                .docker
+            let mut stream = std::pin::pin!(docker
                 .download_from_container(&helper, Some(DownloadFromContainerOptions { path: format!("{MOUNT}/.") }),));
             let mut written = 0u64;
             while let Some(chunk) = stream.next().await {
@@ -57,7 +63,7 @@ impl Swarm {
             Ok(written)
         }
         .await;
-        self.remove_helper(&helper).await;
+        remove_helper(docker, &helper).await;
         result
     }
 
@@ -71,10 +77,12 @@ impl Swarm {
         image: &str,
         tar: &mut R,
     ) -> Result<()> {
-        let helper = self.volume_helper(run_id, volume, image, false).await?;
+        let engine = self.volume_engine(volume).await?;
+        let docker = &engine.docker;
+        let helper = volume_helper(docker, run_id, volume, image, false).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
         let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-        let upload = self.docker.upload_to_container(
+        let upload = docker.upload_to_container(
             &helper,
             Some(UploadToContainerOptions { path: MOUNT.to_string(), ..Default::default() }),
             body_try_stream(chunks),
@@ -97,40 +105,77 @@ impl Swarm {
             }
         };
         let (uploaded, pumped) = tokio::join!(upload, pump);
-        self.remove_helper(&helper).await;
+        remove_helper(docker, &helper).await;
         pumped.map_err(Error::io(format!("reading the archive for volume {volume}")))?;
         uploaded.map_err(Error::docker(format!("writing into volume {volume}")))
     }
 
-    async fn volume_helper(&self, run_id: &str, volume: &str, image: &str, read_only: bool) -> Result<String> {
-        let body = ContainerCreateBody {
-            image: Some(image.to_string()),
-            // Never started; a command is only needed because images may lack one.
-            cmd: Some(vec!["true".to_string()]),
-            labels: Some(HashMap::from([(RUN.to_string(), run_id.to_string())])),
-            host_config: Some(HostConfig {
-                mounts: Some(vec![Mount {
-                    target: Some(MOUNT.to_string()),
-                    source: Some(volume.to_string()),
-                    typ: Some(MountType::VOLUME),
-                    read_only: Some(read_only),
-                    ..Default::default()
-                }]),
-                ..Default::default()
+    /// The engine of the node that holds `volume`: where a running container uses it, else the
+    /// only node that has it, else the connected engine (which creates it on first use, as on a
+    /// single node). [`Error::VolumeOnManyNodes`] when several nodes have it and none runs a
+    /// container using it.
+    pub async fn volume_engine(&self, volume: &str) -> Result<NodeEngine> {
+        if !self.is_multi_engine() {
+            return Ok(self.me().clone());
+        }
+        let in_use = HashMap::from([
+            ("volume".to_string(), vec![volume.to_string()]),
+            ("status".to_string(), vec!["running".to_string()]),
+        ]);
+        let mut holders = Vec::new();
+        for engine in self.node_engines() {
+            let ctx = || format!("looking for volume {volume} on {engine}");
+            let users = engine
+                .docker
+                .list_containers(Some(ListContainersOptions { filters: Some(in_use.clone()), ..Default::default() }))
+                .await
+                .map_err(Error::docker(ctx()))?;
+            if !users.is_empty() {
+                return Ok(engine.clone());
+            }
+            match engine.docker.inspect_volume(volume).await {
+                Ok(_) => holders.push(engine.clone()),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(Error::docker(ctx())(e)),
+            }
+        }
+        match holders.len() {
+            0 => Ok(self.me().clone()),
+            1 => Ok(holders.remove(0)),
+            _ => Err(Error::VolumeOnManyNodes {
+                volume: volume.to_string(),
+                nodes: holders.iter().map(|e| e.name.clone()).collect(),
             }),
-            ..Default::default()
-        };
-        let created = self
-            .docker
-            .create_container(None::<CreateContainerOptions>, body)
-            .await
-            .map_err(Error::docker(format!("creating a helper container for volume {volume}")))?;
-        Ok(created.id)
+        }
     }
+}
 
-    async fn remove_helper(&self, id: &str) {
-        // Best effort: a leftover helper carries the run label, so teardown or the janitor gets it.
-        let _ =
-            self.docker.remove_container(id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
-    }
+async fn volume_helper(docker: &Docker, run_id: &str, volume: &str, image: &str, read_only: bool) -> Result<String> {
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        // Never started; a command is only needed because images may lack one.
+        cmd: Some(vec!["true".to_string()]),
+        labels: Some(HashMap::from([(RUN.to_string(), run_id.to_string())])),
+        host_config: Some(HostConfig {
+            mounts: Some(vec![Mount {
+                target: Some(MOUNT.to_string()),
+                source: Some(volume.to_string()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(read_only),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = docker
+        .create_container(None::<CreateContainerOptions>, body)
+        .await
+        .map_err(Error::docker(format!("creating a helper container for volume {volume}")))?;
+    Ok(created.id)
+}
+
+async fn remove_helper(docker: &Docker, id: &str) {
+    // Best effort: a leftover helper carries the run label, so teardown or the janitor gets it.
+    let _ = docker.remove_container(id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
 }

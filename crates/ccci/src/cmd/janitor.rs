@@ -7,12 +7,15 @@ use anyhow::Context;
 
 /// Arguments of `ccci janitor`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub nodes: crate::node_hosts::NodeHosts,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let swarm = swarm::Swarm::connect().await.context("cannot reach the Docker engine")?;
+        let swarm = args.nodes.connect().await?;
         let report = harness::janitor::reap(&swarm, &harness::liveness::live_dir()).await?;
         for run in &report.reaped_runs {
             println!("reaped run {run}");
@@ -22,6 +25,9 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
         }
         for object in &report.removed {
             println!("  removed {object}");
+        }
+        for node in &report.unreachable_nodes {
+            println!("node not reached (what dead runs left there stays until a later pass): {node}");
         }
         let data = harness::workspace::data_dir();
         for (app, tenant) in harness::shared::reap(&swarm, &data, &harness::liveness::live_dir()).await {

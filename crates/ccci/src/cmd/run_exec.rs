@@ -18,12 +18,14 @@ pub struct Args {
     /// The app's stack (default: `$CCCI_STACK_NAME`, set for recipe tests).
     #[arg(long, env = "CCCI_STACK_NAME")]
     pub stack: String,
+    #[command(flatten)]
+    pub nodes: crate::node_hosts::NodeHosts,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let out = runtime.block_on(async {
-        let swarm = swarm::Swarm::connect().await.context("cannot reach the Docker engine")?;
+        let swarm = args.nodes.connect().await?;
         let cmd: Vec<&str> = args.command.iter().map(String::as_str).collect();
         swarm.exec(&args.stack, &args.service, &cmd).await.with_context(|| format!("exec in {}", args.service))
     })?;

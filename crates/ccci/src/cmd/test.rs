@@ -75,6 +75,8 @@ pub struct Args {
     /// serving and custom checks; the copy ends as it was. Cold (saying so) without a copy.
     #[arg(long)]
     pub quick: bool,
+    #[command(flatten)]
+    pub nodes: crate::node_hosts::NodeHosts,
 }
 
 fn tiers(names: &[String]) -> anyhow::Result<Vec<Tier>> {
@@ -136,6 +138,7 @@ pub fn run_as(args: Args, mode: RunMode) -> anyhow::Result<ExitCode> {
         pr: None,
         config_dir: args.config_dir,
         limits: Default::default(),
+        node_hosts: args.nodes.hosts,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let terminal: Arc<dyn harness::report::Sink> = Arc::new(harness::report::for_stderr());

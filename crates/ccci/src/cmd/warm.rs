@@ -29,6 +29,8 @@ pub enum WarmCommand {
     Drop {
         /// The recipe's name.
         recipe: String,
+        #[command(flatten)]
+        nodes: crate::node_hosts::NodeHosts,
     },
 }
 
@@ -41,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             super::test::run_as(*run, RunMode::Seed)
         }
         WarmCommand::Status { json } => status(json),
-        WarmCommand::Drop { recipe } => drop_copy(&recipe),
+        WarmCommand::Drop { recipe, nodes } => drop_copy(&recipe, &nodes),
     }
 }
 
@@ -79,7 +81,7 @@ fn line(c: &Canonical) -> String {
     )
 }
 
-fn drop_copy(recipe: &str) -> anyhow::Result<ExitCode> {
+fn drop_copy(recipe: &str, nodes: &crate::node_hosts::NodeHosts) -> anyhow::Result<ExitCode> {
     let dir = WarmDir::new(&harness::workspace::data_dir(), recipe).map_err(anyhow::Error::msg)?;
     let Some(record) = dir.load()? else {
         anyhow::bail!("{recipe} has no canonical copy (`ccci warm status` lists them)");
@@ -87,7 +89,7 @@ fn drop_copy(recipe: &str) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let _lock = harness::locks::acquire(&dir.lock_path()).await?;
-        let swarm = swarm::Swarm::connect().await.context("cannot reach the Docker engine")?;
+        let swarm = nodes.connect().await?;
         let engine: &dyn harness::engine::Engine = &swarm;
         let run = harness::run_id::new_run_id();
         engine.undeploy(&record.stack, &run, std::time::Duration::from_secs(120)).await?;

@@ -34,9 +34,12 @@ pub struct RunReport {
     pub out_dir: PathBuf,
 }
 
-/// Carry out one run on the local Docker engine; `sinks` see its events (e.g. the terminal).
+/// Carry out one run on the Docker engine at `DOCKER_HOST` (and the node hosts of the options);
+/// `sinks` see its events (e.g. the terminal).
 pub async fn run(options: RunOptions, sinks: Vec<Arc<dyn Sink>>) -> Result<RunReport, RunError> {
-    let swarm = Swarm::connect().await.map_err(|e| RunError::Infra(format!("cannot reach the Docker engine: {e}")))?;
+    let swarm = Swarm::connect_with_nodes(&options.node_hosts)
+        .await
+        .map_err(|e| RunError::Infra(format!("cannot reach the Docker engine: {e}")))?;
     run_on(&swarm, options, sinks).await
 }
 
