@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use support::{ccci, docker_lines, poll, spawn_ccci_test_env, testbed, Step, TestRun};
 
-/// The test's own base domain: its shared idp is `shared-warm-idp.sh.ccci.test`.
-const BASE: &str = "sh.ccci.test";
-const STACK: &str = "shared-warm-idp_sh_ccci_test";
+/// The shared idp's stack: `shared-warm-idp.ccci.test` (no other test uses `warm-idp`, and the
+/// testbed's wildcard certificate covers one label under `ccci.test` only).
+const STACK: &str = "shared-warm-idp_ccci_test";
 
 fn tenants() -> Vec<String> {
     let container =
@@ -60,7 +60,7 @@ fn run(work: &Path, app: &Path, name: &str) -> support::Running {
     spawn_ccci_test_env(
         &work.join(name),
         app,
-        &["--tiers", "install,custom", "--base-domain", BASE],
+        &["--tiers", "install,custom"],
         &[("CCCI_DATA_DIR", work.join("data").as_os_str())],
     )
 }

@@ -12,26 +12,26 @@ use std::time::Duration;
 
 use support::{ccci, poll, spawn_ccci_test_env, testbed, Role, Step, TestRun};
 
-/// `ccci warm seed <repo> --ref <tag>` with the copy under `<base>.ccci.test` (each test its own,
-/// so tests running at once never share a copy).
-fn seed(work: &Path, repo: &Path, tag: &str, base: &str) -> TestRun {
-    warm_command(work, &["warm", "seed"], repo, &["--ref", tag], base, &format!("seed-{tag}"))
+/// `ccci warm seed <repo> --ref <tag>`. Each test seeds a recipe of its own, so tests running at
+/// once never share a copy (`warm-<recipe>.ccci.test`, which the testbed's wildcard covers).
+fn seed(work: &Path, repo: &Path, tag: &str) -> TestRun {
+    warm_command(work, &["warm", "seed"], repo, &["--ref", tag], &format!("seed-{tag}"))
 }
 
-/// `ccci test <repo> --quick --ref <git_ref>` on the copy under `<base>.ccci.test`.
-fn quick(work: &Path, repo: &Path, git_ref: &str, base: &str) -> TestRun {
-    warm_command(work, &["test"], repo, &["--quick", "--ref", git_ref], base, &format!("quick-{git_ref}"))
+/// `ccci test <repo> --quick --ref <git_ref>` on the recipe's copy.
+fn quick(work: &Path, repo: &Path, git_ref: &str) -> TestRun {
+    warm_command(work, &["test"], repo, &["--quick", "--ref", git_ref], &format!("quick-{git_ref}"))
 }
 
-/// `ccci <command> <repo> <args> --base-domain <base>.ccci.test --out <work>/<out>`, finished.
-fn warm_command(work: &Path, command: &[&str], repo: &Path, args: &[&str], base: &str, out: &str) -> TestRun {
+/// `ccci <command> <repo> <args> --out <work>/<out>`, finished.
+fn warm_command(work: &Path, command: &[&str], repo: &Path, args: &[&str], out: &str) -> TestRun {
     let out = work.join(out);
     let _ = std::fs::remove_dir_all(&out);
     let output = ccci(work)
         .args(command)
         .arg(repo)
         .args(args)
-        .args(["--base-domain", &format!("{base}.ccci.test"), "--out"])
+        .arg("--out")
         .arg(&out)
         .output()
         .expect("ccci runs");
@@ -85,7 +85,7 @@ fn quick_runs_leave_the_copy_as_its_snapshot_whatever_they_do_and_a_killed_one_i
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let repo = testbed::fixture("slow-start", &w.join("slow-start")).unwrap();
-    let seeded = seed(w, &repo.path, "1.1.0+1.36", "wq");
+    let seeded = seed(w, &repo.path, "1.1.0+1.36");
     assert_eq!(seeded.code(), Some(0), "{}\n{}", seeded.result, seeded.stderr());
     assert!(seeded.result["notice"].as_str().unwrap().starts_with("promoted"), "{}", seeded.result);
     let copy = record(w, "slow-start").expect("a canonical copy");
@@ -96,7 +96,7 @@ fn quick_runs_leave_the_copy_as_its_snapshot_whatever_they_do_and_a_killed_one_i
     let snapshot = checksums(&volume);
     assert!(snapshot.len() >= 25, "the migrated schema is in the copy: {snapshot:?}");
 
-    let good = quick(w, &repo.path, "good-pr", "wq");
+    let good = quick(w, &repo.path, "good-pr");
     assert_eq!(good.code(), Some(0), "{}\n{}", good.result, good.stderr());
     assert_eq!(good.result["mode"], "quick");
     let tiers: Vec<&str> =
@@ -110,7 +110,7 @@ fn quick_runs_leave_the_copy_as_its_snapshot_whatever_they_do_and_a_killed_one_i
     assert_eq!(after["last_quick"]["outcome"], "pass");
     assert_eq!(checksums(&volume), snapshot, "after a passing quick the data is the snapshot");
 
-    let bad = quick(w, &repo.path, "bad-pr", "wq");
+    let bad = quick(w, &repo.path, "bad-pr");
     assert_eq!(bad.code(), Some(1), "{}\n{}", bad.result, bad.stderr());
     assert_eq!(tier(&bad, "upgrade")["outcome"], "fail", "{}", bad.result);
     assert_eq!(
@@ -124,7 +124,7 @@ fn quick_runs_leave_the_copy_as_its_snapshot_whatever_they_do_and_a_killed_one_i
     let mut killed = spawn_ccci_test_env(
         &w.join("killed"),
         &repo.path,
-        &["--quick", "--ref", "good-pr", "--base-domain", "wq.ccci.test"],
+        &["--quick", "--ref", "good-pr"],
         &[("CCCI_DATA_DIR", w.join("data").as_os_str())],
     );
     poll("the killed quick's upgrade deploy", Duration::from_secs(300), || {
@@ -133,7 +133,7 @@ fn quick_runs_leave_the_copy_as_its_snapshot_whatever_they_do_and_a_killed_one_i
     killed.kill9();
     assert_eq!(record(w, "slow-start").unwrap()["status"], "busy");
     // ...and the next quick cleans up after it with no manual step.
-    let next = quick(w, &repo.path, "good-pr", "wq");
+    let next = quick(w, &repo.path, "good-pr");
     assert_eq!(next.code(), Some(0), "{}\n{}", next.result, next.stderr());
     let recovered = next.steps().iter().any(|s| matches!(s, Step::Note { text } if text.contains("left busy")));
     assert!(recovered, "the next quick says it restored the copy first");
@@ -148,7 +148,7 @@ fn a_seed_of_a_branch_is_refused_and_a_red_seed_leaves_the_copy_untouched() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let repo = testbed::fixture("crashloop", &w.join("crashloop")).unwrap();
-    let seeded = seed(w, &repo.path, "1.0.0+1.35", "ws");
+    let seeded = seed(w, &repo.path, "1.0.0+1.35");
     assert_eq!(seeded.code(), Some(0), "{}\n{}", seeded.result, seeded.stderr());
     let copy = record(w, "crashloop").unwrap();
     let stack = copy["stack"].as_str().unwrap().to_string();
@@ -158,7 +158,7 @@ fn a_seed_of_a_branch_is_refused_and_a_red_seed_leaves_the_copy_untouched() {
     let branch = ccci(w)
         .args(["warm", "seed"])
         .arg(&repo.path)
-        .args(["--ref", "main", "--base-domain", "ws.ccci.test"])
+        .args(["--ref", "main"])
         .output()
         .unwrap();
     assert_eq!(branch.status.code(), Some(2), "{}", String::from_utf8_lossy(&branch.stderr));
@@ -166,7 +166,7 @@ fn a_seed_of_a_branch_is_refused_and_a_red_seed_leaves_the_copy_untouched() {
     assert!(said.contains("annotated release tag") && said.contains("main"), "{said}");
     assert_eq!(record(w, "crashloop").unwrap(), copy, "a refused seed changes nothing");
 
-    let red = seed(w, &repo.path, "1.1.0+1.35", "ws");
+    let red = seed(w, &repo.path, "1.1.0+1.35");
     assert_eq!(red.code(), Some(1), "the crashing release fails: {}", red.result);
     assert_eq!(red.result["notice"], "not promoted: the run of 1.1.0+1.35 did not pass");
     assert_eq!(record(w, "crashloop").unwrap(), copy, "a red seed leaves the copy untouched");
