@@ -27,14 +27,7 @@ fn quick(work: &Path, repo: &Path, git_ref: &str) -> TestRun {
 fn warm_command(work: &Path, command: &[&str], repo: &Path, args: &[&str], out: &str) -> TestRun {
     let out = work.join(out);
     let _ = std::fs::remove_dir_all(&out);
-    let output = ccci(work)
-        .args(command)
-        .arg(repo)
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("ccci runs");
+    let output = ccci(work).args(command).arg(repo).args(args).arg("--out").arg(&out).output().expect("ccci runs");
     finished(output, &out)
 }
 
@@ -155,12 +148,7 @@ fn a_seed_of_a_branch_is_refused_and_a_red_seed_leaves_the_copy_untouched() {
     let volume = format!("{stack}_data");
     let data = checksums(&volume);
 
-    let branch = ccci(w)
-        .args(["warm", "seed"])
-        .arg(&repo.path)
-        .args(["--ref", "main"])
-        .output()
-        .unwrap();
+    let branch = ccci(w).args(["warm", "seed"]).arg(&repo.path).args(["--ref", "main"]).output().unwrap();
     assert_eq!(branch.status.code(), Some(2), "{}", String::from_utf8_lossy(&branch.stderr));
     let said = String::from_utf8_lossy(&branch.stderr);
     assert!(said.contains("annotated release tag") && said.contains("main"), "{said}");

@@ -193,21 +193,28 @@ impl Swarm {
             }
         }
         // The rest; the engine may call a network or volume busy for a moment after its last
-        // container went away, so retry on events until the deadline.
+        // container went away, and a node may still list an overlay network for a moment after
+        // the swarm removed it, so repeat on events until a look finds nothing (or the deadline).
+        let reported = std::sync::Mutex::new(std::collections::HashSet::new());
         let leftovers = self
             .wait_until_none(deadline, || {
-                let removed = &removed;
+                let (removed, reported) = (&removed, &reported);
                 async move {
-                    let mut busy = Vec::new();
+                    let mut still_listed = Vec::new();
                     for kind in [Kind::Network, Kind::Config, Kind::Secret, Kind::Volume] {
                         for o in list(kind).await? {
                             match self.remove_object(&o).await? {
-                                Removal::Done => removed.lock().expect("not poisoned").push(o.leftover()),
-                                Removal::Busy(why) => busy.push(format!("{} ({why})", o.leftover())),
+                                Removal::Done => {
+                                    if reported.lock().expect("not poisoned").insert(o.id.clone()) {
+                                        removed.lock().expect("not poisoned").push(o.leftover());
+                                    }
+                                    still_listed.push(format!("{} (removed, still listed)", o.leftover()));
+                                }
+                                Removal::Busy(why) => still_listed.push(format!("{} ({why})", o.leftover())),
                             }
                         }
                     }
-                    Ok(busy)
+                    Ok(still_listed)
                 }
             })
             .await?;
