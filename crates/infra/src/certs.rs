@@ -15,6 +15,7 @@ use std::time::Duration;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
+use server::infra_config::{local_ca_dir, TlsConfig};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -34,6 +35,54 @@ const CA_CERT: &str = "ca.pem";
 const CA_KEY: &str = "ca.key";
 const LEAF_CERT: &str = "wildcard.pem";
 const LEAF_KEY: &str = "wildcard.key";
+
+impl CertSource {
+    /// Where the server configuration's `[tls]` says the certificate comes from: the operator's
+    /// files, or the local CA under `<data_dir>/tls`.
+    pub fn from_config(tls: &TlsConfig, data_dir: &Path) -> CertSource {
+        match tls {
+            TlsConfig::LocalCa => CertSource::LocalCa { dir: local_ca_dir(data_dir) },
+            TlsConfig::Files { cert, key, ca } => {
+                CertSource::Provided { cert: cert.clone(), key: key.clone(), ca: ca.clone() }
+            }
+        }
+    }
+
+    /// The wildcard certificate's file: the operator's, or the local CA's (which may not have
+    /// been issued yet).
+    pub fn cert_file(&self) -> PathBuf {
+        match self {
+            CertSource::Provided { cert, .. } => cert.clone(),
+            CertSource::LocalCa { dir } => dir.join(LEAF_CERT),
+        }
+    }
+}
+
+/// What a certificate file says, read without changing anything (`ccci doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFacts {
+    /// Expiry, unix seconds.
+    pub not_after: i64,
+    /// Its DNS names (subjectAltName).
+    pub names: Vec<String>,
+    /// Of `*.<base>` and `<base>`, those it does not cover.
+    pub missing: Vec<String>,
+}
+
+/// Reads the certificate (the first PEM block) in `path` and what it covers of `base_domain`.
+pub fn inspect(path: &Path, base_domain: &str) -> Result<CertFacts> {
+    let base = base_domain.trim_end_matches('.').to_ascii_lowercase();
+    let pem = read_pem(path)?;
+    let cert = pem.parse_x509().map_err(|e| Error::BadCertificate {
+        path: path.to_path_buf(),
+        message: format!("not an X.509 certificate: {e}"),
+    })?;
+    Ok(CertFacts {
+        not_after: cert.validity().not_after.timestamp(),
+        names: names(&cert),
+        missing: missing_names(&cert, &base),
+    })
+}
 
 /// Where the wildcard certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

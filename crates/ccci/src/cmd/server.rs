@@ -6,7 +6,6 @@
 //! Exit codes: 0 ready (changed or not); 3 the host or its Docker engine cannot be set up; 2 the
 //! configuration is unusable.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +14,6 @@ use infra::certs::CertSource;
 use infra::init::{server_init, InitOptions};
 use infra::proxy::ProxySettings;
 use infra::proxy_source::RecipeSource;
-use server::infra_config::{local_ca_dir, TlsConfig};
 use server::MachineConfig;
 
 /// Arguments of `ccci server`.
@@ -65,12 +63,7 @@ fn init(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 /// The infrastructure's options from the machine's side of the configuration.
 fn init_options(m: &MachineConfig) -> anyhow::Result<InitOptions> {
-    let certs = match &m.tls {
-        TlsConfig::LocalCa => CertSource::LocalCa { dir: local_ca_dir(&m.data_dir) },
-        TlsConfig::Files { cert, key, ca } => {
-            CertSource::Provided { cert: cert.clone(), key: key.clone(), ca: ca.clone() }
-        }
-    };
+    let certs = CertSource::from_config(&m.tls, &m.data_dir);
     let p = &m.infra.proxy;
     let source = match p.recipe.as_str() {
         "builtin" => RecipeSource::Builtin,
@@ -85,7 +78,7 @@ fn init_options(m: &MachineConfig) -> anyhow::Result<InitOptions> {
         auth,
         ..Default::default()
     };
-    let check_addr = m.proxy.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], p.web_secure_port)));
+    let check_addr = p.check_addr(m.proxy);
     Ok(InitOptions {
         base_domain: m.base_domain.clone(),
         data_dir: m.data_dir.clone(),
