@@ -1,10 +1,10 @@
 //! What the CI tells the pull request (SPEC V5): one comment per run, posted when it is queued and
 //! edited as it starts and ends (into a results table), and a commit status under the context
 //! `cc-ci/<mode>` pointing at the run's page: `cc-ci/cold` gates a merge, `cc-ci/quick` never
-//! does. A quick run that found no canonical copy ran cold: its `cc-ci/quick` status is settled
-//! saying so, and since a cold run is what ran, its result is posted under `cc-ci/cold` too; the
-//! comment carries the engine's notice. Forge failures are logged, never fatal: the run and the
-//! dashboard go on without them.
+//! does, and a `!testme --quick` never touches `cc-ci/cold`. A quick run that found no canonical
+//! copy ran cold: its `cc-ci/quick` status is settled saying so and the comment carries the
+//! engine's notice. Forge failures are logged, never fatal: the run and the dashboard go on
+//! without them.
 //!
 //! Every comment body and status description passes the same redactor as the dashboard and the
 //! logs ([`crate::redact`], escapes considered) on its way out. It knows the server's own secrets
@@ -61,13 +61,13 @@ impl Feedback {
                 Err(e) => self.events.log(format!("run {}: cannot post the queued comment: {e}", run.id)),
             }
         }
-        self.status(run, run.mode, StatusState::Pending, &format!("queued, position {position}")).await;
+        self.status(run, StatusState::Pending, &format!("queued, position {position}")).await;
     }
 
     /// The run started.
     pub async fn started(&self, run: &Run) {
         self.edit(run, &started_body(run, &self.run_url(run.id))).await;
-        self.status(run, run.mode, StatusState::Pending, "running").await;
+        self.status(run, StatusState::Pending, "running").await;
     }
 
     /// The run ended with a result.
@@ -87,19 +87,16 @@ impl Feedback {
         };
         let description = format!("level {} of {}: {}", result.level, result.level_of, result.outcome.name());
         let ran = mode_ran(run, &result);
-        if ran == run.mode {
-            self.status(run, run.mode, state, &description).await;
-        } else {
-            self.status(run, run.mode, state, &format!("ran {} instead: {description}", ran.as_str())).await;
-            self.status(run, ran, state, &description).await;
-        }
+        let description =
+            if ran == run.mode { description } else { format!("ran {} instead: {description}", ran.as_str()) };
+        self.status(run, state, &description).await;
     }
 
     /// The run could not run or finish (crash, timeout, the engine gave no result).
     pub async fn errored(&self, run: &Run, message: &str) {
         let message = self.redact(message);
         self.edit(run, &error_body(run, &message, &self.run_url(run.id))).await;
-        self.status(run, run.mode, StatusState::Error, &truncate(&message, 120)).await;
+        self.status(run, StatusState::Error, &truncate(&message, 120)).await;
     }
 
     /// A queued run replaced by a newer `!testme` on the same pull request.
@@ -133,12 +130,12 @@ impl Feedback {
         }
     }
 
-    /// The run's commit status under the context of `mode`.
-    async fn status(&self, run: &Run, mode: Mode, state: StatusState, description: &str) {
+    /// The run's commit status, under the context of the mode it was asked for.
+    async fn status(&self, run: &Run, state: StatusState, description: &str) {
         let (Some(sha), Some(repo)) = (run.commit.as_deref(), repo_ref(&run.repo)) else { return };
         let status = NewStatus {
             state,
-            context: format!("cc-ci/{}", mode.as_str()),
+            context: format!("cc-ci/{}", run.mode.as_str()),
             description: self.redact(description),
             target_url: self.run_url(run.id),
         };

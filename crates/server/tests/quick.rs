@@ -1,7 +1,7 @@
 //! `!testme --quick` through the server in process (SPEC W3, V5, V6): intake queues a quick run,
 //! the workers start the engine with `--quick`, and the pull request hears about it under
 //! `cc-ci/quick`, never the merge-gating `cc-ci/cold`; a quick run that found no canonical copy ran
-//! cold, which its comment, its `cc-ci/quick` status, a `cc-ci/cold` status and the store all say.
+//! cold, which its comment, its `cc-ci/quick` status and the store say (still never `cc-ci/cold`).
 //! The recipes page and `/api/recipes` show the canonical copy's record. Runs use the stand-in
 //! engine `tests/stub-engine.sh`, which answers `--quick` as the engine does (quick when the
 //! recipe's canonical record exists under the data dir, else cold with the engine's notice); the
@@ -147,16 +147,14 @@ async fn a_quick_testme_without_a_canonical_copy_runs_cold_and_says_so_everywher
     assert!(html.contains("No recipe has been tested yet, and no warm canonical copy is kept."), "{html}");
 
     let id = testme(&served, "!testme --quick").await;
-    wait_for("both final statuses", || statuses(&served).iter().filter(|s| s.1 == "success").count() == 2).await;
+    wait_for("the final status", || statuses(&served).iter().any(|s| s.1 == "success")).await;
 
     let run = served.parts.store.get_run(id).unwrap().unwrap();
     assert_eq!(run.mode, Mode::Cold, "the store records what ran");
     let statuses = statuses(&served);
-    let quick: Vec<_> = statuses.iter().filter(|s| s.0 == "cc-ci/quick").collect();
-    assert_eq!(quick.last().unwrap().2, "ran cold instead: level 1 of 1: pass", "{statuses:?}");
-    let cold: Vec<_> = statuses.iter().filter(|s| s.0 == "cc-ci/cold").collect();
-    assert_eq!(cold.len(), 1, "one cold status, for the cold run that ran: {statuses:?}");
-    assert_eq!((cold[0].1.as_str(), cold[0].2.as_str()), ("success", "level 1 of 1: pass"));
+    assert!(statuses.iter().all(|s| s.0 == "cc-ci/quick"), "never the merge-gating context: {statuses:?}");
+    let last = statuses.last().unwrap();
+    assert_eq!((last.1.as_str(), last.2.as_str()), ("success", "ran cold instead: level 1 of 1: pass"));
     let comment = &bot_comments(&served)[0];
     assert!(comment.contains("(cold, asked: quick, commit"), "{comment}");
     assert!(
