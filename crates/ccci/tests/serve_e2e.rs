@@ -2,7 +2,9 @@
 //! real signed webhooks) and the testbed's real swarm. A maintainer's `!testme` on a pull request
 //! is answered with a queued comment and a pending status, the run executes, the comment becomes a
 //! results table and the status success with the run page as target; through the poller and
-//! through a webhook; refusals, signatures and dedupe; `kill -9` and restart; `max_tests`; timeout.
+//! through a webhook; refusals, signatures and dedupe; `kill -9` and restart; `max_tests`; timeout;
+//! `!testme --quick` on a seeded canonical copy, and without one (it runs cold and says so), both
+//! reported under `cc-ci/quick` only.
 
 mod support;
 
@@ -277,4 +279,33 @@ fn a_quick_testme_upgrades_the_canonical_copy_and_reports_under_cc_ci_quick() {
     assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "objects of the run remain");
     let dropped = warm(&world, &["drop", &name]);
     assert!(dropped.status.success(), "drop: {}", String::from_utf8_lossy(&dropped.stderr));
+}
+
+#[test]
+fn a_quick_testme_without_a_canonical_copy_runs_cold_and_says_so_under_cc_ci_quick() {
+    let world = World::new("simple", Knobs::default());
+    let sha = world.forge.open_pr_from_branch(&world.repo, 1, "main");
+    let server = world.serve();
+    world.comment(1, MEMBER, "!testme --quick tiers=install");
+    let run = server.wait_run(1, &["finished", "error"], RUN);
+    assert_eq!((run["state"].as_str(), run["outcome"].as_str()), (Some("finished"), Some("pass")), "{run}");
+    assert_eq!((run["mode"].as_str(), run["result"]["mode"].as_str()), (Some("cold"), Some("cold")), "{run}");
+    let notice = run["result"]["notice"].as_str().expect("the engine's notice in result.json");
+    assert!(notice.starts_with("no canonical copy of simple (seed one with `ccci warm seed`)"), "{notice}");
+
+    let table = wait_bot_comment(&world, 1, "| install | pass |", Duration::from_secs(10));
+    assert!(table.contains("(cold, asked: quick, commit"), "{table}");
+    assert!(table.contains(&format!("Note: {notice}")), "{table}");
+    wait_for("the settled quick status", Duration::from_secs(10), || {
+        world.forge.statuses().iter().any(|s| {
+            s.sha == sha
+                && s.context == "cc-ci/quick"
+                && s.state == "success"
+                && s.description == "ran cold instead: level 1 of 1: pass"
+        })
+    });
+    let contexts: Vec<String> = world.statuses(&sha).into_iter().map(|(_, context, _)| context).collect();
+    assert!(contexts.iter().all(|c| c == "cc-ci/quick"), "never the merge-gating context: {contexts:?}");
+    let engine_run = world.engine_run_id(1).expect("the engine's run id in the run's log");
+    assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "objects of the run remain");
 }
