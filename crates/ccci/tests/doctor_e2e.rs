@@ -2,7 +2,8 @@
 //! that is set up, and each kind of breakage fails its own line with a fix, exit status 1 — the
 //! proxy not answering where the configuration says (a free port stands in for a removed proxy:
 //! the shared testbed proxy is never touched), a certificate for another domain, low disk, a bad
-//! token, no runner user, no webhook secret, an unloadable configuration.
+//! token, no runner user, no webhook secret, an unloadable configuration; a certificate with few
+//! days left only warns (exit status 0).
 
 mod support;
 
@@ -172,4 +173,43 @@ fn a_config_without_webhook_or_unloadable_is_reported() {
         assert!(line(&out, name).contains("not checked: the configuration does not load"), "{}", line(&out, name));
     }
     assert!(line(&out, "docker").starts_with("ok "), "the host checks still run");
+}
+
+/// `openssl` with `args` in `dir`, which must succeed.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_certificate_with_days_left_under_the_threshold_warns_without_failing() {
+    // A wildcard for the testbed's base domain from the testbed's CA, valid for 5 days: the
+    // proxy's HTTPS still verifies against that CA; only the days left are short.
+    let world = World::new("simple", Knobs::default());
+    let dir = world.work.path();
+    let tls = testbed::tls_dir();
+    let (ca, ca_key) = (tls.join("ca.pem"), tls.join("ca.key"));
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:*.ccci.test,DNS:ccci.test\n").unwrap();
+    let key =
+        ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=ccci.test"];
+    openssl(dir, &[&key[..], &["-keyout", "short.key", "-out", "short.csr"]].concat());
+    let sign = ["x509", "-req", "-in", "short.csr", "-days", "5", "-extfile", "san.ext", "-set_serial", "7"];
+    let (ca, ca_key) = (ca.to_str().unwrap(), ca_key.to_str().unwrap());
+    openssl(dir, &[&sign[..], &["-CA", ca, "-CAkey", ca_key, "-out", "short.pem"]].concat());
+    let short = dir.join("short.pem");
+    with_line(&world, "cert_file", &format!("cert_file = \"{}\"", short.display()));
+    with_line(&world, "key_file", &format!("key_file = \"{}\"", dir.join("short.key").display()));
+
+    let out = doctor(&world, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "a warning does not fail:\n{stdout}");
+    let certificate = line(&out, "certificate");
+    assert!(
+        certificate.starts_with(&format!("warn certificate: {} covers *.ccci.test, expires ", short.display()))
+            && [" (5 days left)", " (4 days left)"].iter().any(|d| certificate.contains(d))
+            && certificate.contains(". Fix: renew it (same path), then `ccci server init --config "),
+        "{certificate}"
+    );
+    assert!(line(&out, "https").starts_with("ok "), "{stdout}");
+    assert!(stdout.trim_end().ends_with("checks passed, 1 with a warning"), "{stdout}");
 }
