@@ -109,6 +109,9 @@ async fn a_quick_testme_runs_quick_and_reports_under_cc_ci_quick_only() {
     assert!(!comments[0].contains("Note:"), "{}", comments[0]);
     assert!(served.server_log().contains(&format!("queued quick run {id} for {HEAD}")), "{}", served.server_log());
 
+    let page = get(&served, &format!("/runs/{id}")).await;
+    assert!(page.contains("<dd>quick</dd>") && !page.contains("id=\"notice\""), "{page}");
+
     // The recipes page and the API show the copy.
     let html = get(&served, "/recipes").await;
     for want in [
@@ -162,6 +165,14 @@ async fn a_quick_testme_without_a_canonical_copy_runs_cold_and_says_so_everywher
         "{comment}"
     );
 
+    let page = get(&served, &format!("/runs/{id}")).await;
+    assert!(page.contains("<dd>cold</dd>"), "{page}");
+    assert!(
+        page.contains(
+            "<p class=\"box\" id=\"notice\">no canonical copy of app-db (seed one with `ccci warm seed`): ran cold</p>"
+        ),
+        "{page}"
+    );
     let html = get(&served, "/recipes").await;
     assert!(html.contains("No warm canonical copies yet"), "{html}");
     let api: serde_json::Value = serde_json::from_str(&get(&served, "/api/recipes").await).unwrap();
