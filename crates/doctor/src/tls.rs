@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use harness::serving::{self, Target};
-use infra::certs::{self, CertFacts, CertSource};
+use infra::certs::{self, CertFacts};
+use server::infra_config::{local_ca_dir, TlsConfig};
 use server::Config;
 
 use crate::Check;
@@ -46,15 +47,17 @@ pub async fn https(config: &Config) -> Check {
 /// The wildcard certificate `[tls]` names covers the base domain and is not expired; under
 /// [`WARN_DAYS`] left is a warning.
 pub fn certificate(config: &Config) -> Check {
-    let source = CertSource::from_config(&config.tls, &config.data_dir);
-    let file = source.cert_file();
-    let renew = match source {
-        CertSource::LocalCa { .. } => {
-            format!("`ccci server init --config {}` renews the local CA's certificate", config.path.display())
-        }
-        CertSource::Provided { .. } => format!(
-            "renew it (same path), then `ccci server init --config {}` hands it to the proxy",
-            config.path.display()
+    let (file, renew) = match &config.tls {
+        TlsConfig::LocalCa => (
+            certs::local_wildcard_file(&local_ca_dir(&config.data_dir)),
+            format!("`ccci server init --config {}` renews the local CA's certificate", config.path.display()),
+        ),
+        TlsConfig::Files { cert, .. } => (
+            cert.clone(),
+            format!(
+                "renew it (same path), then `ccci server init --config {}` hands it to the proxy",
+                config.path.display()
+            ),
         ),
     };
     match certs::inspect(&file, &config.base_domain) {

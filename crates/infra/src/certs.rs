@@ -15,7 +15,6 @@ use std::time::Duration;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
-use server::infra_config::{local_ca_dir, TlsConfig};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -36,26 +35,9 @@ const CA_KEY: &str = "ca.key";
 const LEAF_CERT: &str = "wildcard.pem";
 const LEAF_KEY: &str = "wildcard.key";
 
-impl CertSource {
-    /// Where the server configuration's `[tls]` says the certificate comes from: the operator's
-    /// files, or the local CA under `<data_dir>/tls`.
-    pub fn from_config(tls: &TlsConfig, data_dir: &Path) -> CertSource {
-        match tls {
-            TlsConfig::LocalCa => CertSource::LocalCa { dir: local_ca_dir(data_dir) },
-            TlsConfig::Files { cert, key, ca } => {
-                CertSource::Provided { cert: cert.clone(), key: key.clone(), ca: ca.clone() }
-            }
-        }
-    }
-
-    /// The wildcard certificate's file: the operator's, or the local CA's (which may not have
-    /// been issued yet).
-    pub fn cert_file(&self) -> PathBuf {
-        match self {
-            CertSource::Provided { cert, .. } => cert.clone(),
-            CertSource::LocalCa { dir } => dir.join(LEAF_CERT),
-        }
-    }
+/// The wildcard certificate file a local CA in `dir` issues (it may not have been issued yet).
+pub fn local_wildcard_file(dir: &Path) -> PathBuf {
+    dir.join(LEAF_CERT)
 }
 
 /// What a certificate file says, read without changing anything (`ccci doctor`).

@@ -14,6 +14,7 @@ use infra::certs::CertSource;
 use infra::init::{server_init, InitOptions};
 use infra::proxy::ProxySettings;
 use infra::proxy_source::RecipeSource;
+use server::infra_config::{local_ca_dir, TlsConfig};
 use server::MachineConfig;
 
 /// Arguments of `ccci server`.
@@ -63,7 +64,12 @@ fn init(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 /// The infrastructure's options from the machine's side of the configuration.
 fn init_options(m: &MachineConfig) -> anyhow::Result<InitOptions> {
-    let certs = CertSource::from_config(&m.tls, &m.data_dir);
+    let certs = match &m.tls {
+        TlsConfig::LocalCa => CertSource::LocalCa { dir: local_ca_dir(&m.data_dir) },
+        TlsConfig::Files { cert, key, ca } => {
+            CertSource::Provided { cert: cert.clone(), key: key.clone(), ca: ca.clone() }
+        }
+    };
     let p = &m.infra.proxy;
     let source = match p.recipe.as_str() {
         "builtin" => RecipeSource::Builtin,
