@@ -1,5 +1,9 @@
 //! `ccci doctor` (SPEC O4) on the testbed, against the fake forge: every check passes on a host
-//! that is set up, and each kind of breakage fails its own line with a fix, exit status 1.
+//! that is set up, and each kind of breakage fails its own line with a fix, exit status 1 — the
+//! proxy not answering where the configuration says (a free port stands in for a removed proxy:
+//! the shared testbed proxy is never touched), a certificate for another domain, low disk, a bad
+//! token, no runner user, no webhook secret, an unloadable configuration; a certificate with few
+//! days left only warns (exit status 0).
 
 mod support;
 
@@ -24,7 +28,10 @@ fn line(out: &Output, name: &str) -> String {
     let lines: Vec<&str> = stdout
         .lines()
         .filter(|l| {
-            l.strip_prefix("ok   ").or(l.strip_prefix("FAIL ")).is_some_and(|r| r.starts_with(&format!("{name}:")))
+            ["ok   ", "warn ", "FAIL "]
+                .iter()
+                .find_map(|mark| l.strip_prefix(mark))
+                .is_some_and(|r| r.starts_with(&format!("{name}:")))
         })
         .collect();
     assert_eq!(lines.len(), 1, "check {name} not printed once:\n{stdout}");
@@ -55,9 +62,17 @@ fn proxy_running() -> bool {
 fn a_set_up_host_passes_every_check_but_the_proxy_only_when_it_runs() {
     let world = World::new("simple", Knobs::default());
     let out = doctor(&world, &[]);
-    for name in ["config", "docker", "network", "disk", "forge", "webhook", "runner"] {
+    for name in ["config", "docker", "network", "https", "certificate", "disk", "forge", "webhook", "runner"] {
         assert!(line(&out, name).starts_with("ok "), "{}", String::from_utf8_lossy(&out.stdout));
     }
+    let https = line(&out, "https");
+    assert!(https.contains("answered 404 (certificate verified)"), "{https}");
+    assert!(https.contains(&format!("the proxy at {}", testbed::proxy_addr())), "{https}");
+    let certificate = line(&out, "certificate");
+    assert!(
+        certificate.contains("covers *.ccci.test, expires ") && certificate.contains(" days left)"),
+        "{certificate}"
+    );
     assert!(line(&out, "docker").contains("swarm manager"));
     assert!(line(&out, "forge").contains(&format!("is a member of org {ORG}")), "{}", line(&out, "forge"));
     assert!(line(&out, "forge").contains("1 enrolled repo(s) readable"));
@@ -100,6 +115,45 @@ fn each_breakage_fails_its_own_line_with_a_fix() {
     assert!(!forge.contains("a-token-the-forge-never-issued"), "{forge}");
 }
 
+/// `world`'s configuration with the line starting `key =` replaced by `line`.
+fn with_line(world: &World, key: &str, line: &str) {
+    let text = std::fs::read_to_string(&world.config).unwrap();
+    let old = text.lines().find(|l| l.starts_with(&format!("{key} ="))).unwrap().to_string();
+    std::fs::write(&world.config, text.replacen(&old, line, 1)).unwrap();
+}
+
+#[test]
+fn a_proxy_that_does_not_answer_fails_naming_it_and_a_certificate_for_another_domain_fails() {
+    // As on a host whose proxy was removed: nothing listens where the configuration says the
+    // proxy is (a port free right now; the shared testbed proxy itself is never touched).
+    let world = World::new("simple", Knobs::default());
+    let nowhere = format!("127.0.0.1:{}", support::server::free_port());
+    with_line(&world, "proxy", &format!("proxy = \"{nowhere}\""));
+    let out = doctor(&world, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let https = line(&out, "https");
+    assert!(
+        https.starts_with(&format!("FAIL https: the proxy does not answer as it should at {nowhere}: cannot reach")),
+        "{https}"
+    );
+    assert!(https.contains("Fix: `ccci server init --config "), "{https}");
+    assert!(line(&out, "certificate").starts_with("ok "), "the certificate file is still fine");
+    assert!(line(&out, "docker").starts_with("ok "), "an unrelated check failed too");
+
+    // The certificate covers *.ccci.test, not another base domain: both the file and the proxy's
+    // answer say so.
+    let world = World::new("simple", Knobs::default());
+    with_line(&world, "base_domain", "base_domain = \"other.test\"");
+    let out = doctor(&world, &[]);
+    let certificate = line(&out, "certificate");
+    assert!(
+        certificate.starts_with("FAIL certificate: ")
+            && certificate.contains("does not cover *.other.test and other.test; it names *.ccci.test, ccci.test"),
+        "{certificate}"
+    );
+    assert!(line(&out, "https").starts_with("FAIL https: "), "{}", line(&out, "https"));
+}
+
 #[test]
 fn a_config_without_webhook_or_unloadable_is_reported() {
     let world = World::new("simple", Knobs::default());
@@ -115,8 +169,47 @@ fn a_config_without_webhook_or_unloadable_is_reported() {
     let out = doctor(&world, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(line(&out, "config").starts_with("FAIL config: config file "), "{}", line(&out, "config"));
-    for name in ["disk", "forge", "webhook"] {
+    for name in ["https", "certificate", "disk", "forge", "webhook"] {
         assert!(line(&out, name).contains("not checked: the configuration does not load"), "{}", line(&out, name));
     }
     assert!(line(&out, "docker").starts_with("ok "), "the host checks still run");
+}
+
+/// `openssl` with `args` in `dir`, which must succeed.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_certificate_with_days_left_under_the_threshold_warns_without_failing() {
+    // A wildcard for the testbed's base domain from the testbed's CA, valid for 5 days: the
+    // proxy's HTTPS still verifies against that CA; only the days left are short.
+    let world = World::new("simple", Knobs::default());
+    let dir = world.work.path();
+    let tls = testbed::tls_dir();
+    let (ca, ca_key) = (tls.join("ca.pem"), tls.join("ca.key"));
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:*.ccci.test,DNS:ccci.test\n").unwrap();
+    let key =
+        ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=ccci.test"];
+    openssl(dir, &[&key[..], &["-keyout", "short.key", "-out", "short.csr"]].concat());
+    let sign = ["x509", "-req", "-in", "short.csr", "-days", "5", "-extfile", "san.ext", "-set_serial", "7"];
+    let (ca, ca_key) = (ca.to_str().unwrap(), ca_key.to_str().unwrap());
+    openssl(dir, &[&sign[..], &["-CA", ca, "-CAkey", ca_key, "-out", "short.pem"]].concat());
+    let short = dir.join("short.pem");
+    with_line(&world, "cert_file", &format!("cert_file = \"{}\"", short.display()));
+    with_line(&world, "key_file", &format!("key_file = \"{}\"", dir.join("short.key").display()));
+
+    let out = doctor(&world, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "a warning does not fail:\n{stdout}");
+    let certificate = line(&out, "certificate");
+    assert!(
+        certificate.starts_with(&format!("warn certificate: {} covers *.ccci.test, expires ", short.display()))
+            && [" (5 days left)", " (4 days left)"].iter().any(|d| certificate.contains(d))
+            && certificate.contains(". Fix: renew it (same path), then `ccci server init --config "),
+        "{certificate}"
+    );
+    assert!(line(&out, "https").starts_with("ok "), "{stdout}");
+    assert!(stdout.trim_end().ends_with("checks passed, 1 with a warning"), "{stdout}");
 }

@@ -2,7 +2,9 @@
 //! real signed webhooks) and the testbed's real swarm. A maintainer's `!testme` on a pull request
 //! is answered with a queued comment and a pending status, the run executes, the comment becomes a
 //! results table and the status success with the run page as target; through the poller and
-//! through a webhook; refusals, signatures and dedupe; `kill -9` and restart; `max_tests`; timeout.
+//! through a webhook; refusals, signatures and dedupe; `kill -9` and restart; `max_tests`; timeout;
+//! `!testme --quick` on a seeded canonical copy, and without one (it runs cold and says so), both
+//! reported under `cc-ci/quick` only.
 
 mod support;
 
@@ -167,10 +169,12 @@ fn kill_9_with_one_live_and_two_queued_then_restart() {
     let server = world.serve();
     let crashed = server.wait_run(1, &["error", "finished"], Duration::from_secs(30));
     assert_eq!(crashed["state"], "error", "{crashed}");
-    assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "the live run was not torn down");
-    wait_for("run 1's error status", Duration::from_secs(10), || {
+    // The restarted server marks it `error` at once and reaps in the background; the PR hears
+    // about it once the reaping is done.
+    wait_for("run 1's error status", Duration::from_secs(60), || {
         run_status(&world, 1, &shas[0]).as_deref() == Some("error")
     });
+    assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "the live run was not torn down");
     for id in 2..=3 {
         let run = server.wait_run(id, &["finished", "error"], RUN);
         assert_eq!(run["outcome"], "pass", "{run}");
@@ -212,4 +216,98 @@ fn max_tests_one_runs_one_at_a_time_and_a_run_over_its_timeout_is_stopped() {
             assert!(a.1 <= b.0 || b.1 <= a.0, "two runs at once with max_tests = 1: {spans:?}");
         }
     }
+}
+
+/// `ccci warm <args>` with the testbed's options and `world`'s data dir (the server's).
+fn warm(world: &World, args: &[&str]) -> std::process::Output {
+    support::ccci(world.work.path()).arg("warm").args(args).output().expect("ccci warm runs")
+}
+
+#[test]
+fn a_quick_testme_upgrades_the_canonical_copy_and_reports_under_cc_ci_quick() {
+    // A recipe name of this test's own, so that the copy's domain and stack
+    // (`warm-<name>.ccci.test`) are no other test's.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let name = format!("quick-{:06x}", (std::process::id() ^ nanos) & 0xff_ffff);
+    let world = World::named("simple", &name, Knobs::default());
+    let sha = world.forge.open_pr_from_branch(&world.repo, 1, "main");
+
+    // The operator seeds the copy from the forge at the older release, into the server's data dir.
+    let seed_out = world.work.path().join("seed");
+    let seeded = support::ccci(world.work.path())
+        .args(["warm", "seed", &world.clone_url(), "--ref", "1.0.0+1.35", "--out"])
+        .arg(&seed_out)
+        .output()
+        .expect("ccci warm seed runs");
+    assert!(seeded.status.success(), "seed: {}", String::from_utf8_lossy(&seeded.stderr));
+    let status = warm(&world, &["status", "--json"]);
+    let copies: serde_json::Value = serde_json::from_slice(&status.stdout).expect("warm status --json");
+    assert_eq!(copies[0]["recipe"], name.as_str(), "{copies}");
+    assert_eq!(copies[0]["version"], "1.0.0+1.35", "{copies}");
+
+    let server = world.serve();
+    world.comment(1, MEMBER, "!testme --quick");
+    let queued = wait_bot_comment(&world, 1, "cc-ci: run [#1]", Duration::from_secs(10));
+    assert!(queued.contains("(quick, "), "{queued}");
+    let run = server.wait_run(1, &["finished", "error"], RUN);
+    assert_eq!((run["state"].as_str(), run["outcome"].as_str()), (Some("finished"), Some("pass")), "{run}");
+    assert_eq!(run["mode"], "quick", "{run}");
+    assert_eq!(run["result"]["mode"], "quick", "{run}");
+    let tiers: Vec<&str> =
+        run["result"]["tiers"].as_array().unwrap().iter().map(|t| t["tier"].as_str().unwrap()).collect();
+    assert_eq!(tiers, ["install", "upgrade", "custom"], "{run}");
+
+    let table = wait_bot_comment(&world, 1, "| upgrade | pass |", Duration::from_secs(10));
+    assert!(table.contains("(quick, commit"), "{table}");
+    let run_url = format!("{}/runs/1", world.public_url);
+    wait_for("the quick success status", Duration::from_secs(10), || {
+        world
+            .statuses(&sha)
+            .last()
+            .is_some_and(|(state, context, url)| state == "success" && context == "cc-ci/quick" && *url == run_url)
+    });
+    let contexts: Vec<String> = world.statuses(&sha).into_iter().map(|(_, context, _)| context).collect();
+    assert!(contexts.iter().all(|c| c == "cc-ci/quick"), "never the merge-gating context: {contexts:?}");
+
+    // The recipes page shows the copy, at its version (a quick never moves it), idle again.
+    let (code, page) = http_get(&format!("{}/recipes", server.url)).expect("the recipes page answers");
+    assert_eq!(code, 200);
+    for want in ["1.0.0+1.35", "<span class=\"chip idle\">idle</span>", &format!("warm-{name}.ccci.test")] {
+        assert!(page.contains(want), "{want:?} missing from the recipes page:\n{page}");
+    }
+    assert!(page.contains("<span class=\"chip pass\">pass</span>"), "the last quick result: {page}");
+
+    let engine_run = world.engine_run_id(1).expect("the engine's run id in the run's log");
+    assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "objects of the run remain");
+    let dropped = warm(&world, &["drop", &name]);
+    assert!(dropped.status.success(), "drop: {}", String::from_utf8_lossy(&dropped.stderr));
+}
+
+#[test]
+fn a_quick_testme_without_a_canonical_copy_runs_cold_and_says_so_under_cc_ci_quick() {
+    let world = World::new("simple", Knobs::default());
+    let sha = world.forge.open_pr_from_branch(&world.repo, 1, "main");
+    let server = world.serve();
+    world.comment(1, MEMBER, "!testme --quick tiers=install");
+    let run = server.wait_run(1, &["finished", "error"], RUN);
+    assert_eq!((run["state"].as_str(), run["outcome"].as_str()), (Some("finished"), Some("pass")), "{run}");
+    assert_eq!((run["mode"].as_str(), run["result"]["mode"].as_str()), (Some("cold"), Some("cold")), "{run}");
+    let notice = run["result"]["notice"].as_str().expect("the engine's notice in result.json");
+    assert!(notice.starts_with("no canonical copy of simple (seed one with `ccci warm seed`)"), "{notice}");
+
+    let table = wait_bot_comment(&world, 1, "| install | pass |", Duration::from_secs(10));
+    assert!(table.contains("(cold, asked: quick, commit"), "{table}");
+    assert!(table.contains(&format!("Note: {notice}")), "{table}");
+    wait_for("the settled quick status", Duration::from_secs(10), || {
+        world.forge.statuses().iter().any(|s| {
+            s.sha == sha
+                && s.context == "cc-ci/quick"
+                && s.state == "success"
+                && s.description == "ran cold instead: level 1 of 1: pass"
+        })
+    });
+    let contexts: Vec<String> = world.statuses(&sha).into_iter().map(|(_, context, _)| context).collect();
+    assert!(contexts.iter().all(|c| c == "cc-ci/quick"), "never the merge-gating context: {contexts:?}");
+    let engine_run = world.engine_run_id(1).expect("the engine's run id in the run's log");
+    assert_eq!(leftovers(&engine_run), Vec::<String>::new(), "objects of the run remain");
 }

@@ -1,11 +1,14 @@
-//! One check's verdict: passed with what was found, or failed with the problem and the fix.
+//! One check's verdict: passed with what was found, passed with a warning (fine today, not for
+//! long: a certificate about to expire), or failed with the problem and the fix.
 
 use std::fmt;
 
-/// Passed or failed; a check that could not run counts as failed.
+/// Passed, passed with a warning, or failed; a check that could not run counts as failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Pass,
+    /// Works now, needs attention soon; does not make `ccci doctor` fail.
+    Warn,
     Fail,
 }
 
@@ -30,6 +33,10 @@ impl Check {
         Check { name, status: Status::Fail, message: message.into(), fix: Some(fix.into()) }
     }
 
+    pub fn warn(name: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check { name, status: Status::Warn, message: message.into(), fix: Some(fix.into()) }
+    }
+
     /// A check that could not run because an earlier one failed.
     pub fn not_checked(name: &'static str, because: &str) -> Check {
         Check::fail(name, format!("not checked: {because}"), "fix that first")
@@ -37,10 +44,11 @@ impl Check {
 }
 
 impl fmt::Display for Check {
-    /// `ok   docker: ...` or `FAIL proxy: ... Fix: ...`.
+    /// `ok   docker: ...`, `warn certificate: ... Fix: ...` or `FAIL proxy: ... Fix: ...`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mark = match self.status {
             Status::Pass => "ok  ",
+            Status::Warn => "warn",
             Status::Fail => "FAIL",
         };
         write!(f, "{mark} {}: {}", self.name, self.message)?;
@@ -60,5 +68,7 @@ mod tests {
         let c = Check::fail("proxy", "no service labelled cc-ci.infra=proxy", "set up the proxy");
         assert_eq!(c.to_string(), "FAIL proxy: no service labelled cc-ci.infra=proxy. Fix: set up the proxy");
         assert_eq!(Check::pass("disk", "80 GiB free").to_string(), "ok   disk: 80 GiB free");
+        let soon = Check::warn("certificate", "expires in 3 days", "renew it");
+        assert_eq!(soon.to_string(), "warn certificate: expires in 3 days. Fix: renew it");
     }
 }

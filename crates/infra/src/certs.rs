@@ -35,6 +35,37 @@ const CA_KEY: &str = "ca.key";
 const LEAF_CERT: &str = "wildcard.pem";
 const LEAF_KEY: &str = "wildcard.key";
 
+/// The wildcard certificate file a local CA in `dir` issues (it may not have been issued yet).
+pub fn local_wildcard_file(dir: &Path) -> PathBuf {
+    dir.join(LEAF_CERT)
+}
+
+/// What a certificate file says, read without changing anything (`ccci doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFacts {
+    /// Expiry, unix seconds.
+    pub not_after: i64,
+    /// Its DNS names (subjectAltName).
+    pub names: Vec<String>,
+    /// Of `*.<base>` and `<base>`, those it does not cover.
+    pub missing: Vec<String>,
+}
+
+/// Reads the certificate (the first PEM block) in `path` and what it covers of `base_domain`.
+pub fn inspect(path: &Path, base_domain: &str) -> Result<CertFacts> {
+    let base = base_domain.trim_end_matches('.').to_ascii_lowercase();
+    let pem = read_pem(path)?;
+    let cert = pem.parse_x509().map_err(|e| Error::BadCertificate {
+        path: path.to_path_buf(),
+        message: format!("not an X.509 certificate: {e}"),
+    })?;
+    Ok(CertFacts {
+        not_after: cert.validity().not_after.timestamp(),
+        names: names(&cert),
+        missing: missing_names(&cert, &base),
+    })
+}
+
 /// Where the wildcard certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertSource {

@@ -39,7 +39,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the HTTPS check keeps asking a freshly converged proxy.
 const SERVING_PATIENCE: Duration = Duration::from_secs(60);
 /// The host of the base domain the serving check asks for (no app is named so).
-const PROBE_HOST: &str = "ccci-unknown-host";
+pub const PROBE_HOST: &str = "ccci-unknown-host";
 /// Hex digits of the certificate's fingerprint in its secrets' version (the names must fit
 /// Docker's 64 characters after a stack name of up to 45).
 const SECRET_VERSION_DIGITS: usize = 8;

@@ -1,7 +1,10 @@
 //! What the CI tells the pull request (SPEC V5): one comment per run, posted when it is queued and
 //! edited as it starts and ends (into a results table), and a commit status under the context
-//! `cc-ci/<mode>` pointing at the run's page. Forge failures are logged, never fatal: the run and
-//! the dashboard go on without them.
+//! `cc-ci/<mode>` pointing at the run's page: `cc-ci/cold` gates a merge, `cc-ci/quick` never
+//! does, and a `!testme --quick` never touches `cc-ci/cold`. A quick run that found no canonical
+//! copy ran cold: its `cc-ci/quick` status is settled saying so and the comment carries the
+//! engine's notice. Forge failures are logged, never fatal: the run and the dashboard go on
+//! without them.
 //!
 //! Every comment body and status description passes the same redactor as the dashboard and the
 //! logs ([`crate::redact`], escapes considered) on its way out. It knows the server's own secrets
@@ -17,7 +20,7 @@ use harness::result::{Outcome, RunResult};
 
 use crate::events::Events;
 use crate::redact;
-use crate::store::{Run, RunId, Store};
+use crate::store::{Mode, Run, RunId, Store};
 
 /// Posts and edits the CI's comment and commit status of runs.
 #[derive(Clone)]
@@ -75,6 +78,7 @@ impl Feedback {
             tier.reason = self.redact(&tier.reason);
         }
         result.teardown_error = result.teardown_error.map(|e| self.redact(&e));
+        result.notice = result.notice.map(|n| self.redact(&n));
         self.edit(run, &results_body(run, &result, &self.run_url(run.id))).await;
         let state = match result.outcome {
             Outcome::Pass => StatusState::Success,
@@ -82,6 +86,9 @@ impl Feedback {
             Outcome::Error | Outcome::Skipped => StatusState::Error,
         };
         let description = format!("level {} of {}: {}", result.level, result.level_of, result.outcome.name());
+        let ran = mode_ran(run, &result);
+        let description =
+            if ran == run.mode { description } else { format!("ran {} instead: {description}", ran.as_str()) };
         self.status(run, state, &description).await;
     }
 
@@ -123,6 +130,7 @@ impl Feedback {
         }
     }
 
+    /// The run's commit status, under the context of the mode it was asked for.
     async fn status(&self, run: &Run, state: StatusState, description: &str) {
         let (Some(sha), Some(repo)) = (run.commit.as_deref(), repo_ref(&run.repo)) else { return };
         let status = NewStatus {
@@ -183,19 +191,32 @@ fn progress_body(run: &Run, url: &str, state: &str, detail: &str, tail: &str) ->
     )
 }
 
-/// The comment of a finished run: a results table.
+/// The mode a run ran in, as its result says; the mode it asked for when the result names none
+/// this server knows.
+pub fn mode_ran(run: &Run, result: &RunResult) -> Mode {
+    Mode::parse(&result.mode).unwrap_or(run.mode)
+}
+
+/// The comment of a finished run: a results table, after the engine's notice if it has one.
 pub fn results_body(run: &Run, result: &RunResult, url: &str) -> String {
+    let ran = mode_ran(run, result);
+    let mode = match ran == run.mode {
+        true => ran.as_str().to_string(),
+        false => format!("{}, asked: {}", ran.as_str(), run.mode.as_str()),
+    };
     let mut body = format!(
-        "cc-ci: run [#{id}]({url}) **{outcome}**, level {level} of {of} ({mode}, commit `{commit}`, {secs:.0} s)\n\n\
-         | tier | result | duration |\n|---|---|---|\n",
+        "cc-ci: run [#{id}]({url}) **{outcome}**, level {level} of {of} ({mode}, commit `{commit}`, {secs:.0} s)\n\n",
         id = run.id,
         outcome = result.outcome.name(),
         level = result.level,
         of = result.level_of,
-        mode = run.mode.as_str(),
         commit = short_commit(run),
         secs = result.duration_ms as f64 / 1000.0,
     );
+    if let Some(notice) = &result.notice {
+        body.push_str(&format!("Note: {}\n\n", one_line(notice, 300)));
+    }
+    body.push_str("| tier | result | duration |\n|---|---|---|\n");
     for tier in &result.tiers {
         let reason =
             if tier.outcome == Outcome::Pass { String::new() } else { format!(": {}", table_cell(&tier.reason)) };
@@ -226,5 +247,10 @@ pub fn error_body(run: &Run, message: &str, url: &str) -> String {
 
 /// Text safe inside one Markdown table cell.
 fn table_cell(text: &str) -> String {
-    truncate(&text.replace('|', "\\|").replace(['\n', '\r'], " "), 300)
+    one_line(&text.replace('|', "\\|"), 300)
+}
+
+/// `text` on one line, cut to `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    truncate(&text.replace(['\n', '\r'], " "), max)
 }

@@ -69,6 +69,25 @@ pub struct ProxyConfig {
     pub rule_syntax: Option<String>,
 }
 
+impl ProxyConfig {
+    /// Where this host reaches the proxy's HTTPS entry point: the configured `proxy` address, else
+    /// `127.0.0.1:<web_secure_port>`.
+    pub fn check_addr(&self, proxy: Option<std::net::SocketAddr>) -> std::net::SocketAddr {
+        proxy.unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], self.web_secure_port)))
+    }
+}
+
+impl TlsConfig {
+    /// The CA bundle clients need to verify the proxy's certificate: the local CA's `ca.pem`
+    /// under `data_dir`, or the operator's `ca_file` (none when the issuer is public).
+    pub fn ca_bundle(&self, data_dir: &Path) -> Option<PathBuf> {
+        match self {
+            TlsConfig::LocalCa => Some(local_ca_dir(data_dir).join("ca.pem")),
+            TlsConfig::Files { ca, .. } => ca.clone(),
+        }
+    }
+}
+
 /// `[infra]`: the swarm and the proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InfraConfig {
@@ -258,11 +277,7 @@ pub struct RunInfra {
 impl RunInfra {
     /// From the config: a local CA's `ca.pem` under `data_dir`, or the operator's `ca_file`.
     pub fn new(tls: &TlsConfig, registry: &RegistryConfig, data_dir: &Path) -> RunInfra {
-        let ca_bundle = match tls {
-            TlsConfig::LocalCa => Some(local_ca_dir(data_dir).join("ca.pem")),
-            TlsConfig::Files { ca, .. } => ca.clone(),
-        };
-        RunInfra { ca_bundle, registry: registry.clone() }
+        RunInfra { ca_bundle: tls.ca_bundle(data_dir), registry: registry.clone() }
     }
 
     /// The `ccci test` options: HTTPS with the CA, the pull policy and limits, the credentials.

@@ -2,8 +2,8 @@
 //! each comment is handled at most once, ever (the store remembers every id it saw); the first
 //! line is parsed as a command ([`crate::command`]); the author is authorised (allowlist, or org
 //! membership checked fail-closed) before anything is answered; a run is queued for the pull
-//! request's head commit, superseding an older queued run of the same PR in the same store
-//! transaction, and the PR hears about it at once.
+//! request's head commit — cold, or quick with `--quick` — superseding an older queued run of the
+//! same PR and mode in the same store transaction, and the PR hears about it at once.
 //!
 //! Someone who may not trigger runs hears only a short, fixed refusal, and only when they asked
 //! for a run: help and syntax replies go to authorised users alone, so a stranger cannot make the
@@ -208,13 +208,6 @@ impl Intake {
             self.answer(comment, reply).await?;
             return Ok(Handled::Replied);
         }
-        if request.quick {
-            self.events.log(format!("{where_}: --quick asked, not available"));
-            let reply = "cc-ci: quick mode is not available on this server yet (no warm canonical copies). \
-                         Comment `!testme` for a full run.";
-            self.answer(comment, reply).await?;
-            return Ok(Handled::Replied);
-        }
         self.queue(repo, &recipe, comment, request, &where_).await
     }
 
@@ -255,7 +248,7 @@ impl Intake {
             pr: Some(comment.number),
             commit: Some(pull.head.sha.clone()),
             git_ref: Some(pull.pull_ref()),
-            mode: Mode::Cold,
+            mode: if request.quick { Mode::Quick } else { Mode::Cold },
             tiers: request.tiers,
             trigger_comment_id: Some(comment.comment_id),
         };
@@ -273,7 +266,7 @@ impl Intake {
                 return Err(e);
             }
         };
-        self.events.log(format!("{where_}: queued run {id} for {}", pull.head.sha));
+        self.events.log(format!("{where_}: queued {} run {id} for {}", new.mode.as_str(), pull.head.sha));
         for old in superseded {
             self.events.log(format!("run {} superseded by run {id}", old.id));
             self.feedback.superseded(&old, id).await;

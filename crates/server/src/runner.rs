@@ -1,5 +1,6 @@
 //! Runs one queued run: `ccci test` in a child process (the same engine as on a maintainer's
-//! machine) on the pull request's head commit, writing into the run's directory, under the run
+//! machine) on the pull request's head commit, with `--quick` for a quick run (on the recipe's
+//! canonical copy under the same data dir), writing into the run's directory, under the run
 //! timeout (SPEC V4). A run over its timeout is killed and every Docker object it left is reaped.
 //! The child dies with the server (`swarm::process::die_with_parent`), so a `kill -9` of the server leaves no
 //! engine running on its own; the restarted server reaps what it left.
@@ -13,7 +14,7 @@ use harness::result::RunResult;
 
 use crate::infra_config::RunInfra;
 use crate::paths;
-use crate::store::Run;
+use crate::store::{Mode, Run};
 
 /// Largest `result.json` the server reads and stores (a run's is a few KiB; one this big says its
 /// tests wrote far too much into their case messages).
@@ -63,6 +64,9 @@ impl RunnerConfig {
         }
         if let Some(tiers) = &run.tiers {
             cmd.arg("--tiers").arg(tiers.iter().map(|t| t.name()).collect::<Vec<_>>().join(","));
+        }
+        if run.mode == Mode::Quick {
+            cmd.arg("--quick");
         }
         cmd.arg("--out").arg(&dir).arg("--base-domain").arg(&self.base_domain);
         if let Some(proxy) = self.proxy {

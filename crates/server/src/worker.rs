@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::events::Events;
-use crate::feedback::Feedback;
+use crate::feedback::{self, Feedback};
 use crate::health::{Health, STORE_WRITES};
 use crate::persist::{self, Tries};
 use crate::runner::{RunEnd, RunnerConfig};
@@ -75,19 +75,22 @@ impl Workers {
         match self.runner.execute(&run).await {
             RunEnd::Result { result, json } => {
                 let level = u32::try_from(result.level).unwrap_or(u32::MAX);
+                let ran = feedback::mode_ran(&run, &result);
                 let what = format!("recording run {}'s result", run.id);
                 let recorded = persist::write(&self.health, &self.events, &what, Tries::UntilWritten, || {
-                    self.store.finish(run.id, result.outcome, level, &json)
+                    self.store.finish_as(run.id, ran, result.outcome, level, &json)
                 })
                 .await;
                 match recorded {
                     Ok(()) => {
                         self.events.log(format!(
-                            "run {} finished: {}, level {} of {}",
+                            "run {} finished: {}, level {} of {} ({}{})",
                             run.id,
                             result.outcome.name(),
                             result.level,
-                            result.level_of
+                            result.level_of,
+                            ran.as_str(),
+                            if ran == run.mode { String::new() } else { format!(", asked: {}", run.mode.as_str()) },
                         ));
                         self.feedback.finished(&run, &result).await;
                     }

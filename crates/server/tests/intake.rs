@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use server::command::HELP_TEXT;
 use server::intake::{Handled, IncomingComment, REFUSAL};
-use server::{poller, RunFilter, RunState};
+use server::{poller, Mode, RunFilter, RunState};
 use support::{Served, HEAD, MEMBER, ORG, PUBLIC_URL, REPO, SECRET};
 use testbed::fake_forge::{comment_webhook_request, send_comment_webhook, FakeForge, HookAction};
 
@@ -296,6 +296,40 @@ async fn a_second_testme_on_the_same_pr_supersedes_the_queued_one() {
     assert!([sa, sb].iter().all(|s| *s == 200 || *s == 202), "{sa} {sb}");
     assert_eq!(w.queued().len(), 1, "{:?}", w.runs());
     assert_eq!(w.runs().len(), 4);
+}
+
+#[tokio::test]
+async fn a_quick_testme_queues_a_quick_run_and_supersedes_only_a_queued_quick_one() {
+    let w = World::new().await;
+    w.comment(1, MEMBER, "!testme");
+    w.poll().await;
+    w.comment(1, MEMBER, "!testme --quick");
+    w.poll().await;
+    let runs = w.runs();
+    assert_eq!(
+        runs.iter().map(|r| (r.mode, r.state)).collect::<Vec<_>>(),
+        vec![(Mode::Cold, RunState::Queued), (Mode::Quick, RunState::Queued)]
+    );
+    let comments = w.bot_comments(1);
+    assert!(comments[1].contains("is **queued**, position 2 (quick, all tiers"), "{}", comments[1]);
+    let status = w.forge.statuses().pop().unwrap();
+    assert_eq!((status.context.as_str(), status.state.as_str()), ("cc-ci/quick", "pending"));
+
+    // A newer quick replaces the queued quick; the cold one, whose status gates the merge, stays.
+    w.comment(1, MEMBER, "!testme --quick tiers=install,upgrade");
+    w.poll().await;
+    let runs = w.runs();
+    assert_eq!(
+        runs.iter().map(|r| (r.mode, r.state)).collect::<Vec<_>>(),
+        vec![(Mode::Cold, RunState::Queued), (Mode::Quick, RunState::Superseded), (Mode::Quick, RunState::Queued)]
+    );
+    assert!(w.bot_comments(1)[1].contains(&format!("was superseded by run [#{}]", runs[2].id)));
+    // And a newer cold one replaces the queued cold one only.
+    w.comment(1, MEMBER, "!testme");
+    w.poll().await;
+    let states: Vec<_> = w.runs().iter().map(|r| (r.mode, r.state)).collect();
+    assert_eq!(states[0], (Mode::Cold, RunState::Superseded));
+    assert_eq!(states[2..], [(Mode::Quick, RunState::Queued), (Mode::Cold, RunState::Queued)]);
 }
 
 #[tokio::test]

@@ -6,7 +6,6 @@
 //! Exit codes: 0 ready (changed or not); 3 the host or its Docker engine cannot be set up; 2 the
 //! configuration is unusable.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,7 +84,7 @@ fn init_options(m: &MachineConfig) -> anyhow::Result<InitOptions> {
         auth,
         ..Default::default()
     };
-    let check_addr = m.proxy.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], p.web_secure_port)));
+    let check_addr = p.check_addr(m.proxy);
     Ok(InitOptions {
         base_domain: m.base_domain.clone(),
         data_dir: m.data_dir.clone(),

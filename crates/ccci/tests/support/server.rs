@@ -43,11 +43,16 @@ pub struct World {
 impl World {
     /// `fixture` mirrored on a new fake forge as `coop-cloud/<fixture>`; [`MEMBER`] is in the org.
     pub fn new(fixture: &str, knobs: Knobs) -> World {
+        World::named(fixture, fixture, knobs)
+    }
+
+    /// [`World::new`] with the repository (and so the recipe) named `name`.
+    pub fn named(fixture: &str, name: &str, knobs: Knobs) -> World {
         super::testbed();
         let work = tempfile::tempdir().expect("temp dir");
         let source = testbed::fixture(fixture, &work.path().join("source")).expect("fixture");
         let forge = FakeForge::start();
-        let repo = format!("{ORG}/{fixture}");
+        let repo = format!("{ORG}/{name}");
         forge.create_repo_from_git(&repo, &source.path);
         forge.set_org_members(ORG, &[MEMBER]);
         let data_dir = work.path().join("data");
@@ -84,6 +89,11 @@ impl World {
     /// Starts `ccci serve` and waits until it listens and has read the forge once.
     pub fn serve(&self) -> Server {
         Server::start(&self.config, self.work.path(), &self.public_url, &self.data_dir)
+    }
+
+    /// The repository's git URL on the forge (what the server's runs clone).
+    pub fn clone_url(&self) -> String {
+        format!("{}/{}.git", self.forge.url().trim_end_matches('/'), self.repo)
     }
 
     /// A comment by `user` on PR `number`, now.

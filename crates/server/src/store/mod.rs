@@ -3,8 +3,8 @@
 //! transaction. Nothing else opens the database for writing.
 //!
 //! - [`runs`]: the run queue — enqueue (a trigger comment fires at most once, ever; a PR's newest
-//!   `!testme` supersedes its queued run in the same transaction), claim the next runnable run under
-//!   `max_tests`, start, finish, recover after a crash, list, get.
+//!   `!testme` supersedes its queued run of the same mode in the same transaction), claim the
+//!   next runnable run under `max_tests`, start, finish, recover after a crash, list, get.
 //! - [`intake`]: what intake has already seen — comments, webhook deliveries — and the poller's
 //!   per-repo `since` marks.
 //!

@@ -1,6 +1,6 @@
 //! The run queue (SPEC V4). A run is `queued` when enqueued, `running` once a worker claims it,
-//! and ends `finished` (with an outcome and level), `superseded` (a newer `!testme` on the same PR
-//! replaced it while it was still queued) or `error` (the CI could not finish it, e.g. the server
+//! and ends `finished` (with an outcome and level), `superseded` (a newer `!testme` of the same mode
+//! on the same PR replaced it while it was still queued) or `error` (the CI could not finish it, e.g. the server
 //! restarted while it was live). A trigger comment enqueues at most one run, ever.
 
 use std::fmt;
@@ -166,9 +166,11 @@ impl Store {
     }
 
     /// [`Store::enqueue`] for a `!testme` on a pull request: a new run supersedes every run of the
-    /// same PR still queued, in the same transaction, so however many triggers race, one run of
-    /// the PR is left queued; the trigger comment's claim is settled in it too. Returns the
-    /// superseded runs (their comments are to be updated).
+    /// same PR and mode still queued, in the same transaction, so however many triggers race, one
+    /// run of the PR per mode is left queued (a quick never replaces a cold run, whose commit
+    /// status gates the merge, nor a cold one a quick: each status context keeps a run that will
+    /// settle it); the trigger comment's claim is settled in it too. Returns the superseded runs
+    /// (their comments are to be updated).
     pub fn enqueue_for_pr(&self, run: &NewRun) -> Result<(Enqueued, Vec<Run>), StoreError> {
         self.enqueue_superseding(run, true)
     }
@@ -221,8 +223,8 @@ impl Store {
             Some(pr) => returning(
                 &tx,
                 "UPDATE runs SET state = 'superseded', finished_at = ?4, error = ?5 \
-                 WHERE repo = ?1 AND pr = ?2 AND id != ?3 AND state = 'queued'",
-                params![run.repo, pr as i64, id.0, now, format!("superseded by run {id}")],
+                 WHERE repo = ?1 AND pr = ?2 AND id != ?3 AND state = 'queued' AND mode = ?6",
+                params![run.repo, pr as i64, id.0, now, format!("superseded by run {id}"), run.mode.as_str()],
             )
             .map_err(|e| self.sqlite(e))??,
             None => Vec::new(),
@@ -267,12 +269,37 @@ impl Store {
 
     /// Records a running run's end: its outcome, level and `result.json`.
     pub fn finish(&self, id: RunId, outcome: Outcome, level: u32, result_json: &str) -> Result<(), StoreError> {
+        self.finish_with_mode(id, None, outcome, level, result_json)
+    }
+
+    /// [`Store::finish`] of a run that ran in mode `ran`, which from now on is its mode: a quick
+    /// run that found no canonical copy ran cold, and counts as the cold run it was (recipes
+    /// page, badge, metrics).
+    pub fn finish_as(
+        &self,
+        id: RunId,
+        ran: Mode,
+        outcome: Outcome,
+        level: u32,
+        result_json: &str,
+    ) -> Result<(), StoreError> {
+        self.finish_with_mode(id, Some(ran), outcome, level, result_json)
+    }
+
+    fn finish_with_mode(
+        &self,
+        id: RunId,
+        ran: Option<Mode>,
+        outcome: Outcome,
+        level: u32,
+        result_json: &str,
+    ) -> Result<(), StoreError> {
         let now = self.now();
         self.transition(id, RunState::Running, "running", |tx| {
             tx.execute(
-                "UPDATE runs SET state = 'finished', outcome = ?2, level = ?3, result_json = ?4, finished_at = ?5 \
-                 WHERE id = ?1",
-                params![id.0, outcome.name(), level, result_json, now],
+                "UPDATE runs SET state = 'finished', outcome = ?2, level = ?3, result_json = ?4, finished_at = ?5, \
+                 mode = COALESCE(?6, mode) WHERE id = ?1",
+                params![id.0, outcome.name(), level, result_json, now, ran.map(Mode::as_str)],
             )
         })
     }

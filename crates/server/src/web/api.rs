@@ -1,6 +1,7 @@
 //! The JSON API: `GET /api/runs` (the runs list's filters and `page`), `GET /api/runs/{id}` (one
-//! run with its parsed `result.json`, files and log URLs), `GET /api/recipes`. Times are Unix
-//! milliseconds; URLs are absolute, from the configured public URL.
+//! run with its parsed `result.json`, files and log URLs), `GET /api/recipes` (with each recipe's
+//! warm canonical copy). Times are Unix milliseconds; URLs are absolute, from the configured
+//! public URL.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -12,6 +13,7 @@ use super::error::ApiError;
 use super::model::{self, LoadedRun};
 use super::pages;
 use super::query::{self, ListParams, ListQuery};
+use super::warm::ApiCanonical;
 use super::{artifacts, format, WebState};
 use crate::store::Run;
 
@@ -156,6 +158,8 @@ pub struct ApiRecipe {
     /// The latest cold and quick runs that ended.
     pub cold: Option<ApiLast>,
     pub quick: Option<ApiLast>,
+    /// Its warm canonical copy; `null` when it has none.
+    pub canonical: Option<ApiCanonical>,
 }
 
 #[derive(Debug, Serialize)]
@@ -174,16 +178,17 @@ pub async fn recipes(State(state): State<WebState>) -> Result<Json<RecipesAnswer
         level_of: model::RunRow::new(run, 0).level_of,
         finished_at: run.finished_at,
     };
-    let recipes = pages::summaries(&state)
+    let recipes = pages::listing(&state)
         .await?
         .iter()
-        .map(|s| ApiRecipe {
+        .map(|(s, copy)| ApiRecipe {
             recipe: s.recipe.clone(),
             runs: s.runs,
             runs_url: state.url(&format!("/api/runs?recipe={}", format::encode(&s.recipe))),
             badge_url: state.url(&format!("/badge/{}.svg", format::encode(&s.recipe))),
             cold: s.cold.as_ref().map(last),
             quick: s.quick.as_ref().map(last),
+            canonical: copy.as_ref().map(ApiCanonical::of),
         })
         .collect();
     Ok(Json(RecipesAnswer { recipes }))

@@ -8,7 +8,8 @@
 //! - `logs`: a run's log for its page, and followed live as server-sent events (`streams` caps
 //!   how many are open).
 //! - `artifacts`: the files of a run directory, listed and served (never outside it).
-//! - `badge`: the SVG badge of a recipe.
+//! - `badge`: the SVG badge of a recipe; `warm`: the recipes' canonical copies, read from their
+//!   records.
 //! - `metrics`: `/metrics` in the Prometheus text format; `health`: `/healthz`.
 //! - `model`, `query`, `format`, `error`: what those share.
 
@@ -25,6 +26,7 @@ mod pages;
 mod query;
 mod redact;
 pub mod streams;
+mod warm;
 
 use std::path::PathBuf;
 use std::sync::Arc;

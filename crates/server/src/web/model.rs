@@ -41,6 +41,8 @@ pub struct ResultView {
     pub level: Option<u64>,
     pub level_of: Option<u64>,
     pub teardown_error: Option<String>,
+    /// The engine's word on the run as a whole (e.g. why a quick run ran cold).
+    pub notice: Option<String>,
 }
 
 impl ResultView {
@@ -85,6 +87,7 @@ impl ResultView {
             level: json.get("level").and_then(Value::as_u64),
             level_of: json.get("level_of").and_then(Value::as_u64),
             teardown_error: json.get("teardown_error").and_then(Value::as_str).map(str::to_owned),
+            notice: json.get("notice").and_then(Value::as_str).map(str::to_owned),
             json,
         }
     }

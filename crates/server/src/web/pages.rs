@@ -1,5 +1,5 @@
-//! The HTML pages: the runs list (`/`), a run (`/runs/{id}`), the recipes (`/recipes`) and the
-//! 404 page. Rendered by askama (which escapes), readable without JavaScript.
+//! The HTML pages: the runs list (`/`), a run (`/runs/{id}`), the recipes (`/recipes`, with their
+//! warm canonical copies) and the 404 page. Rendered by askama (which escapes), readable without JavaScript.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -12,10 +12,12 @@ use super::error::{ApiError, WebError};
 use super::logs::{self, PageLog};
 use super::model::{self, now_ms, ResultView, RunRow};
 use super::query::{self, ListParams, ListQuery};
+use super::warm::{self, CanonicalCell};
 use super::{db, format, redact, WebState};
 use crate::paths;
 use crate::store::dashboard::RecipeSummary;
 use crate::store::{Run, RunState};
+use harness::warm::canonical::Canonical;
 
 fn html(t: &impl Template) -> Result<Response, WebError> {
     Ok(Html(t.render().map_err(WebError::internal)?).into_response())
@@ -177,12 +179,16 @@ pub struct RecipeRow {
     pub badge_markdown: String,
     /// The last cold, then quick, run.
     pub modes: Vec<Option<Last>>,
+    /// Its warm canonical copy, when it has one.
+    pub canonical: Option<CanonicalCell>,
 }
 
 #[derive(Template)]
 #[template(path = "recipes.html")]
 struct RecipesPage {
     rows: Vec<RecipeRow>,
+    /// Whether any recipe has a canonical copy.
+    any_canonical: bool,
 }
 
 /// The recipes with their latest results, redacted.
@@ -200,12 +206,32 @@ pub async fn summaries(state: &WebState) -> Result<Vec<RecipeSummary>, WebError>
         .collect())
 }
 
-/// `GET /recipes`.
-pub async fn recipes(State(state): State<WebState>) -> Result<Response, WebError> {
-    let rows = summaries(&state)
+/// Every recipe that has runs or a canonical copy, by name: its latest results and its copy.
+pub async fn listing(state: &WebState) -> Result<Vec<(RecipeSummary, Option<Canonical>)>, WebError> {
+    let mut copies = warm::load(state).await;
+    let mut listed: Vec<(RecipeSummary, Option<Canonical>)> = summaries(state)
         .await?
         .into_iter()
         .map(|s| {
+            let copy = copies.iter().position(|c| c.recipe == s.recipe).map(|i| copies.remove(i));
+            (s, copy)
+        })
+        .collect();
+    listed.extend(
+        copies
+            .into_iter()
+            .map(|c| (RecipeSummary { recipe: c.recipe.clone(), runs: 0, cold: None, quick: None }, Some(c))),
+    );
+    listed.sort_by(|a, b| a.0.recipe.cmp(&b.0.recipe));
+    Ok(listed)
+}
+
+/// `GET /recipes`.
+pub async fn recipes(State(state): State<WebState>) -> Result<Response, WebError> {
+    let rows: Vec<RecipeRow> = listing(&state)
+        .await?
+        .into_iter()
+        .map(|(s, copy)| {
             let badge = format!("/badge/{}.svg", format::encode(&s.recipe));
             let runs_href = format!("/?recipe={}", format::encode(&s.recipe));
             RecipeRow {
@@ -214,11 +240,13 @@ pub async fn recipes(State(state): State<WebState>) -> Result<Response, WebError
                 runs_href,
                 runs: s.runs,
                 modes: vec![s.cold.as_ref().map(Last::of), s.quick.as_ref().map(Last::of)],
+                canonical: copy.as_ref().map(CanonicalCell::of),
                 recipe: s.recipe,
             }
         })
         .collect();
-    html(&RecipesPage { rows })
+    let any_canonical = rows.iter().any(|r| r.canonical.is_some());
+    html(&RecipesPage { rows, any_canonical })
 }
 
 /// Anything else: the 404 page (JSON under `/api/`).
