@@ -18,7 +18,9 @@ pub const PROXY_NETWORK: &str = "proxy";
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The engine, network and proxy checks, in that order.
-pub async fn checks(proxy_label: &(String, String)) -> Vec<Check> {
+/// `proxy_stack`: the stack of the configured proxy, when the config loads (other services that
+/// carry the proxy label, say a throwaway proxy of a test, are then not this host's proxy).
+pub async fn checks(proxy_label: &(String, String), proxy_stack: Option<&str>) -> Vec<Check> {
     let swarm = match within(swarm::Swarm::connect()).await {
         Ok(swarm) => swarm,
         Err(e) => {
@@ -34,7 +36,7 @@ pub async fn checks(proxy_label: &(String, String)) -> Vec<Check> {
         }
     };
     let docker = swarm.docker();
-    vec![engine(docker).await, network(docker, PROXY_NETWORK).await, proxy(docker, proxy_label).await]
+    vec![engine(docker).await, network(docker, PROXY_NETWORK).await, proxy(docker, proxy_label, proxy_stack).await]
 }
 
 /// Runs one engine call under [`TIMEOUT`], flattening the timeout into the error text.
@@ -118,10 +120,13 @@ pub fn network_kind(name: &str, driver: &str, scope: &str) -> Check {
     }
 }
 
-/// A service carrying the proxy label exists, and every one of them runs all its replicas.
-pub async fn proxy(docker: &Docker, label: &(String, String)) -> Check {
-    let options =
-        ListServicesOptions { filters: Some(swarm::labels::filter_label(&label.0, &label.1)), status: Some(true) };
+/// A service carrying the proxy label (in `stack`, if given) exists, and every one of them runs
+/// all its replicas.
+pub async fn proxy(docker: &Docker, label: &(String, String), stack: Option<&str>) -> Check {
+    let mut wanted = vec![format!("{}={}", label.0, label.1)];
+    wanted.extend(stack.map(|s| format!("{}={s}", swarm::labels::STACK_NAMESPACE)));
+    let filters = std::collections::HashMap::from([("label".to_string(), wanted.clone())]);
+    let options = ListServicesOptions { filters: Some(filters), status: Some(true) };
     match within(docker.list_services(Some(options))).await {
         Ok(services) => {
             let replicas: Vec<Replicas> = services
@@ -135,7 +140,7 @@ pub async fn proxy(docker: &Docker, label: &(String, String)) -> Check {
                     }
                 })
                 .collect();
-            proxy_replicas(&format!("{}={}", label.0, label.1), &replicas)
+            proxy_replicas(&wanted.join(" and "), &replicas)
         }
         Err(e) => Check::fail("proxy", format!("cannot list the proxy's services: {e}"), "check `docker info`"),
     }

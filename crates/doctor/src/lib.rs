@@ -66,7 +66,8 @@ pub async fn run(options: &Options) -> Vec<Check> {
             format!("correct it; `ccci config check --config {}` shows the rest", options.config.display()),
         ),
     });
-    checks.extend(docker::checks(&options.proxy_label).await);
+    let proxy_stack = config.as_ref().ok().map(|c| recipe::app_env::stack_name(&c.infra.proxy.domain));
+    checks.extend(docker::checks(&options.proxy_label, proxy_stack.as_deref()).await);
     match &config {
         Ok(config) => {
             checks.push(tls::https(config).await);

@@ -33,7 +33,7 @@ fn create(services: &mut Services, name: &str, label: &str, extra: &[&str]) {
 
 async fn proxy_check(label: &(String, String)) -> Check {
     let swarm = swarm::Swarm::connect().await.expect("the testbed's engine");
-    doctor::docker::proxy(swarm.docker(), label).await
+    doctor::docker::proxy(swarm.docker(), label, None).await
 }
 
 #[tokio::test]
