@@ -125,12 +125,22 @@ fn with_line(world: &World, key: &str, line: &str) {
 #[test]
 fn a_proxy_that_does_not_answer_fails_naming_it_and_a_certificate_for_another_domain_fails() {
     // As on a host whose proxy was removed: nothing listens where the configuration says the
-    // proxy is (a port free right now; the shared testbed proxy itself is never touched).
+    // proxy is (a port free right now), and no service runs in the proxy's stack (the configured
+    // proxy is one that was never deployed; the shared testbed proxy itself is never touched).
     let world = World::new("simple", Knobs::default());
     let nowhere = format!("127.0.0.1:{}", support::server::free_port());
     with_line(&world, "proxy", &format!("proxy = \"{nowhere}\""));
+    let mut text = std::fs::read_to_string(&world.config).unwrap();
+    text.push_str("\n[infra.proxy]\ndomain = \"traefik-removed.ccci.test\"\n");
+    std::fs::write(&world.config, text).unwrap();
     let out = doctor(&world, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let proxy = line(&out, "proxy");
+    assert!(
+        proxy.starts_with("FAIL proxy: no swarm service labelled cc-ci.infra=proxy and ")
+            && proxy.contains("com.docker.stack.namespace=traefik-removed_ccci_test: the proxy is not deployed"),
+        "{proxy}"
+    );
     let https = line(&out, "https");
     assert!(
         https.starts_with(&format!("FAIL https: the proxy does not answer as it should at {nowhere}: cannot reach")),
