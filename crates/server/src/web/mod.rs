@@ -9,6 +9,7 @@
 //!   how many are open).
 //! - `artifacts`: the files of a run directory, listed and served (never outside it).
 //! - `badge`: the SVG badge of a recipe.
+//! - `sweeps`: the sweeps and their reports, and the disk figures (pages and JSON).
 //! - `metrics`: `/metrics` in the Prometheus text format; `health`: `/healthz`.
 //! - `model`, `query`, `format`, `error`: what those share.
 
@@ -25,6 +26,7 @@ mod pages;
 mod query;
 mod redact;
 pub mod streams;
+mod sweeps;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,10 +36,12 @@ use axum::Router;
 use harness::redact::Redactor;
 
 pub use artifacts::MAX_JSON;
+pub use format::time as format_time;
 pub use error::WebError;
 pub use streams::StreamSlots;
 
 use crate::config::HttpLimits;
+use crate::disk::usage::UsageCache;
 use crate::health::Health;
 use crate::store::{Store, StoreError};
 
@@ -56,6 +60,8 @@ pub struct WebState {
     pub health: Health,
     /// The live-log streams open.
     pub streams: Arc<StreamSlots>,
+    /// The latest disk use figures.
+    pub disk: UsageCache,
 }
 
 impl WebState {
@@ -70,6 +76,7 @@ impl WebState {
             redactor,
             health: Health::default(),
             streams: StreamSlots::new(limits.max_log_streams, limits.max_log_streams_per_run),
+            disk: UsageCache::default(),
         }
     }
 
@@ -87,10 +94,15 @@ pub fn router(state: WebState) -> Router {
         .route("/runs/{id}/log/stream", get(logs::stream))
         .route("/runs/{id}/artifacts/{*path}", get(artifacts::serve))
         .route("/recipes", get(pages::recipes))
+        .route("/sweeps", get(sweeps::list))
+        .route("/sweeps/{id}", get(sweeps::one))
         .route("/badge/{file}", get(badge::badge))
         .route("/api/runs", get(api::runs))
         .route("/api/runs/{id}", get(api::run))
         .route("/api/recipes", get(api::recipes))
+        .route("/api/sweeps", get(sweeps::api_list))
+        .route("/api/sweeps/{id}", get(sweeps::api_one))
+        .route("/api/disk", get(sweeps::api_disk))
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(health::healthz))
         .fallback(pages::not_found)

@@ -23,6 +23,7 @@ pub(crate) fn method_router(name: &str, filter: MethodFilter) -> MethodRouter<Sh
     match name {
         "list_pulls" => on(filter, list_pulls),
         "get_pull" => on(filter, get_pull),
+        "edit_pull" => on(filter, edit_pull),
         "repo_comments" => on(filter, repo_comments),
         "issue_comments" => on(filter, issue_comments),
         "post_comment" => on(filter, post_comment),
@@ -74,6 +75,43 @@ async fn get_pull(State(shared): State<Shared>, Path((owner, name, index)): Path
     let Some(repo) = world.repo(&owner, &name) else { return not_found(&shared, "repository") };
     let Some(pull) = repo.pulls.get(&index) else { return not_found(&shared, "pull request") };
     answer(200, Some(json::pull(&world, &shared.urls, repo, pull)), &[])
+}
+
+/// `EditPullRequestOption`, of which the fake implements the state (any other field is refused).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditPullOption {
+    state: Option<String>,
+}
+
+/// quirk: editing a pull request answers 201, not 200.
+async fn edit_pull(
+    State(shared): State<Shared>,
+    Path((owner, name, index)): Path<(String, String, u64)>,
+    Json(option): Json<EditPullOption>,
+) -> Response {
+    let mut world = shared.lock();
+    let now = world.now();
+    let full = format!("{owner}/{name}");
+    let Some(mut repo) = world.repos.remove(&full) else { return not_found(&shared, "repository") };
+    let answer_for = |repo: &mut super::state::Repo| {
+        let Some(pull) = repo.pulls.get_mut(&index) else { return Err(not_found(&shared, "pull request")) };
+        match option.state.as_deref() {
+            None => {}
+            Some("closed") => pull.open = false,
+            Some("open") => pull.open = true,
+            Some(other) => return Err(unprocessable(&shared, &format!("invalid state {other:?}"))),
+        }
+        pull.updated = now;
+        Ok(())
+    };
+    let changed = answer_for(&mut repo);
+    let response = match changed {
+        Ok(()) => answer(201, Some(json::pull(&world, &shared.urls, &repo, &repo.pulls[&index])), &[]),
+        Err(response) => response,
+    };
+    world.repos.insert(full, repo);
+    response
 }
 
 /// `since` as whole Unix seconds (the forge's resolution), `None` when absent.
