@@ -233,6 +233,7 @@ struct RawConfig {
     engine: Option<PathBuf>,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
     node_hosts: Vec<String>,
     #[serde(default)]
     sweep: crate::sweep::schedule::RawSweep,
@@ -536,6 +537,9 @@ fn check_git_url(url: &str) -> Result<(), String> {
             return Err("must not carry credentials (`user:password@`): upstreams are read anonymously".into());
         }
         return if rest.is_empty() { Err(format!("{url:?} names no repository")) } else { Ok(()) };
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(format!("{scheme}:// is not a git transport cc-ci reads (https://, http://, git://, ssh://, file://)"));
     }
     let scp_like = url.split_once(':').is_some_and(|(host, path)| !host.contains('/') && !path.is_empty());
     if url.starts_with('/') || scp_like {

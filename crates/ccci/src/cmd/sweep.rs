@@ -26,13 +26,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the ccci executable to start runs with")?;
     let parts = server::serve::assemble(&config, exe)?;
     if !args.once {
-        let store = &parts.store;
-        let anchor = match store.last_sweep_start()? {
-            Some(last) => last,
-            None => store.sweep_schedule_since()?,
-        };
-        let due = config.sweep.schedule.next_due(anchor);
-        if due > store.now() {
+        let due = config.sweep.schedule.next_due_on(&parts.store)?;
+        if due > parts.store.now() {
             let (every, _) = config.sweep.schedule.describe();
             eprintln!(
                 "no sweep is due: the next is due at {} (every {every}); `ccci sweep --once` sweeps now",

@@ -22,11 +22,13 @@ pub struct Knobs {
     pub max_tests: u32,
     /// `run_timeout_seconds` (the default of 60 minutes otherwise).
     pub timeout_seconds: Option<u64>,
+    /// `base_domain` (a test whose runs outlive a canonical copy takes its own).
+    pub base_domain: &'static str,
 }
 
 impl Default for Knobs {
     fn default() -> Self {
-        Knobs { poll_seconds: 1, max_tests: 1, timeout_seconds: None }
+        Knobs { poll_seconds: 1, max_tests: 1, timeout_seconds: None, base_domain: "ccci.test" }
     }
 }
 
@@ -59,13 +61,14 @@ impl World {
         std::fs::write(&secret_file, HOOK_SECRET).expect("secret file");
         let timeout = knobs.timeout_seconds.map(|s| format!("run_timeout_seconds = {s}\n")).unwrap_or_default();
         let text = format!(
-            "base_domain = \"ccci.test\"\npublic_url = \"{public_url}\"\nlisten = \"127.0.0.1:{port}\"\n\
+            "base_domain = \"{base}\"\npublic_url = \"{public_url}\"\nlisten = \"127.0.0.1:{port}\"\n\
              proxy = \"{proxy}\"\ndnsrr = true\ndata_dir = \"{data}\"\nmax_tests = {max}\n\
              poll_interval_seconds = {poll}\n{timeout}\
              [forge]\nkind = \"gitea\"\nbase_url = \"{forge_url}\"\nbot_login = \"{bot}\"\ntoken_file = \"{token}\"\n\
              [webhook]\nsecret_file = \"{secret}\"\n[auth]\norg = \"{ORG}\"\n\
              [tls]\ncert_file = \"{tls}/wildcard.pem\"\nkey_file = \"{tls}/wildcard.key\"\nca_file = \"{tls}/ca.pem\"\n\
              [[repos]]\nrepo = \"{repo}\"\n",
+            base = knobs.base_domain,
             proxy = testbed::proxy_addr(),
             data = data_dir.display(),
             max = knobs.max_tests,
@@ -79,6 +82,13 @@ impl World {
         let config = work.path().join("ccci-server.toml");
         std::fs::write(&config, text).expect("config file");
         World { forge, work, repo, config, data_dir, public_url }
+    }
+
+    /// Appends `text` to the configuration file (it ends in the `[[repos]]` entry of the fixture).
+    pub fn append_config(&self, text: &str) {
+        let mut config = std::fs::read_to_string(&self.config).expect("config file");
+        config.push_str(text);
+        std::fs::write(&self.config, config).expect("config file");
     }
 
     /// Starts `ccci serve` and waits until it listens and has read the forge once.

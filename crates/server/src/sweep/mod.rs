@@ -277,13 +277,8 @@ impl Sweeper {
     /// Sweeps whenever the schedule says one is due (a missed one at once, once); never ends.
     pub async fn run_on_schedule(self, schedule: schedule::Schedule) -> String {
         loop {
-            let anchor = match self.store.last_sweep_start() {
-                Ok(Some(last)) => Ok(last),
-                Ok(None) => self.store.sweep_schedule_since(),
-                Err(e) => Err(e),
-            };
-            let wait = match anchor {
-                Ok(anchor) => schedule.next_due(anchor) - self.store.now(),
+            let wait = match schedule.next_due_on(&self.store) {
+                Ok(due) => due - self.store.now(),
                 Err(e) => {
                     self.events.log(format!("sweep schedule: cannot read the last sweep: {e}"));
                     RETRY.as_millis() as i64

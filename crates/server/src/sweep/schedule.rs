@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::store::{Store, StoreError};
+
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 /// Default for `[sweep] every`.
@@ -107,6 +109,18 @@ impl Schedule {
         }
     }
 
+    /// When the next sweep on `store` is due: [`Schedule::next_due`] of the latest sweep's start,
+    /// or before the first sweep of when the schedule was first armed on this store (arming it
+    /// now if it never was). A due time in the past means "sweep now" — once, however many
+    /// periods were missed: that sweep's start is the next anchor.
+    pub fn next_due_on(&self, store: &Store) -> Result<i64, StoreError> {
+        let anchor = match store.last_sweep_start()? {
+            Some(last) => last,
+            None => store.sweep_schedule_since()?,
+        };
+        Ok(self.next_due(anchor))
+    }
+
     /// `every = "7d"` and `at = "03:00"` as the configuration would say them.
     pub fn describe(&self) -> (String, Option<String>) {
         let secs = self.every.as_secs();
@@ -170,6 +184,62 @@ mod tests {
         // Before 03:00 counts from the day before's.
         assert_eq!(s.next_due(day + HOUR), day + 6 * DAY_MS + 3 * HOUR);
         assert_eq!(s.describe(), ("1w".to_string(), Some("03:00".to_string())));
+    }
+
+    /// A store whose clock the test sets (Unix milliseconds).
+    fn clocked_store(dir: &tempfile::TempDir) -> (Store, std::sync::Arc<std::sync::atomic::AtomicI64>) {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let clock = std::sync::Arc::new(AtomicI64::new(0));
+        let read = clock.clone();
+        let store =
+            Store::open_with_clock(&dir.path().join("s.sqlite"), std::sync::Arc::new(move || read.load(Ordering::SeqCst)))
+                .unwrap();
+        (store, clock)
+    }
+
+    /// One sweep on `store` at its clock's now, begun and finished.
+    fn sweep_now(store: &Store) {
+        let id = store.begin_sweep("schedule").unwrap().expect("no sweep open");
+        store.update_sweep(id, crate::store::SweepState::Finished, Some("{}")).unwrap();
+    }
+
+    #[test]
+    fn missed_sweeps_are_caught_up_once_at_start_then_the_period_counts_from_that_sweep() {
+        use std::sync::atomic::Ordering;
+        for (at, first_due, after_catch_up) in [
+            // Without a time of day: a week after arming, then a week after the catch-up.
+            (None, 20_000 * DAY_MS + 10 * HOUR + 7 * DAY_MS, 20_030 * DAY_MS + 15 * HOUR + 7 * DAY_MS),
+            // At 03:00: the arming day's 03:00 plus a week, then the catch-up day's.
+            (Some("03:00"), 20_007 * DAY_MS + 3 * HOUR, 20_037 * DAY_MS + 3 * HOUR),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, clock) = clocked_store(&dir);
+            let s = schedule("7d", at);
+            // The server first starts (arming the schedule) on day 0 at 10:00: nothing is due.
+            clock.store(20_000 * DAY_MS + 10 * HOUR, Ordering::SeqCst);
+            assert_eq!(s.next_due_on(&store).unwrap(), first_due, "{at:?}");
+            assert!(s.next_due_on(&store).unwrap() > store.now());
+            // It is down from day 2 to day 30 at 15:00, four sweeps missed: one is due at once...
+            clock.store(20_030 * DAY_MS + 15 * HOUR, Ordering::SeqCst);
+            assert!(s.next_due_on(&store).unwrap() <= store.now(), "{at:?}: the missed sweep is due");
+            sweep_now(&store);
+            // ...and only one: after it, the next is a full period away.
+            assert_eq!(s.next_due_on(&store).unwrap(), after_catch_up, "{at:?}");
+            assert!(s.next_due_on(&store).unwrap() > store.now(), "{at:?}: caught up once, not once per missed week");
+        }
+    }
+
+    #[test]
+    fn a_sweep_by_hand_moves_the_next_scheduled_one() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, clock) = clocked_store(&dir);
+        let s = schedule("1d", None);
+        assert_eq!(s.next_due_on(&store).unwrap(), DAY_MS, "armed at 0");
+        clock.store(20 * HOUR, Ordering::SeqCst);
+        sweep_now(&store);
+        assert_eq!(s.next_due_on(&store).unwrap(), 44 * HOUR);
+        assert_eq!(store.last_sweep_start().unwrap(), Some(20 * HOUR), "the last run is persisted in the store");
     }
 
     #[test]

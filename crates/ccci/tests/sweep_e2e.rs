@@ -1,0 +1,193 @@
+//! The sweep end to end (SPEC S1–S2): `ccci sweep --once` against the fake forge (the mirrors,
+//! real git over HTTP with pushes as the bot), a second fake forge as the upstream (its default
+//! branch `master`), and the testbed's real swarm. The mirror is made equal to upstream (branch
+//! forced back, a tag removed, later a new annotated tag added); the newest release is cold-tested
+//! and promoted to the canonical copy; a pull request merged upstream is closed with a comment,
+//! another is left open; a recipe without tags is "never released"; a sweep after that changes
+//! nothing ("no new version"); the reports are in the store and on the dashboard.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::server::{http_get, Knobs, World};
+use testbed::fake_forge::FakeForge;
+
+/// `git -C dir args…` with a fixed identity; panics on failure.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Upstream", "-c", "user.email=up@example.org"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `ccci sweep --config <world's> --once --json`, as an operator would start it: its exit code
+/// and report.
+fn sweep(world: &World) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ccci"))
+        .args(["sweep", "--once", "--json", "--config"])
+        .arg(&world.config)
+        .env_remove("CCCI_PROXY_ADDR")
+        .output()
+        .expect("ccci sweep runs");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}): {}\nstderr:\n{}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            world.server_log()
+        )
+    });
+    (out.status.code(), report)
+}
+
+/// The report's line of `recipe`.
+fn line<'a>(report: &'a serde_json::Value, recipe: &str) -> &'a serde_json::Value {
+    report["recipes"].as_array().unwrap().iter().find(|r| r["recipe"] == recipe).unwrap_or_else(|| panic!("{report}"))
+}
+
+/// The canonical copy of `recipe` (`ccci warm status --json` on the world's data dir).
+fn canonical(world: &World, recipe: &str) -> Option<serde_json::Value> {
+    let out = support::ccci(world.work.path()).args(["warm", "status", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    all.into_iter().find(|c| c["recipe"] == recipe)
+}
+
+/// What the fake forge `forge` serves as `repo`'s default branch and tags (`git ls-remote`).
+fn refs(forge: &FakeForge, repo: &str) -> (String, Vec<String>) {
+    let out = git(Path::new("."), &["ls-remote", "--symref", &forge.clone_url(repo)]);
+    let head = out.lines().find_map(|l| l.strip_prefix("ref: refs/heads/")).map(|l| l.split('\t').next().unwrap().to_string());
+    let branch = head.expect("a default branch");
+    let commit = out
+        .lines()
+        .find_map(|l| l.strip_suffix(&format!("\trefs/heads/{branch}")))
+        .expect("the branch's commit")
+        .to_string();
+    let tags = out.lines().filter_map(|l| l.split_once("\trefs/tags/")).map(|(o, t)| format!("{t}={o}")).collect();
+    (commit, tags)
+}
+
+#[test]
+fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the_second_time() {
+    let world = World::new("simple", Knobs { poll_seconds: 3600, base_domain: "sw.ccci.test", ..Knobs::default() });
+    let work = world.work.path();
+    let source = work.join("source");
+    let first = git(&source, &["rev-parse", "1.0.0+1.35^{commit}"]);
+    let second = git(&source, &["rev-parse", "1.1.0+1.36^{commit}"]);
+
+    // Upstream: the recipe as its maintainers publish it, on `master`, so far only 1.0.0.
+    let upstream_src = work.join("upstream");
+    git(work, &["clone", "--quiet", &source.to_string_lossy(), &upstream_src.to_string_lossy()]);
+    git(&upstream_src, &["checkout", "--quiet", "-b", "master", &first]);
+    git(&upstream_src, &["branch", "--quiet", "-D", "main"]);
+    git(&upstream_src, &["tag", "-d", "1.1.0+1.36"]);
+    let upstream = FakeForge::start();
+    upstream.create_repo_from_git("up/simple", &upstream_src);
+
+    // The mirror has both releases (upstream later rewrote its history without 1.1.0), a branch
+    // of its own with pull request #2, and #1 whose head is 1.1.0's commit.
+    git(&source, &["checkout", "--quiet", "-b", "feature"]);
+    git(&source, &["commit", "--quiet", "--allow-empty", "-m", "a change of the mirror's own"]);
+    git(&source, &["checkout", "--quiet", "main"]);
+    world.forge.push_from(&world.repo, &source);
+    assert_eq!(world.forge.open_pr_from_branch(&world.repo, 1, "main"), second);
+    let feature = world.forge.open_pr_from_branch(&world.repo, 2, "feature");
+
+    // A second recipe, never released: no tags, no upstream.
+    let untagged = work.join("untagged");
+    git(work, &["clone", "--quiet", &source.to_string_lossy(), &untagged.to_string_lossy()]);
+    for tag in ["1.0.0+1.35", "1.1.0+1.36"] {
+        git(&untagged, &["tag", "-d", tag]);
+    }
+    world.forge.create_repo_from_git("coop-cloud/untagged", &untagged);
+    world.append_config(&format!(
+        "upstream = \"{}\"\n[[repos]]\nrepo = \"coop-cloud/untagged\"\n",
+        upstream.clone_url("up/simple")
+    ));
+
+    // Sweep 1: the mirror is made equal to upstream (forced back to 1.0.0, 1.1.0 removed), and
+    // 1.0.0 is cold-tested and becomes the canonical copy.
+    let (code, one) = sweep(&world);
+    assert_eq!(code, Some(0), "{one:#}\n{}", world.server_log());
+    let simple = line(&one, "simple");
+    let mirror = &simple["mirror"];
+    assert_eq!(mirror["upstream_branch"], "master", "{mirror}");
+    assert_eq!(mirror["branch"], "main", "{mirror}");
+    assert_eq!((mirror["moved"]["forced"].as_bool(), mirror["moved"]["to"].as_str()), (Some(true), Some(first.as_str())));
+    assert_eq!(mirror["tags_removed"], serde_json::json!(["1.1.0+1.36"]), "{mirror}");
+    assert_eq!(refs(&world.forge, &world.repo), refs(&upstream, "up/simple"), "the mirror equals upstream");
+    assert_eq!(simple["action"], "tested", "{simple}");
+    assert_eq!((simple["tag"].as_str(), simple["promoted"].as_bool()), (Some("1.0.0+1.35"), Some(true)), "{simple}");
+    assert_eq!(canonical(&world, "simple").expect("a canonical copy")["version"], "1.0.0+1.35");
+    let never = line(&one, "untagged");
+    assert_eq!(never["action"], "skipped", "{never}");
+    assert!(never["why"].as_str().unwrap().starts_with("never released"), "{never}");
+    assert!(world.forge.pull_is_open(&world.repo, 1) && world.forge.pull_is_open(&world.repo, 2));
+
+    // Upstream releases 1.1.0 (an annotated tag on `master`)...
+    git(&upstream_src, &["reset", "--quiet", "--hard", &second]);
+    let message = git(&source, &["tag", "-l", "--format=%(contents)", "1.1.0+1.36"]);
+    git(&upstream_src, &["tag", "-a", "1.1.0+1.36", "-m", &message, &second]);
+    upstream.push_from("up/simple", &upstream_src);
+
+    // ...sweep 2 brings it to the mirror, closes #1 (merged upstream), leaves #2, and promotes it.
+    let (code, two) = sweep(&world);
+    assert_eq!(code, Some(0), "{two:#}\n{}", world.server_log());
+    let simple = line(&two, "simple");
+    let mirror = &simple["mirror"];
+    assert_eq!((mirror["moved"]["forced"].as_bool(), mirror["moved"]["to"].as_str()), (Some(false), Some(second.as_str())));
+    assert_eq!(mirror["tags_added"], serde_json::json!(["1.1.0+1.36"]), "{mirror}");
+    assert_eq!((mirror["closed_pulls"].clone(), mirror["open_pulls"].clone()), (serde_json::json!([1]), serde_json::json!([2])));
+    assert_eq!(refs(&world.forge, &world.repo), refs(&upstream, "up/simple"), "the mirror equals upstream");
+    assert!(!world.forge.pull_is_open(&world.repo, 1), "#1 was merged upstream");
+    assert!(world.forge.pull_is_open(&world.repo, 2), "#2 is left alone");
+    let closing = world.bot_comments(1);
+    assert!(closing.len() == 1 && closing[0].contains("already in upstream's `master`"), "{closing:?}");
+    assert!(world.bot_comments(2).is_empty());
+    assert_eq!(simple["canonical"], "1.0.0+1.35");
+    assert_eq!((simple["tag"].as_str(), simple["promoted"].as_bool()), (Some("1.1.0+1.36"), Some(true)), "{simple}");
+    let copy = canonical(&world, "simple").expect("a canonical copy");
+    assert_eq!((copy["version"].as_str(), copy["commit"].as_str()), (Some("1.1.0+1.36"), Some(second.as_str())));
+    let promoted_run = simple["run"].as_i64().expect("the run");
+
+    // Sweep 3 changes nothing.
+    let (code, three) = sweep(&world);
+    assert_eq!(code, Some(0), "{three:#}");
+    let simple = line(&three, "simple");
+    assert_eq!(simple["action"], "skipped", "{simple}");
+    assert!(simple["why"].as_str().unwrap().starts_with("no new version"), "{simple}");
+    let mirror = &simple["mirror"];
+    for field in ["tags_added", "tags_moved", "tags_removed", "closed_pulls"] {
+        assert_eq!(mirror[field], serde_json::json!([]), "{field}: {mirror}");
+    }
+    assert!(mirror["moved"].is_null(), "{mirror}");
+    assert_eq!(canonical(&world, "simple").unwrap(), copy, "the copy is unchanged");
+    let own = git(Path::new("."), &["ls-remote", &world.forge.clone_url(&world.repo), "refs/heads/feature"]);
+    assert!(own.starts_with(&feature), "the mirror's own branch is untouched: {own}");
+
+    // The reports are in the store and on the dashboard.
+    let server = world.serve();
+    let (status, list) = http_get(&format!("{}/api/sweeps", server.url)).expect("the API answers");
+    assert_eq!(status, 200, "{list}");
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
+    let (status, page) = http_get(&format!("{}/sweeps", server.url)).unwrap();
+    assert!(status == 200 && page.contains("/sweeps/2") && page.contains("1 promoted"), "{page}");
+    let (status, page) = http_get(&format!("{}/sweeps/{}", server.url, two["id"])).unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("1.1.0+1.36 tested, promoted") && page.contains(&format!("/runs/{promoted_run}")), "{page}");
+    assert!(page.contains("never released"), "{page}");
+    let run = server.run(promoted_run as u64);
+    assert_eq!((run["outcome"].as_str(), run["mode"].as_str()), (Some("pass"), Some("seed")), "{run}");
+    drop(server);
+
+    let dropped = support::ccci(work).args(["warm", "drop", "simple"]).output().unwrap();
+    assert!(dropped.status.success(), "{}", String::from_utf8_lossy(&dropped.stderr));
+}
