@@ -186,7 +186,7 @@ fn kill_9_with_one_live_and_two_queued_then_restart() {
 fn max_tests_one_runs_one_at_a_time_and_a_run_over_its_timeout_is_stopped() {
     // The `unhealthy` fixture never converges (its own deploy timeout is 30 s), so every run
     // outlives the server's 8 s run timeout, whatever the machine's speed.
-    let world = World::new("unhealthy", Knobs { poll_seconds: 3600, max_tests: 1, timeout_seconds: Some(8), ..Knobs::default() });
+    let world = World::new("unhealthy", Knobs { poll_seconds: 3600, max_tests: 1, timeout_seconds: Some(8) });
     let shas: Vec<String> = (1..=3).map(|n| world.forge.open_pr_from_branch(&world.repo, n, "main")).collect();
     let server = world.serve();
     world.forge.set_webhook(&format!("{}/hooks/forge", server.url), HOOK_SECRET);

@@ -47,6 +47,12 @@ fn sweep(world: &World) -> (Option<i32>, serde_json::Value) {
     (out.status.code(), report)
 }
 
+/// What the engine printed in server run `id` (for failure messages).
+fn engine_output(world: &World, id: &serde_json::Value) -> String {
+    let path = world.data_dir.join("runs").join(id.to_string()).join("engine-output.txt");
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
 /// The report's line of `recipe`.
 fn line<'a>(report: &'a serde_json::Value, recipe: &str) -> &'a serde_json::Value {
     report["recipes"].as_array().unwrap().iter().find(|r| r["recipe"] == recipe).unwrap_or_else(|| panic!("{report}"))
@@ -76,7 +82,7 @@ fn refs(forge: &FakeForge, repo: &str) -> (String, Vec<String>) {
 
 #[test]
 fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the_second_time() {
-    let world = World::new("simple", Knobs { poll_seconds: 3600, base_domain: "sw.ccci.test", ..Knobs::default() });
+    let world = World::new("simple", Knobs { poll_seconds: 3600, ..Knobs::default() });
     let work = world.work.path();
     let source = work.join("source");
     let first = git(&source, &["rev-parse", "1.0.0+1.35^{commit}"]);
@@ -115,7 +121,8 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
     // Sweep 1: the mirror is made equal to upstream (forced back to 1.0.0, 1.1.0 removed), and
     // 1.0.0 is cold-tested and becomes the canonical copy.
     let (code, one) = sweep(&world);
-    assert_eq!(code, Some(0), "{one:#}\n{}", world.server_log());
+    let output = engine_output(&world, &line(&one, "simple")["run"]);
+    assert_eq!(code, Some(0), "{one:#}\n{}\nengine output:\n{output}", world.server_log());
     let simple = line(&one, "simple");
     let mirror = &simple["mirror"];
     assert_eq!(mirror["upstream_branch"], "master", "{mirror}");
@@ -139,7 +146,8 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
 
     // ...sweep 2 brings it to the mirror, closes #1 (merged upstream), leaves #2, and promotes it.
     let (code, two) = sweep(&world);
-    assert_eq!(code, Some(0), "{two:#}\n{}", world.server_log());
+    let output = engine_output(&world, &line(&two, "simple")["run"]);
+    assert_eq!(code, Some(0), "{two:#}\n{}\nengine output:\n{output}", world.server_log());
     let simple = line(&two, "simple");
     let mirror = &simple["mirror"];
     assert_eq!((mirror["moved"]["forced"].as_bool(), mirror["moved"]["to"].as_str()), (Some(false), Some(second.as_str())));

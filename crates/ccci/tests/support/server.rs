@@ -22,13 +22,11 @@ pub struct Knobs {
     pub max_tests: u32,
     /// `run_timeout_seconds` (the default of 60 minutes otherwise).
     pub timeout_seconds: Option<u64>,
-    /// `base_domain` (a test whose runs outlive a canonical copy takes its own).
-    pub base_domain: &'static str,
 }
 
 impl Default for Knobs {
     fn default() -> Self {
-        Knobs { poll_seconds: 1, max_tests: 1, timeout_seconds: None, base_domain: "ccci.test" }
+        Knobs { poll_seconds: 1, max_tests: 1, timeout_seconds: None }
     }
 }
 
@@ -61,14 +59,13 @@ impl World {
         std::fs::write(&secret_file, HOOK_SECRET).expect("secret file");
         let timeout = knobs.timeout_seconds.map(|s| format!("run_timeout_seconds = {s}\n")).unwrap_or_default();
         let text = format!(
-            "base_domain = \"{base}\"\npublic_url = \"{public_url}\"\nlisten = \"127.0.0.1:{port}\"\n\
+            "base_domain = \"ccci.test\"\npublic_url = \"{public_url}\"\nlisten = \"127.0.0.1:{port}\"\n\
              proxy = \"{proxy}\"\ndnsrr = true\ndata_dir = \"{data}\"\nmax_tests = {max}\n\
              poll_interval_seconds = {poll}\n{timeout}\
              [forge]\nkind = \"gitea\"\nbase_url = \"{forge_url}\"\nbot_login = \"{bot}\"\ntoken_file = \"{token}\"\n\
              [webhook]\nsecret_file = \"{secret}\"\n[auth]\norg = \"{ORG}\"\n\
              [tls]\ncert_file = \"{tls}/wildcard.pem\"\nkey_file = \"{tls}/wildcard.key\"\nca_file = \"{tls}/ca.pem\"\n\
              [[repos]]\nrepo = \"{repo}\"\n",
-            base = knobs.base_domain,
             proxy = testbed::proxy_addr(),
             data = data_dir.display(),
             max = knobs.max_tests,
