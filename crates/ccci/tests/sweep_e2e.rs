@@ -53,6 +53,16 @@ fn engine_output(world: &World, id: &serde_json::Value) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// A new dangling image (built without a tag) carrying `label`; its id.
+fn dangling_image(work: &Path, label: &str) -> String {
+    let context = work.join("image");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("Dockerfile"), format!("FROM {}\nRUN echo {label} > /x\n", testbed::BUSYBOX_IMAGE)).unwrap();
+    let out = Command::new("docker").args(["build", "--quiet", "--label", label]).arg(&context).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// The report's line of `recipe`.
 fn line<'a>(report: &'a serde_json::Value, recipe: &str) -> &'a serde_json::Value {
     report["recipes"].as_array().unwrap().iter().find(|r| r["recipe"] == recipe).unwrap_or_else(|| panic!("{report}"))
@@ -113,8 +123,10 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
         git(&untagged, &["tag", "-d", tag]);
     }
     world.forge.create_repo_from_git("coop-cloud/untagged", &untagged);
+    // The clean-up touches only images labelled for this test: the engine is shared.
+    let label = format!("cc-ci.test-sweep={}", std::process::id());
     world.append_config(&format!(
-        "upstream = \"{}\"\n[[repos]]\nrepo = \"coop-cloud/untagged\"\n",
+        "upstream = \"{}\"\n[[repos]]\nrepo = \"coop-cloud/untagged\"\n[disk]\ncleanup_label = \"{label}\"\n",
         upstream.clone_url("up/simple")
     ));
 
@@ -165,8 +177,10 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
     assert_eq!((copy["version"].as_str(), copy["commit"].as_str()), (Some("1.1.0+1.36"), Some(second.as_str())));
     let promoted_run = simple["run"].as_i64().expect("the run");
 
-    // Sweep 3 changes nothing.
+    // Sweep 3 changes nothing but removing a dangling image (labelled for this test).
+    let dangling = dangling_image(work, &label);
     let (code, three) = sweep(&world);
+    assert_eq!(three["cleanup"]["images_removed"], serde_json::json!([dangling]), "{:#}", three["cleanup"]);
     assert_eq!(code, Some(0), "{three:#}");
     let simple = line(&three, "simple");
     assert_eq!(simple["action"], "skipped", "{simple}");
