@@ -56,6 +56,15 @@ fn below_the_floor_a_run_stays_queued_with_an_alert_and_starts_once_there_is_roo
     world.append_config("[disk]\nmin_free_gib = 0.0625\ncleanup = false\n");
     world.forge.open_pr_from_branch(&world.repo, 1, "main");
     let server = world.serve();
+    // The disk figures are measured at start and shown on /metrics and the sweeps page.
+    wait_for("the disk figures on /metrics", Duration::from_secs(60), || {
+        let metrics = http_get(&format!("{}/metrics", server.url)).map(|(_, m)| m).unwrap_or_default();
+        metrics.contains("ccci_disk_floor_bytes 67108864")
+            && metrics.contains("ccci_disk_free_bytes{place=\"data dir\"")
+            && metrics.contains("ccci_disk_bytes{kind=\"runs\"}")
+    });
+    let (_, page) = http_get(&format!("{}/sweeps", server.url)).unwrap();
+    assert!(page.contains("floor (runs wait below it)"), "{page}");
 
     let ballast = world.data_dir.join("ballast");
     std::fs::write(&ballast, vec![1u8; 48 << 20]).expect("the ballast fits");

@@ -213,3 +213,54 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
     let dropped = support::ccci(work).args(["warm", "drop", "simple"]).output().unwrap();
     assert!(dropped.status.success(), "{}", String::from_utf8_lossy(&dropped.stderr));
 }
+
+#[test]
+fn a_sweep_started_while_a_run_is_live_waits_for_it_and_no_run_starts_until_it_ends() {
+    // `unhealthy` never converges: its run is live for its whole deploy timeout. Without its tags
+    // the sweep has nothing to test ("never released") and is over soon after the run.
+    let world = World::new("unhealthy", Knobs { poll_seconds: 3600, max_tests: 2, ..Knobs::default() });
+    let work = world.work.path();
+    let untagged = work.join("untagged");
+    git(work, &["clone", "--quiet", &work.join("source").to_string_lossy(), &untagged.to_string_lossy()]);
+    git(&untagged, &["tag", "-d", "1.0.0+1.35"]);
+    world.forge.push_from(&world.repo, &untagged);
+    world.append_config("[disk]\ncleanup = false\n");
+    world.forge.open_pr_from_branch(&world.repo, 1, "main");
+    let server = world.serve();
+    world.forge.set_webhook(&format!("{}/hooks/forge", server.url), support::server::HOOK_SECRET);
+    world.comment(1, support::server::MEMBER, "!testme tiers=install");
+    server.wait_run(1, &["running"], std::time::Duration::from_secs(30));
+
+    let child = Command::new(env!("CARGO_BIN_EXE_ccci"))
+        .args(["sweep", "--once", "--json", "--config"])
+        .arg(&world.config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ccci sweep starts");
+    support::server::wait_for("the sweep to wait for run 1", std::time::Duration::from_secs(30), || {
+        world.server_log().contains("waiting for 1 run(s) in flight")
+    });
+    // A run asked for meanwhile is queued and stays so until the sweep ends (max_tests is 2).
+    world.comment(1, support::server::MEMBER, "!testme tiers=install");
+    let out = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["waited_for_runs"], 1, "{report:#}");
+    let unhealthy = line(&report, "unhealthy");
+    assert!(unhealthy["why"].as_str().unwrap().starts_with("never released"), "{unhealthy}");
+
+    let first = server.run(1);
+    let sweep_started = report["started_at"].as_i64().unwrap();
+    let sweep_finished = report["finished_at"].as_i64().unwrap();
+    assert!(first["finished_at"].as_i64().unwrap() >= sweep_started, "run 1 was live when the sweep began: {first}");
+    let second = server.wait_run(2, &["running", "finished", "error"], std::time::Duration::from_secs(120));
+    let second_started = second["started_at"].as_i64().unwrap();
+    assert!(
+        second_started >= sweep_finished,
+        "run 2 started at {second_started}, before the sweep ended at {sweep_finished}\n{}",
+        world.server_log()
+    );
+    server.wait_run(2, &["finished", "error"], std::time::Duration::from_secs(300));
+}
