@@ -57,7 +57,8 @@ fn engine_output(world: &World, id: &serde_json::Value) -> String {
 fn dangling_image(work: &Path, label: &str) -> String {
     let context = work.join("image");
     std::fs::create_dir_all(&context).unwrap();
-    std::fs::write(context.join("Dockerfile"), format!("FROM {}\nRUN echo {label} > /x\n", testbed::BUSYBOX_IMAGE)).unwrap();
+    std::fs::write(context.join("Dockerfile"), format!("FROM {}\nRUN echo {label} > /x\n", testbed::BUSYBOX_IMAGE))
+        .unwrap();
     let out = Command::new("docker").args(["build", "--quiet", "--label", label]).arg(&context).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -79,7 +80,8 @@ fn canonical(world: &World, recipe: &str) -> Option<serde_json::Value> {
 /// What the fake forge `forge` serves as `repo`'s default branch and tags (`git ls-remote`).
 fn refs(forge: &FakeForge, repo: &str) -> (String, Vec<String>) {
     let out = git(Path::new("."), &["ls-remote", "--symref", &forge.clone_url(repo)]);
-    let head = out.lines().find_map(|l| l.strip_prefix("ref: refs/heads/")).map(|l| l.split('\t').next().unwrap().to_string());
+    let head =
+        out.lines().find_map(|l| l.strip_prefix("ref: refs/heads/")).map(|l| l.split('\t').next().unwrap().to_string());
     let branch = head.expect("a default branch");
     let commit = out
         .lines()
@@ -139,7 +141,10 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
     let mirror = &simple["mirror"];
     assert_eq!(mirror["upstream_branch"], "master", "{mirror}");
     assert_eq!(mirror["branch"], "main", "{mirror}");
-    assert_eq!((mirror["moved"]["forced"].as_bool(), mirror["moved"]["to"].as_str()), (Some(true), Some(first.as_str())));
+    assert_eq!(
+        (mirror["moved"]["forced"].as_bool(), mirror["moved"]["to"].as_str()),
+        (Some(true), Some(first.as_str()))
+    );
     assert_eq!(mirror["tags_removed"], serde_json::json!(["1.1.0+1.36"]), "{mirror}");
     assert_eq!(refs(&world.forge, &world.repo), refs(&upstream, "up/simple"), "the mirror equals upstream");
     assert_eq!(simple["action"], "tested", "{simple}");
@@ -162,9 +167,15 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
     assert_eq!(code, Some(0), "{two:#}\n{}\nengine output:\n{output}", world.server_log());
     let simple = line(&two, "simple");
     let mirror = &simple["mirror"];
-    assert_eq!((mirror["moved"]["forced"].as_bool(), mirror["moved"]["to"].as_str()), (Some(false), Some(second.as_str())));
+    assert_eq!(
+        (mirror["moved"]["forced"].as_bool(), mirror["moved"]["to"].as_str()),
+        (Some(false), Some(second.as_str()))
+    );
     assert_eq!(mirror["tags_added"], serde_json::json!(["1.1.0+1.36"]), "{mirror}");
-    assert_eq!((mirror["closed_pulls"].clone(), mirror["open_pulls"].clone()), (serde_json::json!([1]), serde_json::json!([2])));
+    assert_eq!(
+        (mirror["closed_pulls"].clone(), mirror["open_pulls"].clone()),
+        (serde_json::json!([1]), serde_json::json!([2]))
+    );
     assert_eq!(refs(&world.forge, &world.repo), refs(&upstream, "up/simple"), "the mirror equals upstream");
     assert!(!world.forge.pull_is_open(&world.repo, 1), "#1 was merged upstream");
     assert!(world.forge.pull_is_open(&world.repo, 2), "#2 is left alone");

@@ -36,7 +36,9 @@ impl Client {
         const CALL: &str = "close pull request";
         let url = self.url(&["repos", &repo.owner, &repo.name, "pulls", &number.to_string()]);
         let response = self
-            .send(CALL, Idempotency::Safe, &[200, 201], |http| http.patch(url.clone()).json(&StateOption { state: "closed" }))
+            .send(CALL, Idempotency::Safe, &[200, 201], |http| {
+                http.patch(url.clone()).json(&StateOption { state: "closed" })
+            })
             .await?;
         Client::json(CALL, response).await
     }

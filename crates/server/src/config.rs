@@ -539,7 +539,9 @@ fn check_git_url(url: &str) -> Result<(), String> {
         return if rest.is_empty() { Err(format!("{url:?} names no repository")) } else { Ok(()) };
     }
     if let Some((scheme, _)) = url.split_once("://") {
-        return Err(format!("{scheme}:// is not a git transport cc-ci reads (https://, http://, git://, ssh://, file://)"));
+        return Err(format!(
+            "{scheme}:// is not a git transport cc-ci reads (https://, http://, git://, ssh://, file://)"
+        ));
     }
     let scp_like = url.split_once(':').is_some_and(|(host, path)| !host.contains('/') && !path.is_empty());
     if url.starts_with('/') || scp_like {
@@ -737,7 +739,10 @@ mod tests {
             "{MINIMAL}\n[[repos]]\nrepo = \"coop-cloud/app-db\"\n[[repos]]\nrepo = \"me/x\"\nrecipe = \"other\"\n"
         );
         let c = parse(p(), &text, &env_token).unwrap();
-        assert_eq!(c.repos[0], RepoConfig { repo: "coop-cloud/app-db".into(), recipe: "app-db".into(), upstream: None });
+        assert_eq!(
+            c.repos[0],
+            RepoConfig { repo: "coop-cloud/app-db".into(), recipe: "app-db".into(), upstream: None }
+        );
         assert_eq!(c.repos[1].recipe, "other");
         let dup = format!("{text}[[repos]]\nrepo = \"Coop-Cloud/app-db\"\n");
         let err = parse(p(), &dup, &env_token).unwrap_err().to_string();
@@ -758,7 +763,12 @@ mod tests {
         assert_eq!(c.sweep.schedule.at, Some(150));
         assert_eq!(c.disk.min_free_bytes(), 1 << 29);
         let shown = effective(&c);
-        for line in ["every = \"1d\"", "at = \"02:30\"", "min_free_gib = 0.5", "upstream = \"https://git.example.org/up/app.git\""] {
+        for line in [
+            "every = \"1d\"",
+            "at = \"02:30\"",
+            "min_free_gib = 0.5",
+            "upstream = \"https://git.example.org/up/app.git\"",
+        ] {
             assert!(shown.contains(line), "{line} missing from:\n{shown}");
         }
         for bad in ["https://bot:pw@git.example.org/up/app.git", "not a url", "ftp://x/y"] {

@@ -137,8 +137,7 @@ pub async fn record_end(store: &Store, health: &Health, events: &Events, run: &R
         RunEnd::Error(message) => message,
     };
     let what = format!("recording run {}'s end", run.id);
-    let recorded =
-        persist::write(health, events, &what, Tries::UntilWritten, || store.fail(run.id, &message)).await;
+    let recorded = persist::write(health, events, &what, Tries::UntilWritten, || store.fail(run.id, &message)).await;
     if let Err(e) = recorded {
         events.log(format!("run {}: cannot record its end: {e}", run.id));
     }

@@ -70,18 +70,16 @@ impl Swarm {
     /// image references of containers and services as they name them.
     pub async fn images_in_use(&self) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
         let options = ListContainersOptions { all: true, ..Default::default() };
-        let containers = self.docker.list_containers(Some(options)).await.map_err(Error::docker("listing containers"))?;
+        let containers =
+            self.docker.list_containers(Some(options)).await.map_err(Error::docker("listing containers"))?;
         let mut ids = BTreeSet::new();
         let mut references = BTreeSet::new();
         for c in containers {
             ids.extend(c.image_id);
             references.extend(c.image);
         }
-        let services = self
-            .docker
-            .list_services(None::<ListServicesOptions>)
-            .await
-            .map_err(Error::docker("listing services"))?;
+        let services =
+            self.docker.list_services(None::<ListServicesOptions>).await.map_err(Error::docker("listing services"))?;
         for s in services {
             let image = s.spec.and_then(|spec| spec.task_template).and_then(|t| t.container_spec).and_then(|c| c.image);
             references.extend(image);
@@ -160,7 +158,10 @@ mod tests {
 {"Active":"2","Reclaimable":"12MB","Size":"120.5MB","TotalCount":"4","Type":"Local Volumes"}
 {"Active":"0","Reclaimable":"0B","Size":"0B","TotalCount":"0","Type":"Build Cache"}"#;
         let usage = parse_system_df(text);
-        assert_eq!(usage, EngineUsage { images: 3_016_000_000, containers: 45_600, volumes: 120_500_000, build_cache: 0 });
+        assert_eq!(
+            usage,
+            EngineUsage { images: 3_016_000_000, containers: 45_600, volumes: 120_500_000, build_cache: 0 }
+        );
         assert_eq!(parse_size("12"), None);
         assert_eq!(parse_size("1.5XB"), None);
     }

@@ -154,7 +154,9 @@ fn snapshots(data_dir: &Path) -> Vec<(String, u64)> {
         // A copy in use is left alone (its lock is held); the lock is released on return.
         let Ok(Some(_lock)) = harness::locks::try_acquire(&dir.lock_path()) else { continue };
         let kept = match dir.load() {
-            Ok(Some(_)) => std::fs::read_link(dir.snapshot_link()).ok().and_then(|t| t.file_name().map(|n| n.to_owned())),
+            Ok(Some(_)) => {
+                std::fs::read_link(dir.snapshot_link()).ok().and_then(|t| t.file_name().map(|n| n.to_owned()))
+            }
             Ok(None) => None,
             Err(_) => continue,
         };
@@ -214,7 +216,10 @@ mod tests {
         std::fs::write(dropped.snapshots_dir().join("s1/db.tar.zst"), [0u8; 7]).unwrap();
         let mut removed = snapshots(data.path());
         removed.sort();
-        assert_eq!(removed, [("warm/dropped/snapshots/s1".to_string(), 7), ("warm/live/snapshots/old".to_string(), 10)]);
+        assert_eq!(
+            removed,
+            [("warm/dropped/snapshots/s1".to_string(), 7), ("warm/live/snapshots/old".to_string(), 10)]
+        );
         assert!(live.snapshots_dir().join("new").is_dir(), "the current snapshot stays");
     }
 }

@@ -135,7 +135,8 @@ mod tests {
     #[test]
     fn only_places_below_the_floor_are_short() {
         let place = |name, free| Place { name, path: PathBuf::from("/x"), free };
-        let places = [place("data dir", Ok(1 << 30)), place("Docker's data root", Ok(8 << 30)), place("gone", Err("no".into()))];
+        let places =
+            [place("data dir", Ok(1 << 30)), place("Docker's data root", Ok(8 << 30)), place("gone", Err("no".into()))];
         let short = shortfalls(&places, 2 << 30);
         assert_eq!(short, ["1.0 GiB free under /x (data dir), below the floor of 2.0 GiB (`[disk] min_free_gib`)"]);
         assert!(shortfalls(&places, 1 << 30).is_empty());

@@ -69,7 +69,10 @@ pub fn parse(raw: RawDisk) -> Result<DiskConfig, (String, String)> {
     let cleanup_label = raw.cleanup_label.map(|l| l.trim().to_string());
     if let Some(label) = &cleanup_label {
         if label.is_empty() || label.starts_with('=') || label.contains(char::is_whitespace) {
-            return Err(("disk.cleanup_label".into(), format!("{label:?} is not a label filter (`key` or `key=value`)")));
+            return Err((
+                "disk.cleanup_label".into(),
+                format!("{label:?} is not a label filter (`key` or `key=value`)"),
+            ));
         }
     }
     Ok(DiskConfig { min_free_gib, cleanup: raw.cleanup.unwrap_or(true), cleanup_label })

@@ -79,11 +79,8 @@ impl Store {
         if open_sweep(&tx).map_err(|e| self.sqlite(e))?.is_some() {
             return Ok(None);
         }
-        tx.execute(
-            "INSERT INTO sweeps (trigger, state, started_at) VALUES (?1, 'waiting', ?2)",
-            params![trigger, now],
-        )
-        .map_err(|e| self.sqlite(e))?;
+        tx.execute("INSERT INTO sweeps (trigger, state, started_at) VALUES (?1, 'waiting', ?2)", params![trigger, now])
+            .map_err(|e| self.sqlite(e))?;
         let id = tx.last_insert_rowid();
         tx.commit().map_err(|e| self.sqlite(e))?;
         Ok(Some(id))
@@ -206,8 +203,8 @@ mod tests {
     fn store(dir: &tempfile::TempDir) -> (Store, Arc<AtomicI64>) {
         let clock = Arc::new(AtomicI64::new(1_000));
         let c = clock.clone();
-        let store = Store::open_with_clock(&dir.path().join("s.sqlite"), Arc::new(move || c.load(Ordering::SeqCst)))
-            .unwrap();
+        let store =
+            Store::open_with_clock(&dir.path().join("s.sqlite"), Arc::new(move || c.load(Ordering::SeqCst))).unwrap();
         (store, clock)
     }
 

@@ -37,7 +37,9 @@ pub fn decide(newest: Option<&Release>, canonical: Option<&str>, failed: Option<
     let current = canonical.map(|v| (v, Version::parse(v)));
     if let Some((at, Ok(version))) = &current {
         if newest.version <= *version {
-            return Decision::Skip { why: format!("{NO_NEW_VERSION}: the canonical copy is at {at}, the newest release is {tag}") };
+            return Decision::Skip {
+                why: format!("{NO_NEW_VERSION}: the canonical copy is at {at}, the newest release is {tag}"),
+            };
         }
     }
     if let Some(failed) = failed {
@@ -76,12 +78,17 @@ mod tests {
             let Decision::Skip { why } = decide(Some(&newest), Some(at), None) else { panic!("{at}: not skipped") };
             assert!(why.starts_with(NO_NEW_VERSION), "{why}");
         }
-        assert!(matches!(decide(Some(&newest), None, None), Decision::Test { why, .. } if why.contains("no canonical copy")));
+        assert!(
+            matches!(decide(Some(&newest), None, None), Decision::Test { why, .. } if why.contains("no canonical copy"))
+        );
     }
 
     #[test]
     fn no_release_is_never_released_and_a_failed_release_is_not_retried() {
-        assert_eq!(decide(None, Some("1.0.0"), None), Decision::Skip { why: "never released: no annotated release tag".into() });
+        assert_eq!(
+            decide(None, Some("1.0.0"), None),
+            Decision::Skip { why: "never released: no annotated release tag".into() }
+        );
         let newest = release("2.0.0+1");
         let Decision::Skip { why } = decide(Some(&newest), Some("1.0.0+1"), Some(EarlierFailure { run: 7 })) else {
             panic!("retried")

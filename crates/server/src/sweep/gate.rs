@@ -76,7 +76,11 @@ pub fn end_abandoned(store: &Store, events: &Events, id: i64) -> Result<(), Stor
 
 /// Waits until no run is running; returns how many were when it started, and how long it waited.
 /// `sweep` names the sweep in the log.
-pub async fn wait_for_runs_in_flight(store: &Store, events: &Events, sweep: i64) -> Result<(u64, Duration), StoreError> {
+pub async fn wait_for_runs_in_flight(
+    store: &Store,
+    events: &Events,
+    sweep: i64,
+) -> Result<(u64, Duration), StoreError> {
     let started = Instant::now();
     let first = store.count_running()?;
     if first > 0 {

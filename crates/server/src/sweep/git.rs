@@ -56,7 +56,10 @@ impl Remote {
     pub fn as_bot(url: &str, login: &str, token: &str) -> Remote {
         use base64::Engine as _;
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{token}"));
-        Remote { url: url.to_string(), config: vec![("http.extraHeader".into(), format!("Authorization: Basic {basic}"))] }
+        Remote {
+            url: url.to_string(),
+            config: vec![("http.extraHeader".into(), format!("Authorization: Basic {basic}"))],
+        }
     }
 
     fn run(&self, dir: &Path, args: &[&str]) -> Result<String, String> {
@@ -104,7 +107,8 @@ impl Cache {
         if !dir.join("HEAD").is_file() {
             let parent = dir.parent().ok_or("a cache path without a parent")?;
             std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-            git::run(parent, &["init", "--quiet", "--bare", "--", &dir.to_string_lossy()]).map_err(|e| e.to_string())?;
+            git::run(parent, &["init", "--quiet", "--bare", "--", &dir.to_string_lossy()])
+                .map_err(|e| e.to_string())?;
         }
         Ok(Cache { dir })
     }
@@ -113,7 +117,11 @@ impl Cache {
     /// (moved where the remote rewrote them, removed where the remote removed them).
     pub fn fetch(&self, remote: &Remote, branch: &str) -> Result<(), String> {
         let head = format!("+refs/heads/{branch}:{HEAD_REF}");
-        remote.run(&self.dir, &["fetch", "--quiet", "--prune", "--force", "--", &remote.url, &head, "+refs/tags/*:refs/tags/*"])
+        remote
+            .run(
+                &self.dir,
+                &["fetch", "--quiet", "--prune", "--force", "--", &remote.url, &head, "+refs/tags/*:refs/tags/*"],
+            )
             .map(drop)
     }
 

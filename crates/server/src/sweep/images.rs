@@ -41,7 +41,10 @@ fn used_by(data_dir: &Path, repo: &str) -> Result<BTreeSet<String>, String> {
     let work = tempfile::tempdir().map_err(|e| format!("a scratch directory: {e}"))?;
     let checkout = work.path().join("recipe");
     let git = |dir: &Path, args: &[&str]| recipe::git::run(dir, args).map_err(|e| e.to_string());
-    git(work.path(), &["clone", "--quiet", "--no-checkout", "--", &cache.dir.to_string_lossy(), &checkout.to_string_lossy()])?;
+    git(
+        work.path(),
+        &["clone", "--quiet", "--no-checkout", "--", &cache.dir.to_string_lossy(), &checkout.to_string_lossy()],
+    )?;
     git(&checkout, &["fetch", "--quiet", "origin", &format!("+{HEAD_REF}:{HEAD_REF}")])?;
     let mut images = BTreeSet::new();
     for rev in &revs {

@@ -83,11 +83,7 @@ impl MirrorReport {
             let numbers: Vec<String> = self.closed_pulls.iter().map(|n| format!("#{n}")).collect();
             parts.push(format!("closed {} (merged upstream)", numbers.join(", ")));
         }
-        format!(
-            "synced from {upstream} ({}): {}",
-            self.upstream_branch.as_deref().unwrap_or("?"),
-            parts.join("; ")
-        )
+        format!("synced from {upstream} ({}): {}", self.upstream_branch.as_deref().unwrap_or("?"), parts.join("; "))
     }
 }
 
@@ -125,7 +121,8 @@ fn plan(
         }
     }
     report.tags_removed = mirror.tags.keys().filter(|t| !cache_tags.contains_key(*t)).cloned().collect();
-    refspecs.extend(report.tags_added.iter().chain(&report.tags_moved).map(|t| format!("+refs/tags/{t}:refs/tags/{t}")));
+    refspecs
+        .extend(report.tags_added.iter().chain(&report.tags_moved).map(|t| format!("+refs/tags/{t}:refs/tags/{t}")));
     refspecs.extend(report.tags_removed.iter().map(|t| format!(":refs/tags/{t}")));
     (refspecs, report)
 }
@@ -236,11 +233,19 @@ mod tests {
         let (refspecs, report) = plan(&cache, "c2", &mirror, "main", |old| old == "old");
         assert_eq!(
             refspecs,
-            ["+c2:refs/heads/main", "+refs/tags/new:refs/tags/new", "+refs/tags/moved:refs/tags/moved", ":refs/tags/gone"]
+            [
+                "+c2:refs/heads/main",
+                "+refs/tags/new:refs/tags/new",
+                "+refs/tags/moved:refs/tags/moved",
+                ":refs/tags/gone"
+            ]
         );
         let moved = report.moved.clone().unwrap();
         assert_eq!((moved.from.as_deref(), moved.to.as_str(), moved.forced), (Some("old"), "c2", true));
-        assert_eq!((report.tags_added.clone(), report.tags_moved.clone()), (vec!["new".to_string()], vec!["moved".to_string()]));
+        assert_eq!(
+            (report.tags_added.clone(), report.tags_moved.clone()),
+            (vec!["new".to_string()], vec!["moved".to_string()])
+        );
         assert_eq!(report.tags_removed, ["gone"]);
         assert!(report.changed());
     }

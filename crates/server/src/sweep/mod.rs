@@ -117,7 +117,8 @@ impl Sweeper {
     /// One sweep, start to end; `trigger` (`schedule`, `hand`) is recorded with it.
     pub async fn run(&self, trigger: &str) -> Result<SweepReport, SweepError> {
         let lock_path = gate::lock_path(self.data_dir());
-        let lock = SweepLock::try_take(self.data_dir()).map_err(|source| SweepError::Lock { path: lock_path, source })?;
+        let lock =
+            SweepLock::try_take(self.data_dir()).map_err(|source| SweepError::Lock { path: lock_path, source })?;
         let Some(_lock) = lock else { return Err(SweepError::AlreadyRunning(self.store.open_sweep()?)) };
         // The lock is ours: a sweep still open in the store was left by a process that died.
         if let Some(stale) = self.store.open_sweep()? {
@@ -150,7 +151,10 @@ impl Sweeper {
         };
         if let Err(error) = self.steps(id, &mut report).await {
             self.events.log(format!("sweep {id} stopped: {error}"));
-            self.alerting.raise(Kind::SweepFailed, NewAlert { message: format!("sweep {id} stopped: {error}"), ..Default::default() });
+            self.alerting.raise(
+                Kind::SweepFailed,
+                NewAlert { message: format!("sweep {id} stopped: {error}"), ..Default::default() },
+            );
             report.error = Some(error);
         }
         report.finished_at = Some(self.store.now());
@@ -164,7 +168,8 @@ impl Sweeper {
     async fn save(&self, id: i64, state: SweepState, report: &SweepReport, tries: Tries) -> Result<(), StoreError> {
         let json = serde_json::to_string(report).unwrap_or_default();
         let what = format!("recording sweep {id}'s report");
-        persist::write(&self.health, &self.events, &what, tries, || self.store.update_sweep(id, state, Some(&json))).await
+        persist::write(&self.health, &self.events, &what, tries, || self.store.update_sweep(id, state, Some(&json)))
+            .await
     }
 
     async fn progress(&self, id: i64, report: &SweepReport) -> Result<(), String> {
@@ -173,7 +178,8 @@ impl Sweeper {
 
     /// Everything after the sweep opened; `Err` stops it (the report keeps what was done).
     async fn steps(&self, id: i64, report: &mut SweepReport) -> Result<(), String> {
-        let (runs, waited) = gate::wait_for_runs_in_flight(&self.store, &self.events, id).await.map_err(|e| e.to_string())?;
+        let (runs, waited) =
+            gate::wait_for_runs_in_flight(&self.store, &self.events, id).await.map_err(|e| e.to_string())?;
         report.waited_for_runs = runs;
         report.waited_ms = waited.as_millis() as u64;
         self.progress(id, report).await?;
@@ -200,7 +206,11 @@ impl Sweeper {
                     report.recipes[i].action = Action::Failed { error };
                 }
             }
-            self.events.log(format!("sweep {id}: {}: {}", repo.recipe, report.recipes[i].action_line(&self.public_url)));
+            self.events.log(format!(
+                "sweep {id}: {}: {}",
+                repo.recipe,
+                report.recipes[i].action_line(&self.public_url)
+            ));
             self.progress(id, report).await?;
         }
 
@@ -217,7 +227,11 @@ impl Sweeper {
         while let Some(done) = running.join_next().await {
             let (i, action) = done.map_err(|e| format!("a release run's task died: {e}"))?;
             report.recipes[i].action = action;
-            self.events.log(format!("sweep {id}: {}: {}", report.recipes[i].recipe, report.recipes[i].action_line(&self.public_url)));
+            self.events.log(format!(
+                "sweep {id}: {}: {}",
+                report.recipes[i].recipe,
+                report.recipes[i].action_line(&self.public_url)
+            ));
             self.progress(id, report).await?;
         }
 
@@ -234,7 +248,8 @@ impl Sweeper {
     /// `line` as it learns).
     async fn examine(&self, repo: &RepoConfig, line: &mut RecipeReport) -> Result<Decision, String> {
         let cache = git::Cache::open(self.data_dir(), &repo.repo)?;
-        let remote = git::Remote::as_bot(&self.runner.clone_url(&repo.repo), &self.bot_login, self.token.expose_secret());
+        let remote =
+            git::Remote::as_bot(&self.runner.clone_url(&repo.repo), &self.bot_login, self.token.expose_secret());
         let upstream = repo.upstream.clone();
         let synced = {
             let cache = cache.clone();

@@ -49,7 +49,8 @@ pub async fn cold_run(
     };
     let promoted = outcome == Outcome::Pass && notice.starts_with("promoted");
     if !promoted {
-        let kept = canonical.map_or("there is still no canonical copy".to_string(), |v| format!("the canonical copy stays at {v}"));
+        let kept = canonical
+            .map_or("there is still no canonical copy".to_string(), |v| format!("the canonical copy stays at {v}"));
         sweeper.alerting.raise(
             Kind::ReleaseFailed,
             NewAlert {

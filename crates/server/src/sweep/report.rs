@@ -74,7 +74,10 @@ impl SweepReport {
 
     /// The run ids the sweep started.
     pub fn runs(&self) -> Vec<i64> {
-        self.recipes.iter().filter_map(|r| if let Action::Tested { run, .. } = r.action { Some(run) } else { None }).collect()
+        self.recipes
+            .iter()
+            .filter_map(|r| if let Action::Tested { run, .. } = r.action { Some(run) } else { None })
+            .collect()
     }
 
     /// The report for a terminal: one line per step and recipe, runs as dashboard links.
@@ -116,7 +119,10 @@ impl RecipeReport {
             Action::Skipped { why } => format!("skipped: {why}"),
             Action::Tested { tag, run, outcome, promoted, why, notice } => {
                 let verdict = if *promoted { "promoted".to_string() } else { format!("not promoted ({notice})") };
-                format!("{why}: cold run {}/runs/{run} of {tag}: {outcome}, {verdict}", public_url.trim_end_matches('/'))
+                format!(
+                    "{why}: cold run {}/runs/{run} of {tag}: {outcome}, {verdict}",
+                    public_url.trim_end_matches('/')
+                )
             }
             Action::Failed { error } => format!("failed: {error}"),
         }

@@ -54,7 +54,7 @@ pub fn parse(raw: RawSweep) -> Result<SweepConfig, (String, String)> {
     let every_text = raw.every.as_deref().unwrap_or(DEFAULT_EVERY);
     let every = parse_every(every_text).map_err(|m| ("sweep.every".to_string(), m))?;
     let at = raw.at.as_deref().map(parse_at).transpose().map_err(|m| ("sweep.at".to_string(), m))?;
-    if at.is_some() && every.as_secs() % 86_400 != 0 {
+    if at.is_some() && !every.as_secs().is_multiple_of(86_400) {
         return Err((
             "sweep.at".into(),
             format!("a time of day needs `every` in whole days (`1d`, `7d`, `2w`), not {every_text:?}"),
@@ -126,7 +126,7 @@ impl Schedule {
         let secs = self.every.as_secs();
         let every = [(7 * 86_400, "w"), (86_400, "d"), (3_600, "h"), (60, "m")]
             .iter()
-            .find(|(unit, _)| secs % unit == 0)
+            .find(|(unit, _)| secs.is_multiple_of(*unit))
             .map(|(unit, name)| format!("{}{name}", secs / unit))
             .unwrap_or_else(|| format!("{}m", secs / 60));
         (every, self.at.map(|m| format!("{:02}:{:02}", m / 60, m % 60)))
@@ -176,8 +176,8 @@ mod tests {
     fn a_time_of_day_keeps_sweeps_at_that_time_even_after_a_late_start() {
         let s = schedule("7d", Some("03:00"));
         let day = 20_000 * DAY_MS; // some midnight UTC
-        // A sweep that started on time, a little late, or caught up in the afternoon: the next one
-        // is a week after that day's 03:00.
+                                   // A sweep that started on time, a little late, or caught up in the afternoon: the next one
+                                   // is a week after that day's 03:00.
         for anchor in [day + 3 * HOUR, day + 3 * HOUR + 2_000, day + 15 * HOUR] {
             assert_eq!(s.next_due(anchor), day + 7 * DAY_MS + 3 * HOUR, "{anchor}");
         }
@@ -191,9 +191,11 @@ mod tests {
         use std::sync::atomic::{AtomicI64, Ordering};
         let clock = std::sync::Arc::new(AtomicI64::new(0));
         let read = clock.clone();
-        let store =
-            Store::open_with_clock(&dir.path().join("s.sqlite"), std::sync::Arc::new(move || read.load(Ordering::SeqCst)))
-                .unwrap();
+        let store = Store::open_with_clock(
+            &dir.path().join("s.sqlite"),
+            std::sync::Arc::new(move || read.load(Ordering::SeqCst)),
+        )
+        .unwrap();
         (store, clock)
     }
 

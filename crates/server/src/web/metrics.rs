@@ -91,9 +91,18 @@ pub async fn metrics(State(state): State<WebState>) -> Result<Response, WebError
         for k in &disk.kinds {
             let _ = writeln!(w, "ccci_disk_bytes{{kind=\"{}\"}} {}", label(k.kind), k.bytes);
         }
-        let _ = writeln!(w, "# HELP ccci_disk_free_bytes Free space where runs need it.\n# TYPE ccci_disk_free_bytes gauge");
+        let _ = writeln!(
+            w,
+            "# HELP ccci_disk_free_bytes Free space where runs need it.\n# TYPE ccci_disk_free_bytes gauge"
+        );
         for f in disk.free.iter().filter_map(|f| f.free_bytes.map(|b| (f, b))) {
-            let _ = writeln!(w, "ccci_disk_free_bytes{{place=\"{}\",path=\"{}\"}} {}", label(f.0.place), label(&f.0.path), f.1);
+            let _ = writeln!(
+                w,
+                "ccci_disk_free_bytes{{place=\"{}\",path=\"{}\"}} {}",
+                label(f.0.place),
+                label(&f.0.path),
+                f.1
+            );
         }
         let _ = writeln!(
             w,

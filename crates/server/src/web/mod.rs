@@ -36,8 +36,8 @@ use axum::Router;
 use harness::redact::Redactor;
 
 pub use artifacts::MAX_JSON;
-pub use format::time as format_time;
 pub use error::WebError;
+pub use format::time as format_time;
 pub use streams::StreamSlots;
 
 use crate::config::HttpLimits;

@@ -112,7 +112,8 @@ fn counts(report: &SweepReport) -> String {
 }
 
 fn disk_rows(usage: &DiskUsage) -> Vec<DiskRow> {
-    let mut rows: Vec<DiskRow> = usage.kinds.iter().map(|k| DiskRow { what: k.kind.to_string(), size: gib(k.bytes) }).collect();
+    let mut rows: Vec<DiskRow> =
+        usage.kinds.iter().map(|k| DiskRow { what: k.kind.to_string(), size: gib(k.bytes) }).collect();
     for f in &usage.free {
         let size = f.free_bytes.map_or("unknown".to_string(), gib);
         rows.push(DiskRow { what: format!("free under {} ({})", f.path, f.place), size });
@@ -178,7 +179,8 @@ fn recipe_row(r: &crate::sweep::report::RecipeReport) -> RecipeRow {
         Action::Pending => ("pending".to_string(), "queued", String::new(), None),
         Action::Skipped { why } => ("skipped".to_string(), "skipped", why.clone(), None),
         Action::Tested { tag, run, outcome, promoted, why, notice } => {
-            let what = if *promoted { format!("{tag} tested, promoted") } else { format!("{tag} tested, not promoted") };
+            let what =
+                if *promoted { format!("{tag} tested, promoted") } else { format!("{tag} tested, not promoted") };
             let chip = if *promoted { "pass" } else { "fail" };
             let why = if *promoted { format!("{why} ({outcome})") } else { format!("{why} ({outcome}: {notice})") };
             (what, chip, why, Some(*run))
@@ -208,9 +210,9 @@ pub async fn one(State(state): State<WebState>, Path(id): Path<String>) -> Resul
         state: sweep.state,
         started: format::time(sweep.started_at),
         finished: sweep.finished_at.map(format::time),
-        waited: report.filter(|r| r.waited_for_runs > 0).map(|r| {
-            format!("{} for {} run(s) in flight", format::duration(r.waited_ms as i64), r.waited_for_runs)
-        }),
+        waited: report
+            .filter(|r| r.waited_for_runs > 0)
+            .map(|r| format!("{} for {} run(s) in flight", format::duration(r.waited_ms as i64), r.waited_for_runs)),
         infra: report.and_then(|r| r.infra.as_ref()).map_or("not reached yet".into(), |i| i.summary()),
         recipes: report.map(|r| r.recipes.iter().map(recipe_row).collect()).unwrap_or_default(),
         cleanup: report.and_then(|r| r.cleanup.as_ref()).map(|c| c.summary()),

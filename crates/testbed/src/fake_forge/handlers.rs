@@ -90,28 +90,23 @@ async fn edit_pull(
     Path((owner, name, index)): Path<(String, String, u64)>,
     Json(option): Json<EditPullOption>,
 ) -> Response {
+    let open = match option.state.as_deref() {
+        None => None,
+        Some("closed") => Some(false),
+        Some("open") => Some(true),
+        Some(other) => return unprocessable(&shared, &format!("invalid state {other:?}")),
+    };
     let mut world = shared.lock();
     let now = world.now();
     let full = format!("{owner}/{name}");
-    let Some(mut repo) = world.repos.remove(&full) else { return not_found(&shared, "repository") };
-    let answer_for = |repo: &mut super::state::Repo| {
-        let Some(pull) = repo.pulls.get_mut(&index) else { return Err(not_found(&shared, "pull request")) };
-        match option.state.as_deref() {
-            None => {}
-            Some("closed") => pull.open = false,
-            Some("open") => pull.open = true,
-            Some(other) => return Err(unprocessable(&shared, &format!("invalid state {other:?}"))),
-        }
-        pull.updated = now;
-        Ok(())
-    };
-    let changed = answer_for(&mut repo);
-    let response = match changed {
-        Ok(()) => answer(201, Some(json::pull(&world, &shared.urls, &repo, &repo.pulls[&index])), &[]),
-        Err(response) => response,
-    };
-    world.repos.insert(full, repo);
-    response
+    let Some(repo) = world.repos.get_mut(&full) else { return not_found(&shared, "repository") };
+    let Some(pull) = repo.pulls.get_mut(&index) else { return not_found(&shared, "pull request") };
+    if let Some(open) = open {
+        pull.open = open;
+    }
+    pull.updated = now;
+    let repo = &world.repos[&full];
+    answer(201, Some(json::pull(&world, &shared.urls, repo, &repo.pulls[&index])), &[])
 }
 
 /// `since` as whole Unix seconds (the forge's resolution), `None` when absent.

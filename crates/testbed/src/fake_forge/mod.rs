@@ -281,9 +281,22 @@ impl FakeForge {
     pub fn push_from(&self, repo: &str, source: &Path) {
         let dir = self.git_dir(repo);
         let source = source.to_string_lossy();
-        git::run(&dir, &["fetch", "--quiet", "--prune", "--force", "--", &source, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+        git::run(
+            &dir,
+            &[
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                "--",
+                &source,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("fake forge: {e}"));
+        let head = git::run(Path::new(source.as_ref()), &["symbolic-ref", "HEAD"])
             .unwrap_or_else(|e| panic!("fake forge: {e}"));
-        let head = git::run(Path::new(source.as_ref()), &["symbolic-ref", "HEAD"]).unwrap_or_else(|e| panic!("fake forge: {e}"));
         git::run(&dir, &["symbolic-ref", "HEAD", &head]).unwrap_or_else(|e| panic!("fake forge: {e}"));
     }
 
