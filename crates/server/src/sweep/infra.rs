@@ -61,3 +61,31 @@ pub async fn run(updater: Option<&dyn InfraUpdates>) -> InfraReport {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Result<Vec<InfraStep>, String>);
+
+    #[async_trait::async_trait]
+    impl InfraUpdates for Fixed {
+        async fn update_all(&self) -> Result<Vec<InfraStep>, String> {
+            self.0.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_step_reports_what_the_updater_says_or_that_none_is_wired() {
+        assert_eq!(run(None).await, InfraReport::NotConfigured);
+        assert_eq!(run(None).await.summary(), "not configured");
+        let step = |app: &str, summary: &str, ok| InfraStep { app: app.into(), summary: summary.into(), ok };
+        let updated =
+            Fixed(Ok(vec![step("proxy", "3.6.15 → 3.7.15, healthy", true), step("db", "held: major bump", false)]));
+        let report = run(Some(&updated)).await;
+        assert_eq!(report.summary(), "proxy: 3.6.15 → 3.7.15, healthy; db: held: major bump");
+        assert_eq!(run(Some(&Fixed(Ok(Vec::new())))).await.summary(), "no infrastructure apps");
+        let failed = run(Some(&Fixed(Err("the engine does not answer".into())))).await;
+        assert_eq!(failed, InfraReport::Failed { error: "the engine does not answer".into() });
+    }
+}

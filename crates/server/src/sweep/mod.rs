@@ -72,7 +72,8 @@ pub struct Sweeper {
     /// The bot's login and token: its credentials for pushing to the mirrors.
     pub bot_login: String,
     pub token: SecretString,
-    /// The infrastructure step's updater (`None`: the report says "not configured").
+    /// The infrastructure step's updater (`None`: the report says "not configured"); set it with
+    /// [`Sweeper::with_infra`].
     pub infra: Option<Arc<dyn InfraUpdates>>,
     pub disk: DiskConfig,
 }
@@ -103,6 +104,14 @@ impl Sweeper {
             infra: None,
             disk: config.disk.clone(),
         }
+    }
+
+    /// This sweeper with `updater` as its infrastructure step: the one call point where the
+    /// infrastructure updates (the proxy, warm dependencies) plug into the sweep, run first, while
+    /// the queue is closed and no run is in flight.
+    pub fn with_infra(mut self, updater: Arc<dyn InfraUpdates>) -> Sweeper {
+        self.infra = Some(updater);
+        self
     }
 
     fn data_dir(&self) -> &std::path::Path {

@@ -128,3 +128,70 @@ impl RecipeReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::infra::InfraStep;
+
+    fn report(recipes: Vec<Action>, infra: InfraReport) -> SweepReport {
+        SweepReport {
+            id: 3,
+            trigger: "hand".into(),
+            started_at: 0,
+            finished_at: Some(1),
+            waited_for_runs: 1,
+            waited_ms: 2_500,
+            infra: Some(infra),
+            recipes: recipes
+                .into_iter()
+                .enumerate()
+                .map(|(i, action)| RecipeReport {
+                    recipe: format!("r{i}"),
+                    repo: format!("o/r{i}"),
+                    mirror: None,
+                    newest_release: None,
+                    canonical: None,
+                    action,
+                })
+                .collect(),
+            cleanup: None,
+            error: None,
+        }
+    }
+
+    fn tested(promoted: bool) -> Action {
+        Action::Tested {
+            tag: "1.1.0+1.36".into(),
+            run: 7,
+            outcome: if promoted { "pass" } else { "fail" }.into(),
+            promoted,
+            why: "new release 1.1.0+1.36".into(),
+            notice: if promoted { "promoted: …" } else { "not promoted: the run did not pass" }.into(),
+        }
+    }
+
+    #[test]
+    fn what_needs_a_person_is_a_red_run_a_failed_recipe_or_an_infra_step_that_is_not_ok() {
+        let skipped = Action::Skipped { why: "no new version".into() };
+        let fine = report(vec![tested(true), skipped.clone()], InfraReport::NotConfigured);
+        assert!(!fine.needs_attention());
+        assert_eq!(fine.runs(), [7]);
+        assert!(report(vec![tested(false)], InfraReport::NotConfigured).needs_attention());
+        assert!(
+            report(vec![Action::Failed { error: "push refused".into() }], InfraReport::NotConfigured).needs_attention()
+        );
+        let held = InfraStep { app: "proxy".into(), summary: "held: major bump".into(), ok: false };
+        assert!(report(vec![skipped], InfraReport::Updated { steps: vec![held] }).needs_attention());
+    }
+
+    #[test]
+    fn the_text_names_each_step_and_links_runs() {
+        let text = report(vec![tested(true)], InfraReport::NotConfigured).text("https://ci.example.org/");
+        assert_eq!(
+            text,
+            "sweep #3 (hand)\nwaited 2.5 s for 1 run(s) in flight\ninfra: not configured\n\
+             r0: new release 1.1.0+1.36: cold run https://ci.example.org/runs/7 of 1.1.0+1.36: pass, promoted\n"
+        );
+    }
+}
