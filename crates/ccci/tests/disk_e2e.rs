@@ -1,7 +1,8 @@
 //! The disk floor end to end (issue 11, "Disk"): `ccci serve` with its data dir on a small tmpfs
 //! of its own and `[disk] min_free_gib` between what is free with and without a ballast file. With
 //! the ballast in, a `!testme` stays queued, the log says why, a `disk_low` alert is recorded and
-//! `/healthz` names the disk; once the ballast is gone the run starts and passes on its own.
+//! `/healthz` names the disk, and a sweep does not cold-test a new release; once the ballast is
+//! gone the run starts and passes on its own.
 //! Needs root (it mounts the tmpfs).
 
 mod support;
@@ -79,11 +80,26 @@ fn below_the_floor_a_run_stays_queued_with_an_alert_and_starts_once_there_is_roo
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(server.run(1)["state"], "queued", "no run starts below the floor");
 
+    // A sweep meanwhile does not cold-test (and snapshot, and promote) the new release either.
+    let out = Command::new(env!("CARGO_BIN_EXE_ccci"))
+        .args(["sweep", "--once", "--json", "--config"])
+        .arg(&world.config)
+        .output()
+        .expect("ccci sweep runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "it needs attention: {report:#}");
+    let simple = &report["recipes"][0];
+    assert_eq!(simple["action"], "failed", "{simple}");
+    assert!(simple["error"].as_str().unwrap().contains("below the floor"), "{simple}");
+    assert_eq!(alert_kinds(&world.data_dir), ["disk_low", "disk_low"], "the sweep's process raised its own");
+    assert_eq!(server.run(1)["state"], "queued");
+
     std::fs::remove_file(&ballast).unwrap();
     let run = server.wait_run(1, &["finished", "error"], Duration::from_secs(300));
     assert_eq!(run["outcome"], "pass", "{run}\n{}", world.server_log());
     assert!(world.server_log().contains("there is room again"), "{}", world.server_log());
     let (status, _) = http_get(&format!("{}/healthz", server.url)).unwrap();
     assert_eq!(status, 200);
-    assert_eq!(alert_kinds(&world.data_dir), ["disk_low"], "no second alert");
+    assert_eq!(alert_kinds(&world.data_dir).len(), 2, "no further alert");
 }

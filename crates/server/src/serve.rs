@@ -124,7 +124,8 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     };
     // The sweep's infrastructure step is wired here, `.with_infra(updater)`, once an
     // `InfraUpdates` of the infrastructure apps exists; until then its report says "not configured".
-    let sweeper = Sweeper::new(config, runner, store.clone(), client, events.clone(), health.clone(), alerting);
+    let sweeper =
+        Sweeper::new(config, runner, store.clone(), client, events.clone(), health.clone(), alerting, floor.clone());
     let disk_usage = UsageCache::default();
     let limits = config.http;
     let web_state = WebState {

@@ -128,8 +128,7 @@ async fn images(config: &DiskConfig, named: &BTreeSet<String>, report: &mut Clea
         };
     let keep = all_forms(named.iter().chain(&used_names));
     for image in dangling {
-        let named_here = all_forms(image.tags.iter().chain(&image.digests));
-        if used_ids.contains(&image.id) || !named_here.is_disjoint(&keep) {
+        if is_needed(&image, &used_ids, &keep) {
             report.images_kept += 1;
             continue;
         }
@@ -142,6 +141,12 @@ async fn images(config: &DiskConfig, named: &BTreeSet<String>, report: &mut Clea
             Err(e) => report.notes.push(format!("image {} kept: {e}", image.id)),
         }
     }
+}
+
+/// Whether dangling `image` must stay: a container uses it (`used_ids`), or it is known under a
+/// reference in `keep` (the forms of what containers, services and enrolled recipes name).
+fn is_needed(image: &swarm::disk::ImageInfo, used_ids: &BTreeSet<String>, keep: &BTreeSet<String>) -> bool {
+    used_ids.contains(&image.id) || !all_forms(image.tags.iter().chain(&image.digests)).is_disjoint(keep)
 }
 
 /// Removes snapshots nothing points at; returns each removed directory (relative to `data_dir`)
@@ -195,6 +200,23 @@ mod tests {
         assert_eq!(reference_forms("busybox@sha256:abc"), ["busybox@sha256:abc"]);
         let named = all_forms(&["nginx:1.27@sha256:abc".to_string()]);
         assert!(!all_forms(&["docker.io/library/nginx@sha256:abc".to_string()]).is_disjoint(&named));
+    }
+
+    #[test]
+    fn a_dangling_image_an_enrolled_recipe_pins_or_a_container_uses_stays() {
+        let image = |id: &str, digests: &[&str]| swarm::disk::ImageInfo {
+            id: id.into(),
+            tags: Vec::new(),
+            digests: digests.iter().map(|d| d.to_string()).collect(),
+            size: 1,
+        };
+        // What the enrolled recipes name (one pinned by tag and digest) and what containers use.
+        let keep = all_forms(&["git.example.org/app:2.1@sha256:aaa".to_string(), "busybox:1.36".to_string()]);
+        let used = BTreeSet::from(["sha256:in-use".to_string()]);
+        assert!(is_needed(&image("sha256:1", &["git.example.org/app@sha256:aaa"]), &used, &keep), "pinned by a recipe");
+        assert!(is_needed(&image("sha256:in-use", &[]), &used, &keep), "a container's");
+        assert!(!is_needed(&image("sha256:2", &["git.example.org/app@sha256:old"]), &used, &keep), "an old pull");
+        assert!(!is_needed(&image("sha256:3", &[]), &used, &keep), "a build leftover");
     }
 
     #[test]

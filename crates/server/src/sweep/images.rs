@@ -55,3 +55,25 @@ fn used_by(data_dir: &Path, repo: &str) -> Result<BTreeSet<String>, String> {
     }
     Ok(images)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::git::Remote;
+
+    #[tokio::test]
+    async fn every_image_at_the_head_and_at_each_release_tag_is_used() {
+        let work = tempfile::tempdir().unwrap();
+        let fixture = testbed::fixture("simple", &work.path().join("simple")).unwrap();
+        let data = work.path().join("data");
+        let repo = RepoConfig { repo: "o/simple".into(), recipe: "simple".into(), upstream: None };
+        let unread = used_by_enrolled(&data, std::slice::from_ref(&repo)).await.unwrap_err();
+        assert!(unread.contains("not fetched yet"), "all or nothing: {unread}");
+        let cache = Cache::open(&data, &repo.repo).unwrap();
+        cache.fetch(&Remote::anonymous(&fixture.path.to_string_lossy()), "main").unwrap();
+        let used = used_by_enrolled(&data, &[repo]).await.unwrap();
+        let want: BTreeSet<String> =
+            [testbed::BUSYBOX_IMAGE, testbed::BUSYBOX_IMAGE_NEXT].iter().map(|i| i.to_string()).collect();
+        assert_eq!(used, want, "1.0.0 names the one, 1.1.0 and the head the other");
+    }
+}

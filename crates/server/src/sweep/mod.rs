@@ -38,6 +38,7 @@ use self::infra::InfraUpdates;
 use self::report::{Action, RecipeReport, SweepReport};
 use crate::alerting::Alerting;
 use crate::config::{Config, RepoConfig};
+use crate::disk::floor::Floor;
 use crate::disk::{self, DiskConfig};
 use crate::events::Events;
 use crate::health::Health;
@@ -76,10 +77,13 @@ pub struct Sweeper {
     /// [`Sweeper::with_infra`].
     pub infra: Option<Arc<dyn InfraUpdates>>,
     pub disk: DiskConfig,
+    /// The disk floor, checked before each cold run (it may snapshot and promote).
+    pub floor: Arc<Floor>,
 }
 
 impl Sweeper {
     /// The sweeper of `config`'s server.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: &Config,
         runner: Arc<RunnerConfig>,
@@ -88,6 +92,7 @@ impl Sweeper {
         events: Events,
         health: Health,
         alerting: Alerting,
+        floor: Arc<Floor>,
     ) -> Sweeper {
         Sweeper {
             store,
@@ -103,6 +108,7 @@ impl Sweeper {
             token: config.forge.token.value.clone(),
             infra: None,
             disk: config.disk.clone(),
+            floor,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Acting on a new release (SPEC S1, W4): a cold run of the release tag as a seed run — the same
+//! Acting on a new release (SPEC S1, W4), when the disk is above its floor: a cold run of the release tag as a seed run — the same
 //! `ccci warm seed` an operator would start — recorded in the store as one of the sweep's runs
 //! (so the dashboard shows it and the report links it). Green and promoted: the canonical copy is
 //! at the new release. Anything else keeps the old copy, and raises an alert with both versions.
@@ -24,6 +24,15 @@ pub async fn cold_run(
     canonical: Option<&str>,
     why: &str,
 ) -> Action {
+    // A seed snapshots the copy's volumes and promotes it: not with the disk below its floor (the
+    // floor raises the `disk_low` alert); the next sweep tries again.
+    if !sweeper.floor.room_for_a_run().await {
+        return Action::Failed {
+            error: format!(
+                "{tag} not tested: free space is below the floor (`[disk] min_free_gib`); tried again next sweep"
+            ),
+        };
+    }
     let new = NewRun {
         repo: repo.repo.clone(),
         recipe: repo.recipe.clone(),

@@ -219,7 +219,7 @@ impl FakeForge {
     // ----- git repositories -----
 
     /// Creates `owner/name` like [`FakeForge::create_repo`], backed by a bare mirror of the local
-    /// git repository `source` (every branch and tag), served read-only at the repo's `clone_url`,
+    /// git repository `source` (every branch and tag), served at the repo's `clone_url` (pushes with the token),
     /// `http://127.0.0.1:PORT/owner/name.git`. The mirror lives in a temporary directory owned by
     /// the fake. Panics if git fails or the repo already has a mirror.
     pub fn create_repo_from_git(&self, full_name: &str, source: &Path) {
