@@ -275,3 +275,42 @@ fn a_sweep_started_while_a_run_is_live_waits_for_it_and_no_run_starts_until_it_e
     );
     server.wait_run(2, &["finished", "error"], std::time::Duration::from_secs(300));
 }
+
+#[test]
+fn a_sweep_missed_while_the_server_was_down_runs_once_when_it_starts() {
+    let world = World::new("simple", Knobs { poll_seconds: 3600, ..Knobs::default() });
+    let work = world.work.path();
+    let untagged = work.join("untagged");
+    git(work, &["clone", "--quiet", &work.join("source").to_string_lossy(), &untagged.to_string_lossy()]);
+    for tag in ["1.0.0+1.35", "1.1.0+1.36"] {
+        git(&untagged, &["tag", "-d", tag]);
+    }
+    world.forge.push_from(&world.repo, &untagged);
+    world.append_config("[sweep]\nevery = \"7d\"\n[disk]\ncleanup = false\n");
+    // The server first ran (arming the weekly schedule) three weeks ago and has been down since.
+    std::fs::create_dir_all(&world.data_dir).unwrap();
+    let three_weeks_ago = server::store::system_clock()() - 21 * 86_400_000;
+    let store = server::Store::open_with_clock(
+        &server::paths::store_file(&world.data_dir),
+        std::sync::Arc::new(move || three_weeks_ago),
+    )
+    .unwrap();
+    assert_eq!(store.sweep_schedule_since().unwrap(), three_weeks_ago);
+    drop(store);
+
+    let server = world.serve();
+    support::server::wait_for("the caught-up sweep to finish", std::time::Duration::from_secs(60), || {
+        world.server_log().contains("sweep 1 finished")
+    });
+    let (_, list) = http_get(&format!("{}/api/sweeps", server.url)).unwrap();
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list[0]["trigger"], "schedule", "{list}");
+    assert!(line(&list[0]["report"], "simple")["why"].as_str().unwrap().starts_with("never released"), "{list}");
+    // Once, not once per missed week: after it the next is a week away. (An absence, watched for
+    // a while: the schedule would start the next at once.)
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(!world.server_log().contains("sweep 2 started"), "{}", world.server_log());
+    let (_, list) = http_get(&format!("{}/api/sweeps", server.url)).unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&list).unwrap().as_array().map(Vec::len), Some(1));
+    assert!(world.server_log().contains("sweep schedule: every 1w"), "{}", world.server_log());
+}
