@@ -4,7 +4,10 @@
 //! forced back, a tag removed, later a new annotated tag added); the newest release is cold-tested
 //! and promoted to the canonical copy; a pull request merged upstream is closed with a comment,
 //! another is left open; a recipe without tags is "never released"; a sweep after that changes
-//! nothing ("no new version"); the reports are in the store and on the dashboard.
+//! nothing ("no new version"); the reports are in the store and on the dashboard. A sweep started
+//! while a run is live waits for it, and no run starts until it ends. A sweep missed while the
+//! server was down runs once when `ccci serve` starts; a mirror whose upstream is gone fails with an
+//! alert while the others go on.
 
 mod support;
 
@@ -286,7 +289,12 @@ fn a_sweep_missed_while_the_server_was_down_runs_once_when_it_starts() {
         git(&untagged, &["tag", "-d", tag]);
     }
     world.forge.push_from(&world.repo, &untagged);
-    world.append_config("[sweep]\nevery = \"7d\"\n[disk]\ncleanup = false\n");
+    // A second mirror whose upstream does not exist: it fails (with an alert), the other goes on.
+    world.forge.create_repo_from_git("coop-cloud/orphan", &untagged);
+    world.append_config(&format!(
+        "[[repos]]\nrepo = \"coop-cloud/orphan\"\nupstream = \"{}\"\n[sweep]\nevery = \"7d\"\n[disk]\ncleanup = false\n",
+        world.forge.clone_url("nobody/gone")
+    ));
     // The server first ran (arming the weekly schedule) three weeks ago and has been down since.
     std::fs::create_dir_all(&world.data_dir).unwrap();
     let three_weeks_ago = server::store::system_clock()() - 21 * 86_400_000;
@@ -306,6 +314,12 @@ fn a_sweep_missed_while_the_server_was_down_runs_once_when_it_starts() {
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list[0]["trigger"], "schedule", "{list}");
     assert!(line(&list[0]["report"], "simple")["why"].as_str().unwrap().starts_with("never released"), "{list}");
+    let orphan = line(&list[0]["report"], "orphan");
+    assert_eq!(orphan["action"], "failed", "{orphan}");
+    assert!(orphan["error"].as_str().unwrap().contains("reading upstream"), "{orphan}");
+    assert!(!list.to_string().contains(&world.forge.token()), "no credential in the report");
+    let alerts = std::fs::read_dir(world.data_dir.join("alerts")).unwrap().count();
+    assert_eq!(alerts, 1, "one alert: the orphan's sync");
     // Once, not once per missed week: after it the next is a week away. (An absence, watched for
     // a while: the schedule would start the next at once.)
     std::thread::sleep(std::time::Duration::from_secs(3));
