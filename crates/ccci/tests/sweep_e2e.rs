@@ -4,11 +4,10 @@
 //! forced back, a tag removed, later a new annotated tag added); the newest release is cold-tested
 //! and promoted to the canonical copy; a pull request merged upstream is closed with a comment,
 //! another is left open; a recipe without tags is "never released"; a sweep after that changes
-//! nothing ("no new version"); the reports are in the store and on the dashboard. A sweep started
-//! while a run is live waits for it, and no run starts until it ends. A sweep missed while the
-//! server was down runs once when `ccci serve` starts; a mirror whose upstream is gone fails with an
-//! alert while the others go on.
-
+//! nothing ("no new version") but the clean-up, which keeps the image a recipe pins by digest; the
+//! reports are in the store and on the dashboard. A sweep started while a run is live waits for
+//! it, and no run starts until it ends. A sweep missed while the server was down runs once when
+//! `ccci serve` starts; a mirror whose upstream is gone fails with an alert while the others go on.
 mod support;
 
 use std::path::Path;
@@ -56,15 +55,45 @@ fn engine_output(world: &World, id: &serde_json::Value) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// A new dangling image (built without a tag) carrying `label`; its id.
-fn dangling_image(work: &Path, label: &str) -> String {
-    let context = work.join("image");
-    std::fs::create_dir_all(&context).unwrap();
-    std::fs::write(context.join("Dockerfile"), format!("FROM {}\nRUN echo {label} > /x\n", testbed::BUSYBOX_IMAGE))
-        .unwrap();
-    let out = Command::new("docker").args(["build", "--quiet", "--label", label]).arg(&context).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+/// A clone of the world's fixture source without any tag (a recipe never released), at
+/// `<work>/untagged`.
+fn untagged_clone(work: &Path) -> std::path::PathBuf {
+    let untagged = work.join("untagged");
+    git(work, &["clone", "--quiet", &work.join("source").to_string_lossy(), &untagged.to_string_lossy()]);
+    for tag in git(&untagged, &["tag", "-l"]).lines() {
+        git(&untagged, &["tag", "-d", tag]);
+    }
+    untagged
+}
+
+/// `docker …`, which must succeed; its output.
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A new dangling image (built without a tag) carrying `label`, its content told apart by
+/// `what`; its id.
+fn dangling_image(work: &Path, label: &str, what: &str) -> String {
+    let context = work.join(format!("image-{what}"));
+    std::fs::create_dir_all(&context).unwrap();
+    let dockerfile = format!("FROM {}\nRUN echo {label} {what} > /x\n", testbed::BUSYBOX_IMAGE);
+    std::fs::write(context.join("Dockerfile"), dockerfile).unwrap();
+    docker(&["build", "--quiet", "--label", label, &context.to_string_lossy()])
+}
+
+/// A dangling image carrying `label` as a recipe pinned by digest has it: pushed to the testbed's
+/// registry, its tag removed, pulled again by digest (no tag). Its id and `name@digest`.
+fn pinned_image(work: &Path, label: &str) -> (String, String) {
+    let id = dangling_image(work, label, "pinned");
+    let tagged = "127.0.0.1:5000/ccci-test-sweep/pinned:latest";
+    docker(&["tag", &id, tagged]);
+    docker(&["push", "--quiet", tagged]);
+    let reference = docker(&["image", "inspect", "--format", "{{index .RepoDigests 0}}", &id]);
+    docker(&["rmi", tagged]);
+    docker(&["pull", "--quiet", &reference]);
+    (id, reference)
 }
 
 /// The report's line of `recipe`.
@@ -121,15 +150,16 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
     assert_eq!(world.forge.open_pr_from_branch(&world.repo, 1, "main"), second);
     let feature = world.forge.open_pr_from_branch(&world.repo, 2, "feature");
 
-    // A second recipe, never released: no tags, no upstream.
-    let untagged = work.join("untagged");
-    git(work, &["clone", "--quiet", &source.to_string_lossy(), &untagged.to_string_lossy()]);
-    for tag in ["1.0.0+1.35", "1.1.0+1.36"] {
-        git(&untagged, &["tag", "-d", tag]);
-    }
-    world.forge.create_repo_from_git("coop-cloud/untagged", &untagged);
     // The clean-up touches only images labelled for this test: the engine is shared.
     let label = format!("cc-ci.test-sweep={}", std::process::id());
+    // A second recipe, never released (no tags, no upstream), pinning an image by digest.
+    let (pinned, reference) = pinned_image(work, &label);
+    let untagged = untagged_clone(work);
+    let compose = untagged.join("compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap().replace(testbed::BUSYBOX_IMAGE_NEXT, &reference);
+    std::fs::write(&compose, text).unwrap();
+    git(&untagged, &["commit", "--quiet", "-am", "pin the image by digest"]);
+    world.forge.create_repo_from_git("coop-cloud/untagged", &untagged);
     world.append_config(&format!(
         "upstream = \"{}\"\n[[repos]]\nrepo = \"coop-cloud/untagged\"\n[disk]\ncleanup_label = \"{label}\"\n",
         upstream.clone_url("up/simple")
@@ -191,10 +221,14 @@ fn sweeps_sync_mirrors_from_upstream_promote_new_releases_and_change_nothing_the
     assert_eq!((copy["version"].as_str(), copy["commit"].as_str()), (Some("1.1.0+1.36"), Some(second.as_str())));
     let promoted_run = simple["run"].as_i64().expect("the run");
 
-    // Sweep 3 changes nothing but removing a dangling image (labelled for this test).
-    let dangling = dangling_image(work, &label);
+    // Sweep 3 changes nothing but removing a dangling image (labelled for this test), keeping the
+    // one the untagged recipe pins.
+    let leftover = dangling_image(work, &label, "leftover");
     let (code, three) = sweep(&world);
-    assert_eq!(three["cleanup"]["images_removed"], serde_json::json!([dangling]), "{:#}", three["cleanup"]);
+    assert_eq!(three["cleanup"]["images_removed"], serde_json::json!([leftover]), "{:#}", three["cleanup"]);
+    assert_eq!(three["cleanup"]["images_kept"], 1, "{:#}", three["cleanup"]);
+    assert_eq!(docker(&["image", "inspect", "--format", "{{.Id}}", &reference]), pinned, "the pinned image stays");
+    docker(&["rmi", &reference]);
     assert_eq!(code, Some(0), "{three:#}");
     let simple = line(&three, "simple");
     assert_eq!(simple["action"], "skipped", "{simple}");
@@ -234,10 +268,7 @@ fn a_sweep_started_while_a_run_is_live_waits_for_it_and_no_run_starts_until_it_e
     // the sweep has nothing to test ("never released") and is over soon after the run.
     let world = World::new("unhealthy", Knobs { poll_seconds: 3600, max_tests: 2, ..Knobs::default() });
     let work = world.work.path();
-    let untagged = work.join("untagged");
-    git(work, &["clone", "--quiet", &work.join("source").to_string_lossy(), &untagged.to_string_lossy()]);
-    git(&untagged, &["tag", "-d", "1.0.0+1.35"]);
-    world.forge.push_from(&world.repo, &untagged);
+    world.forge.push_from(&world.repo, &untagged_clone(work));
     world.append_config("[disk]\ncleanup = false\n");
     world.forge.open_pr_from_branch(&world.repo, 1, "main");
     let server = world.serve();
@@ -283,11 +314,7 @@ fn a_sweep_started_while_a_run_is_live_waits_for_it_and_no_run_starts_until_it_e
 fn a_sweep_missed_while_the_server_was_down_runs_once_when_it_starts() {
     let world = World::new("simple", Knobs { poll_seconds: 3600, ..Knobs::default() });
     let work = world.work.path();
-    let untagged = work.join("untagged");
-    git(work, &["clone", "--quiet", &work.join("source").to_string_lossy(), &untagged.to_string_lossy()]);
-    for tag in ["1.0.0+1.35", "1.1.0+1.36"] {
-        git(&untagged, &["tag", "-d", tag]);
-    }
+    let untagged = untagged_clone(work);
     world.forge.push_from(&world.repo, &untagged);
     // A second mirror whose upstream does not exist: it fails (with an alert), the other goes on.
     world.forge.create_repo_from_git("coop-cloud/orphan", &untagged);
