@@ -3,10 +3,9 @@
 //! snapshot beside the old one before the old one goes, so the floor grows by the largest
 //! snapshot kept.
 
-use std::ffi::CString;
-use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+use server::disk::{free_bytes, gib};
 
 use crate::Check;
 
@@ -51,10 +50,6 @@ pub fn verdict(data_dir: &Path, free: u64, floor: u64, snapshots: &[u64]) -> Che
     }
 }
 
-fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
-}
-
 /// `812 B`, `4.2 MiB`, `1.5 GiB`.
 fn size(bytes: u64) -> String {
     match bytes {
@@ -67,19 +62,6 @@ fn size(bytes: u64) -> String {
 
 fn existing_ancestor(path: &Path) -> PathBuf {
     path.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/")).to_path_buf()
-}
-
-/// Bytes available to unprivileged users on the file system holding `path`.
-pub fn free_bytes(path: &Path) -> io::Result<u64> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c` is a valid NUL-terminated path and `stat` a buffer statvfs fills on success.
-    if unsafe { libc::statvfs(c.as_ptr(), stat.as_mut_ptr()) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: statvfs returned 0, so it initialised `stat`.
-    let stat = unsafe { stat.assume_init() };
-    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The forge client against the fake forge over real HTTP on loopback: paging, `since`, edits,
-//! membership (204/404/303, never followed), retries and outages, statuses, tags, and the token
+//! membership (204/404/303, never followed), closing pull requests, retries and outages, statuses, tags, and the token
 //! staying out of URLs.
 
 use std::time::{Duration, Instant};
@@ -121,6 +121,24 @@ async fn open_pulls_are_asked_for_explicitly_and_heads_are_read() {
     let missing = client.get_pull(&repo(), 99).await.unwrap_err();
     assert_eq!(missing.status(), Some(404));
     assert_eq!(fake.requests().iter().filter(|r| r.uri.ends_with("/pulls/99")).count(), 1, "404 is not retried");
+}
+
+#[tokio::test]
+async fn a_pull_request_is_closed_and_closing_it_again_changes_nothing() {
+    let fake = FakeForge::start();
+    fake.create_repo(REPO);
+    fake.add_pr(REPO, 1, &"1".repeat(40), "merged-upstream");
+    fake.add_pr(REPO, 2, &"2".repeat(40), "other");
+    let client = client(&fake);
+    let closed = client.close_pull(&repo(), 1).await.unwrap();
+    assert_eq!(closed.number, 1);
+    assert!(!fake.pull_is_open(REPO, 1) && fake.pull_is_open(REPO, 2));
+    client.close_pull(&repo(), 1).await.unwrap();
+    let open: Vec<u64> = client.list_open_pulls(&repo()).await.unwrap().iter().map(|p| p.number).collect();
+    assert_eq!(open, [2]);
+    assert_eq!(client.close_pull(&repo(), 99).await.unwrap_err().status(), Some(404));
+    let edits = fake.requests().into_iter().filter(|r| r.route == "edit_pull").count();
+    assert_eq!(edits, 3, "PATCH …/pulls/{{n}}, each once");
 }
 
 #[tokio::test]

@@ -60,6 +60,18 @@ fn execute(dir: &Path, args: &[&str], mut cmd: Command) -> Result<String> {
         .map_err(|_| RecipeError::at(dir, None, format!("git {} printed non-UTF-8 output", args.join(" "))))
 }
 
+/// [`run`] with `config` (`key`, `value`) pairs set for this one command only, through git's
+/// `GIT_CONFIG_COUNT` environment rather than `-c` arguments, so a value (an `http.extraHeader`
+/// carrying a credential) never shows in the process list or in an error message.
+pub fn run_configured(dir: &Path, args: &[&str], config: &[(&str, &str)]) -> Result<String> {
+    let mut cmd = command(dir);
+    cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+    for (i, (key, value)) in config.iter().enumerate() {
+        cmd.env(format!("GIT_CONFIG_KEY_{i}"), key).env(format!("GIT_CONFIG_VALUE_{i}"), value);
+    }
+    execute(dir, args, cmd)
+}
+
 /// Run `git -C dir args...` as cc-ci itself, for repositories the CI builds: no system or user
 /// configuration, a fixed author and committer, and `date` (unix seconds, UTC) as author,
 /// committer and tagger date, so the same inputs give the same commit and tag ids on every machine.

@@ -97,6 +97,9 @@ pub struct RepoConfig {
     pub repo: String,
     /// The recipe's name (defaults to the repository's name).
     pub recipe: String,
+    /// The git URL the repository mirrors: the sweep makes the mirror's default branch and tags
+    /// equal to it. `None`: the repository on the forge is the recipe's own.
+    pub upstream: Option<String>,
 }
 
 /// Who may trigger runs: members of `org`, or logins in `allow` (either suffices).
@@ -148,6 +151,10 @@ pub struct Config {
     pub http: HttpLimits,
     /// Docker hosts of a multi-node swarm's nodes (`ccci test --node-hosts`); empty on one node.
     pub node_hosts: Vec<String>,
+    /// `[sweep]`: when the sweep runs.
+    pub sweep: crate::sweep::schedule::SweepConfig,
+    /// `[disk]`: the free-space floor and the clean-up.
+    pub disk: crate::disk::DiskConfig,
 }
 
 /// What `ccci server init` reads from the same file: the machine's side only, so a file with
@@ -228,6 +235,10 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     node_hosts: Vec<String>,
+    #[serde(default)]
+    sweep: crate::sweep::schedule::RawSweep,
+    #[serde(default)]
+    disk: crate::disk::RawDisk,
 }
 
 #[derive(Deserialize, Default)]
@@ -266,6 +277,7 @@ struct RawWebhook {
 struct RawRepo {
     repo: String,
     recipe: Option<String>,
+    upstream: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -393,7 +405,11 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         if !valid_name(&recipe) {
             return Err(invalid(&format!("repos[{i}].recipe"), format!("{recipe:?} is not a recipe name")));
         }
-        repos.push(RepoConfig { repo: r.repo, recipe });
+        let upstream = r.upstream.map(|u| u.trim().to_string());
+        if let Some(url) = &upstream {
+            check_git_url(url).map_err(|m| invalid(&format!("repos[{i}].upstream"), m))?;
+        }
+        repos.push(RepoConfig { repo: r.repo, recipe, upstream });
     }
 
     let auth = raw.auth.map(|a| AuthConfig { org: a.org, allow: a.allow }).unwrap_or_default();
@@ -435,6 +451,8 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         }
     }
     let http = http_limits(&raw.http).map_err(|(key, m)| invalid(&format!("http.{key}"), m))?;
+    let sweep = crate::sweep::schedule::parse(raw.sweep).map_err(|(key, m)| invalid(&key, m))?;
+    let disk = crate::disk::parse(raw.disk).map_err(|(key, m)| invalid(&key, m))?;
 
     Ok(Config {
         path: path.into(),
@@ -458,6 +476,8 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         engine: raw.engine,
         http,
         node_hosts: node_hosts(raw.node_hosts).map_err(|m| invalid("node_hosts", m))?,
+        sweep,
+        disk,
     })
 }
 
@@ -505,6 +525,30 @@ fn node_hosts(hosts: Vec<String>) -> Result<Vec<String>, String> {
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A git URL an upstream can be fetched from without credentials in it: `https://`, `http://`,
+/// `git://`, `ssh://`, `file://`, `user@host:path` or an absolute path.
+fn check_git_url(url: &str) -> Result<(), String> {
+    let schemes = ["https://", "http://", "git://", "ssh://", "file://"];
+    if let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) {
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.contains(':') && authority.contains('@') {
+            return Err("must not carry credentials (`user:password@`): upstreams are read anonymously".into());
+        }
+        return if rest.is_empty() { Err(format!("{url:?} names no repository")) } else { Ok(()) };
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(format!(
+            "{scheme}:// is not a git transport cc-ci reads (https://, http://, git://, ssh://, file://)"
+        ));
+    }
+    let scp_like = url.split_once(':').is_some_and(|(host, path)| !host.contains('/') && !path.is_empty());
+    if url.starts_with('/') || scp_like {
+        Ok(())
+    } else {
+        Err(format!("{url:?} is not a git URL (https://…, ssh://…, git://…, file://…, host:path or /path)"))
+    }
 }
 
 fn check_url(url: &str) -> Result<(), String> {
@@ -627,8 +671,13 @@ pub fn effective(config: &Config) -> String {
     let _ = writeln!(out, "max_connections = {}", h.max_connections);
     let _ = writeln!(out, "max_log_streams = {}", h.max_log_streams);
     let _ = writeln!(out, "max_log_streams_per_run = {}", h.max_log_streams_per_run);
+    crate::sweep::schedule::write_effective(&mut out, &config.sweep);
+    crate::disk::write_effective(&mut out, &config.disk);
     for r in &config.repos {
         let _ = writeln!(out, "\n[[repos]]\nrepo = {}\nrecipe = {}", q(&r.repo), q(&r.recipe));
+        if let Some(upstream) = &r.upstream {
+            let _ = writeln!(out, "upstream = {}", q(upstream));
+        }
     }
     out
 }
@@ -690,7 +739,10 @@ mod tests {
             "{MINIMAL}\n[[repos]]\nrepo = \"coop-cloud/app-db\"\n[[repos]]\nrepo = \"me/x\"\nrecipe = \"other\"\n"
         );
         let c = parse(p(), &text, &env_token).unwrap();
-        assert_eq!(c.repos[0], RepoConfig { repo: "coop-cloud/app-db".into(), recipe: "app-db".into() });
+        assert_eq!(
+            c.repos[0],
+            RepoConfig { repo: "coop-cloud/app-db".into(), recipe: "app-db".into(), upstream: None }
+        );
         assert_eq!(c.repos[1].recipe, "other");
         let dup = format!("{text}[[repos]]\nrepo = \"Coop-Cloud/app-db\"\n");
         let err = parse(p(), &dup, &env_token).unwrap_err().to_string();
@@ -698,6 +750,35 @@ mod tests {
         let bad = format!("{MINIMAL}\n[[repos]]\nrepo = \"just-a-name\"\n");
         let err = parse(p(), &bad, &env_token).unwrap_err().to_string();
         assert!(err.contains("repos[0].repo") && err.contains("owner/name"), "{err}");
+    }
+
+    #[test]
+    fn upstreams_sweep_and_disk_are_read_checked_and_shown() {
+        let text = format!(
+            "{MINIMAL}\n[sweep]\nevery = \"1d\"\nat = \"02:30\"\n[disk]\nmin_free_gib = 0.5\n\
+             [[repos]]\nrepo = \"coop-cloud/app\"\nupstream = \"https://git.example.org/up/app.git\"\n"
+        );
+        let c = parse(p(), &text, &env_token).unwrap();
+        assert_eq!(c.repos[0].upstream.as_deref(), Some("https://git.example.org/up/app.git"));
+        assert_eq!(c.sweep.schedule.at, Some(150));
+        assert_eq!(c.disk.min_free_bytes(), 1 << 29);
+        let shown = effective(&c);
+        for line in [
+            "every = \"1d\"",
+            "at = \"02:30\"",
+            "min_free_gib = 0.5",
+            "upstream = \"https://git.example.org/up/app.git\"",
+        ] {
+            assert!(shown.contains(line), "{line} missing from:\n{shown}");
+        }
+        for bad in ["https://bot:pw@git.example.org/up/app.git", "not a url", "ftp://x/y"] {
+            let text = format!("{MINIMAL}\n[[repos]]\nrepo = \"coop-cloud/app\"\nupstream = {bad:?}\n");
+            let err = parse(p(), &text, &env_token).unwrap_err().to_string();
+            assert!(err.contains("repos[0].upstream"), "{bad}: {err}");
+            assert!(!err.contains(":pw@"), "{err}");
+        }
+        let text = format!("{MINIMAL}\n[sweep]\nevery = \"weekly\"\n");
+        assert!(parse(p(), &text, &env_token).unwrap_err().to_string().contains("sweep.every"));
     }
 
     #[test]

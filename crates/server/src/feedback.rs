@@ -191,10 +191,14 @@ fn progress_body(run: &Run, url: &str, state: &str, detail: &str, tail: &str) ->
     )
 }
 
-/// The mode a run ran in, as its result says; the mode it asked for when the result names none
-/// this server knows.
+/// The mode a run ran in: a quick run's as its result says (it runs cold when there is no
+/// canonical copy; the mode it asked for when the result names none this server knows); any other
+/// run's is the one it asked for (a sweep's seed is a cold run of `ccci warm seed`, and stays a seed).
 pub fn mode_ran(run: &Run, result: &RunResult) -> Mode {
-    Mode::parse(&result.mode).unwrap_or(run.mode)
+    match run.mode {
+        Mode::Quick => Mode::parse(&result.mode).unwrap_or(run.mode),
+        asked => asked,
+    }
 }
 
 /// The comment of a finished run: a results table, after the engine's notice if it has one.

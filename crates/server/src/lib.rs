@@ -11,11 +11,16 @@
 //!   [`persist`] retries the store writes they must not lose.
 //! - [`feedback`]: the run's comment and commit status on the pull request, [`redact`]ed.
 //! - [`web`]: dashboard, JSON API, badges, metrics, served by [`http`] under its limits.
+//! - [`sweep`]: the scheduled sweep (infrastructure, mirrors, new releases, clean-up); [`disk`]
+//!   the free-space floor before runs, the clean-up and disk use by kind; [`alerting`] raises
+//!   alerts.
 //! - [`serve`] wires it all and [`supervise`]s its tasks; [`events`] is its log, [`health`] what
 //!   `/healthz` reports.
 
+pub mod alerting;
 pub mod command;
 pub mod config;
+pub mod disk;
 pub mod events;
 pub mod feedback;
 pub mod health;
@@ -30,6 +35,7 @@ pub mod runner;
 pub mod serve;
 pub mod store;
 pub mod supervise;
+pub mod sweep;
 pub mod web;
 pub mod webhook;
 pub mod worker;

@@ -1,7 +1,8 @@
 //! Runs one queued run: `ccci test` in a child process (the same engine as on a maintainer's
 //! machine) on the pull request's head commit, with `--quick` for a quick run (on the recipe's
 //! canonical copy under the same data dir), writing into the run's directory, under the run
-//! timeout (SPEC V4). A run over its timeout is killed and every Docker object it left is reaped.
+//! timeout (SPEC V4); a sweep's seed run is `ccci warm seed` of its release tag. A run over its
+//! timeout is killed and every Docker object it left is reaped.
 //! The child dies with the server (`swarm::process::die_with_parent`), so a `kill -9` of the server leaves no
 //! engine running on its own; the restarted server reaps what it left.
 
@@ -49,6 +50,23 @@ pub enum RunEnd {
 }
 
 impl RunnerConfig {
+    /// How `config`'s runs are started; `exe` is the `ccci` executable unless the configuration
+    /// names another `engine`.
+    pub fn new(config: &crate::Config, exe: PathBuf) -> RunnerConfig {
+        RunnerConfig {
+            exe: config.engine.clone().unwrap_or(exe),
+            data_dir: config.data_dir.clone(),
+            forge_url: config.forge.base_url.clone(),
+            base_domain: config.base_domain.clone(),
+            proxy: config.proxy,
+            dnsrr: config.dnsrr,
+            recipes_config_dir: config.recipes_config_dir.clone(),
+            node_hosts: config.node_hosts.clone(),
+            timeout: config.run_timeout,
+            infra: RunInfra::new(&config.tls, &config.registry, &config.data_dir),
+        }
+    }
+
     /// The git URL of `repo` (`owner/name`) on the forge.
     pub fn clone_url(&self, repo: &str) -> String {
         format!("{}/{repo}.git", self.forge_url.trim_end_matches('/'))
@@ -58,8 +76,19 @@ impl RunnerConfig {
     fn command(&self, run: &Run) -> tokio::process::Command {
         let dir = paths::run_dir(&self.data_dir, run.id);
         let mut cmd = tokio::process::Command::new(&self.exe);
-        cmd.arg("test").arg(self.clone_url(&run.repo));
-        if let Some(rev) = run.commit.as_deref().or(run.git_ref.as_deref()) {
+        // A seed names its release tag (promotion needs the annotated tag, not its commit).
+        let rev = match run.mode {
+            Mode::Seed => {
+                cmd.args(["warm", "seed"]);
+                run.git_ref.as_deref()
+            }
+            Mode::Cold | Mode::Quick => {
+                cmd.arg("test");
+                run.commit.as_deref().or(run.git_ref.as_deref())
+            }
+        };
+        cmd.arg(self.clone_url(&run.repo));
+        if let Some(rev) = rev {
             cmd.args(["--ref", rev]);
         }
         if let Some(tiers) = &run.tiers {
@@ -146,14 +175,20 @@ impl RunnerConfig {
 
 /// Removes every Docker object of runs that are no longer live, on every node; says what it did.
 pub async fn reap(node_hosts: &[String]) -> String {
-    let swarm = match swarm::Swarm::connect_with_nodes(node_hosts).await {
-        Ok(swarm) => swarm,
-        Err(e) => return format!("could not reach Docker to reap its objects: {e}"),
-    };
-    match harness::janitor::reap(&swarm, &harness::liveness::live_dir()).await {
+    match reap_report(node_hosts).await {
         Ok(report) => format!("{} Docker object(s) of dead runs removed", report.removed.len()),
-        Err(e) => format!("reaping its Docker objects failed: {e}"),
+        Err(e) => e,
     }
+}
+
+/// [`reap`], returning the janitor's report (or why it could not run).
+pub async fn reap_report(node_hosts: &[String]) -> Result<swarm::janitor::JanitorReport, String> {
+    let swarm = swarm::Swarm::connect_with_nodes(node_hosts)
+        .await
+        .map_err(|e| format!("could not reach Docker to reap its objects: {e}"))?;
+    harness::janitor::reap(&swarm, &harness::liveness::live_dir())
+        .await
+        .map_err(|e| format!("reaping its Docker objects failed: {e}"))
 }
 
 /// `60 min`, `90 s`: how an operator wrote it in the config.

@@ -1,7 +1,7 @@
 //! `ccci serve`: wires the server together and starts it. On start it recovers from a crash (runs
 //! that were live become `error` before any new run starts; their Docker objects are reaped and
 //! their PRs told in the background), then serves the dashboard and the webhook endpoint, polls
-//! the forge, and runs the queue. None of those
+//! the forge, runs the queue, measures the disk and sweeps on schedule. None of those
 //! tasks ends on its own: when one does (a panic, say), [`Started::wait`] returns which and why, and
 //! `ccci serve` exits non-zero so its supervisor starts a whole server again rather than keep one
 //! running half-alive.
@@ -13,15 +13,18 @@ use std::sync::Arc;
 use harness::redact::Redactor;
 use tokio::sync::Notify;
 
+use crate::alerting::Alerting;
 use crate::config::Config;
+use crate::disk::floor::Floor;
+use crate::disk::usage::{self, UsageCache};
 use crate::events::Events;
 use crate::feedback::Feedback;
 use crate::health::Health;
-use crate::infra_config::RunInfra;
 use crate::intake::Intake;
 use crate::runner::{reap, RunnerConfig};
 use crate::store::{Run, Store, StoreError};
 use crate::supervise::{self, Task, TaskEnded};
+use crate::sweep::Sweeper;
 use crate::web::{self, StreamSlots, WebState};
 use crate::worker::Workers;
 use crate::{http, paths, poller, webhook};
@@ -67,6 +70,11 @@ pub struct Parts {
     pub feedback: Feedback,
     pub intake: Arc<Intake>,
     pub workers: Workers,
+    /// The sweep, run by [`start`] on its schedule.
+    pub sweeper: Sweeper,
+    /// The disk floor, and the latest disk use figures the dashboard shows.
+    pub floor: Arc<Floor>,
+    pub disk_usage: UsageCache,
     /// The dashboard and the webhook endpoint.
     pub app: axum::Router,
 }
@@ -89,9 +97,10 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone(), redactor.clone());
     let wake = Arc::new(Notify::new());
     let health = Health::default();
+    let alerting = Alerting::new(&data_dir, Vec::new(), events.clone());
     let intake = Arc::new(Intake {
         store: store.clone(),
-        client,
+        client: client.clone(),
         feedback: feedback.clone(),
         events: events.clone(),
         health: health.clone(),
@@ -101,27 +110,23 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
         wake: wake.clone(),
         in_flight: Default::default(),
     });
-    let runner = Arc::new(RunnerConfig {
-        exe: config.engine.clone().unwrap_or(exe),
-        data_dir: data_dir.clone(),
-        forge_url: config.forge.base_url.clone(),
-        base_domain: config.base_domain.clone(),
-        proxy: config.proxy,
-        dnsrr: config.dnsrr,
-        recipes_config_dir: config.recipes_config_dir.clone(),
-        node_hosts: config.node_hosts.clone(),
-        timeout: config.run_timeout,
-        infra: RunInfra::new(&config.tls, &config.registry, &config.data_dir),
-    });
+    let runner = Arc::new(RunnerConfig::new(config, exe));
+    let floor = Arc::new(Floor::new(&config.disk, &data_dir, alerting.clone(), events.clone(), health.clone()));
     let workers = Workers {
         store: store.clone(),
-        runner,
+        runner: runner.clone(),
         feedback: feedback.clone(),
         events: events.clone(),
         health: health.clone(),
         max_tests: config.max_tests,
         wake,
+        floor: floor.clone(),
     };
+    // The sweep's infrastructure step is wired here, `.with_infra(updater)`, once an
+    // `InfraUpdates` of the infrastructure apps exists; until then its report says "not configured".
+    let sweeper =
+        Sweeper::new(config, runner, store.clone(), client, events.clone(), health.clone(), alerting, floor.clone());
+    let disk_usage = UsageCache::default();
     let limits = config.http;
     let web_state = WebState {
         store: store.clone(),
@@ -130,30 +135,41 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
         redactor,
         health: health.clone(),
         streams: StreamSlots::new(limits.max_log_streams, limits.max_log_streams_per_run),
+        disk: disk_usage.clone(),
     };
     let secret = config.webhook_secret.as_ref().map(|s| Arc::from(s.expose()));
     let app = web::router(web_state).merge(webhook::router(webhook::WebhookState { intake: intake.clone(), secret }));
-    Ok(Parts { events, health, store, feedback, intake, workers, app })
+    Ok(Parts { events, health, store, feedback, intake, workers, sweeper, floor, disk_usage, app })
 }
 
 /// Starts the server described by `config` (see [`assemble`]): marks the runs an earlier life left
 /// live `error`, listens, runs the poller, the workers and the HTTP side, and reports the crashed
 /// runs in the background.
 pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
-    let Parts { events, health, store, feedback, intake, workers, app } = assemble(config, exe)?;
-    // Before any worker can claim a run; telling their PRs and reaping waits for no one.
-    let crashed = store.recover_after_crash()?;
+    let Parts { events, health, store, feedback, intake, workers, sweeper, floor, disk_usage, app } =
+        assemble(config, exe)?;
+    // Before any worker can claim a run; telling their PRs and reaping waits for no one. The runs
+    // of a sweep another process is still running (`ccci sweep`) are live, not crashed.
+    let live_sweep = crate::sweep::gate::live_sweep(&store, &config.data_dir, &events)?;
+    let crashed = store.recover_after_crash_sparing(live_sweep)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     events.log(format!("listening on http://{addr}; {} repo(s) enrolled", config.repos.len()));
 
-    let tasks = vec![
+    let mut tasks = vec![
         Task::spawn("the poller", poller::run(intake, config.poll_interval)),
         Task::spawn("the workers", workers.run()),
         Task::spawn("the HTTP listener", http::serve(listener, app, config.http, events.clone())),
+        Task::spawn("the disk figures", usage::keep_measuring(floor, config.data_dir.clone(), disk_usage)),
     ];
+    if config.sweep.enabled {
+        let (every, at) = config.sweep.schedule.describe();
+        let at = at.map(|at| format!(" at {at} UTC")).unwrap_or_default();
+        events.log(format!("sweep schedule: every {every}{at}; a missed sweep runs once at start"));
+        tasks.push(Task::spawn("the sweep schedule", sweeper.run_on_schedule(config.sweep.schedule)));
+    }
     if !crashed.is_empty() {
         tokio::spawn(report_crashed(crashed, feedback, events.clone(), config.node_hosts.clone()));
     }

@@ -79,7 +79,8 @@ async fn a_full_disk_neither_loses_a_trigger_nor_wedges_the_queue() {
     assert!(Command::new("mkfifo").arg(&gate).status().unwrap().success());
     std::env::set_var("CCCI_STUB_GATE", &gate);
     let top = format!("engine = \"{}/tests/stub-engine.sh\"", env!("CARGO_MANIFEST_DIR"));
-    let served = Served::start_with(&top, "", Some(disk.path().join("data"))).await;
+    // The disk floor off: this is about the store's writes failing, which the floor would hide.
+    let served = Served::start_with(&top, "[disk]\nmin_free_gib = 0\n", Some(disk.path().join("data"))).await;
     let intake = &served.parts.intake;
     poller::poll_repo(intake, REPO).await.unwrap();
 

@@ -671,3 +671,47 @@ async fn unknown_runs_and_pages_are_404() {
         assert!(v["error"].is_string(), "{path}: {v}");
     }
 }
+
+#[tokio::test]
+async fn sweeps_pages_and_api_show_reports_redacted_and_unknown_sweeps_are_404() {
+    let f = Fixture::new().await;
+    let (status, _, html) = f.get("/sweeps").await;
+    assert!(status == 200 && html.contains("No sweep has run yet.") && html.contains("Not measured yet."), "{html}");
+    let id = f.store.begin_sweep("schedule").unwrap().unwrap();
+    let report = serde_json::json!({
+        "id": id, "trigger": "schedule", "started_at": 0, "finished_at": 1, "waited_for_runs": 0, "waited_ms": 0,
+        "infra": {"status": "not_configured"},
+        "recipes": [
+            {"recipe": "app", "repo": "o/app", "mirror": null, "newest_release": "1.1.0+1", "canonical": "1.0.0+1",
+             "action": "tested", "tag": "1.1.0+1", "run": 1, "outcome": "pass", "promoted": true,
+             "why": "new release 1.1.0+1", "notice": "promoted: …"},
+            {"recipe": "other", "repo": "o/other", "mirror": null, "newest_release": null, "canonical": null,
+             "action": "failed", "error": format!("pushing to the mirror: token {SECRET} refused")}
+        ],
+        "cleanup": null, "error": null
+    });
+    f.store.update_sweep(id, server::store::SweepState::Finished, Some(&report.to_string())).unwrap();
+
+    let (_, _, html) = f.get("/sweeps").await;
+    assert!(
+        html.contains("href=\"/sweeps/1\"") && html.contains("1 promoted, 0 not promoted, 0 skipped, 1 failed"),
+        "{html}"
+    );
+    let (status, _, html) = f.get("/sweeps/1").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("1.1.0+1 tested, promoted") && html.contains("href=\"/runs/1\""), "{html}");
+    assert!(html.contains("infra</dt><dd>not configured") && html.contains("pushing to the mirror"), "{html}");
+    assert!(!html.contains(SECRET), "the page is redacted");
+    let (status, list) = f.json("/api/sweeps").await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["state"], "finished");
+    assert_eq!(list[0]["report"]["recipes"][0]["promoted"], true, "{list}");
+    assert!(!list.to_string().contains(SECRET), "the API is redacted: {list}");
+    assert_eq!(f.json("/api/sweeps/1").await.1["id"], 1);
+    assert_eq!(f.json("/api/disk").await, (200, serde_json::Value::Null));
+    for path in ["/sweeps/2", "/sweeps/abc"] {
+        assert_eq!(f.get(path).await.0, 404, "{path}");
+    }
+    let (status, v) = f.json("/api/sweeps/2").await;
+    assert!(status == 404 && v["error"].is_string(), "{v}");
+}

@@ -238,6 +238,15 @@ pub enum Error {
     /// Something cc-ci does not support on a swarm of several nodes yet.
     #[error("{0} is not supported on a multi-node swarm yet")]
     NotOnMultiNode(String),
+    /// The engine or its CLI answered something cc-ci cannot use (`docker system df` failed, no
+    /// data root in `docker info`).
+    #[error("docker engine: {context}: {message}")]
+    EngineAnswer {
+        /// What we were doing.
+        context: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
 }
 
 impl Error {
@@ -264,7 +273,8 @@ impl Error {
             | Error::NodeLost { .. }
             | Error::NodesUnreachable { .. }
             | Error::VolumeOnManyNodes { .. }
-            | Error::NotOnMultiNode(_) => Fault::Infrastructure,
+            | Error::NotOnMultiNode(_)
+            | Error::EngineAnswer { .. } => Fault::Infrastructure,
         }
     }
 

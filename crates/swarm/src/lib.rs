@@ -25,6 +25,7 @@ pub mod compose;
 pub mod converge;
 pub mod deploy;
 pub mod diagnostics;
+pub mod disk;
 pub mod error;
 mod events;
 pub mod exec;

@@ -61,6 +61,7 @@ fn body_fields_the_fake_accepts_are_declared() {
         ("CreateIssueCommentOption", &["body"][..]),
         ("EditIssueCommentOption", &["body"][..]),
         ("CreateStatusOption", &["state", "target_url", "description", "context"][..]),
+        ("EditPullRequestOption", &["state"][..]),
     ]);
     for route in ROUTES.iter().filter(|r| r.body.is_some()) {
         let definition = route.body.unwrap();
@@ -87,6 +88,7 @@ async fn exercise(fake: &FakeForge) -> Vec<(&'static Route, u16, Value)> {
         let (path, query, body): (String, &[(&str, &str)], Option<Value>) = match route.name {
             "list_pulls" => ("/repos/o/r/pulls".into(), &[("state", "open"), ("page", "1"), ("limit", "50")], None),
             "get_pull" => ("/repos/o/r/pulls/1".into(), &[], None),
+            "edit_pull" => ("/repos/o/r/pulls/1".into(), &[], Some(serde_json::json!({"state": "closed"}))),
             "repo_comments" => (
                 "/repos/o/r/issues/comments".into(),
                 &[("since", "2023-11-14T00:00:00Z"), ("page", "1"), ("limit", "50")],

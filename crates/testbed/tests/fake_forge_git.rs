@@ -1,6 +1,6 @@
 //! The fake forge as a git server and a webhook sender: fixture recipes cloned over smart HTTP with
 //! the real `git`, pull request commits checked out by the recipe loader (also when only
-//! `refs/pull/N/head` reaches them), pushes refused, unknown repositories 404; comment deliveries
+//! `refs/pull/N/head` reaches them), pushes only with the token (as HTTP basic authentication), unknown repositories 404; comment deliveries
 //! the fake sends by itself, verified and parsed by the server's own webhook code, and redelivered
 //! byte for byte.
 
@@ -137,7 +137,7 @@ fn a_push_to_the_pull_request_branch_moves_its_head() {
 }
 
 #[tokio::test]
-async fn pushing_is_refused_and_unknown_repositories_are_404() {
+async fn pushing_needs_the_token_and_unknown_repositories_are_404() {
     let (fake, tmp, _fixture) = fake_with("simple", "coop-cloud/simple");
     fake.create_repo("coop-cloud/no-git");
     let http = reqwest::Client::new();
@@ -146,8 +146,8 @@ async fn pushing_is_refused_and_unknown_repositories_are_404() {
             if post { http.post(format!("{}{path}", fake.url())) } else { http.get(format!("{}{path}", fake.url())) };
         async move { request.send().await.unwrap().status().as_u16() }
     };
-    assert_eq!(status("/coop-cloud/simple.git/info/refs?service=git-receive-pack".into(), false).await, 403);
-    assert_eq!(status("/coop-cloud/simple.git/git-receive-pack".into(), true).await, 403);
+    assert_eq!(status("/coop-cloud/simple.git/info/refs?service=git-receive-pack".into(), false).await, 401);
+    assert_eq!(status("/coop-cloud/simple.git/git-receive-pack".into(), true).await, 401);
     assert_eq!(status("/coop-cloud/simple.git/info/refs?service=git-upload-pack".into(), false).await, 200);
     for repo in ["nobody/nothing", "coop-cloud/no-git"] {
         assert_eq!(status(format!("/{repo}.git/info/refs?service=git-upload-pack"), false).await, 404, "{repo}");
@@ -159,8 +159,19 @@ async fn pushing_is_refused_and_unknown_repositories_are_404() {
         git(tmp.path(), &["clone", "--quiet", &fake.clone_url("coop-cloud/simple"), &dest.to_string_lossy()]);
     assert!(ok, "{err}");
     let (ok, _, err) = git(&dest, &["push", "origin", "HEAD:refs/heads/sneaky"]);
-    assert!(!ok, "a push must fail");
-    assert!(err.contains("403"), "{err}");
+    assert!(!ok, "a push without credentials must fail");
+    assert!(err.contains("could not read Username") || err.contains("401"), "{err}");
+    // With the token as the password of HTTP basic authentication, as Gitea takes it: received.
+    let with = |password: &str| {
+        let host = fake.url().strip_prefix("http://").unwrap().to_string();
+        format!("http://bot:{password}@{host}/coop-cloud/simple.git")
+    };
+    let (ok, _, err) = git(&dest, &["push", &with("not-the-token"), "HEAD:refs/heads/sneaky"]);
+    assert!(!ok && err.contains("Authentication failed"), "a wrong token is refused: {err}");
+    let (ok, _, err) = git(&dest, &["push", &with(&fake.token()), "HEAD:refs/heads/pushed"]);
+    assert!(ok, "{err}");
+    let (ok, pushed, _) = git(&fake.git_dir("coop-cloud/simple"), &["rev-parse", "refs/heads/pushed"]);
+    assert!(ok && pushed == head(&dest), "the branch is on the forge");
     let (ok, _, _) = git(tmp.path(), &["clone", "--quiet", &fake.clone_url("nobody/nothing"), "unknown"]);
     assert!(!ok);
 }

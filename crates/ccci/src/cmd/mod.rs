@@ -11,5 +11,6 @@ pub mod run_exec;
 pub mod run_secret;
 pub mod serve;
 pub mod server;
+pub mod sweep;
 pub mod test;
 pub mod warm;

@@ -86,6 +86,13 @@ impl World {
         World { forge, work, repo, config, data_dir, public_url }
     }
 
+    /// Appends `text` to the configuration file (it ends in the `[[repos]]` entry of the fixture).
+    pub fn append_config(&self, text: &str) {
+        let mut config = std::fs::read_to_string(&self.config).expect("config file");
+        config.push_str(text);
+        std::fs::write(&self.config, config).expect("config file");
+    }
+
     /// Starts `ccci serve` and waits until it listens and has read the forge once.
     pub fn serve(&self) -> Server {
         Server::start(&self.config, self.work.path(), &self.public_url, &self.data_dir)

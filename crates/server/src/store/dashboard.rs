@@ -62,9 +62,13 @@ impl Store {
         for run in latest {
             let run = run?;
             if let Some(&i) = index.get(&run.recipe) {
-                match run.mode {
-                    Mode::Cold => summaries[i].cold = Some(run),
-                    Mode::Quick => summaries[i].quick = Some(run),
+                let slot = match run.mode {
+                    // A seed is a cold run (that may also re-seed the canonical copy).
+                    Mode::Cold | Mode::Seed => &mut summaries[i].cold,
+                    Mode::Quick => &mut summaries[i].quick,
+                };
+                if slot.as_ref().is_none_or(|had| (had.finished_at, had.id) < (run.finished_at, run.id)) {
+                    *slot = Some(run);
                 }
             }
         }

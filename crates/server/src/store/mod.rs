@@ -7,6 +7,7 @@
 //!   next runnable run under `max_tests`, start, finish, recover after a crash, list, get.
 //! - [`intake`]: what intake has already seen — comments, webhook deliveries — and the poller's
 //!   per-repo `since` marks.
+//! - [`sweeps`]: the scheduled sweeps with their reports; an open sweep closes the queue.
 //!
 //! Timestamps are Unix milliseconds from the store's clock (the system clock, or a test clock).
 
@@ -14,6 +15,7 @@ pub mod dashboard;
 mod intake;
 mod runs;
 mod schema;
+mod sweeps;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 
 pub use runs::{Enqueued, Mode, NewRun, Run, RunFilter, RunId, RunState};
+pub use sweeps::{SweepRecord, SweepState, INTERRUPTED_MESSAGE};
 
 /// Where the store's time comes from: Unix milliseconds.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -42,6 +45,8 @@ pub enum StoreError {
     NoSuchRun(i64),
     #[error("store: run {id} is {state}, not {expected}")]
     WrongState { id: i64, state: RunState, expected: &'static str },
+    #[error("store: sweep {0} is not open (another process ended it)")]
+    SweepNotOpen(i64),
     #[error("store: run {id} has unreadable column {column}: {value:?}")]
     Corrupt { id: i64, column: &'static str, value: String },
 }
@@ -84,7 +89,8 @@ impl Store {
         &self.path
     }
 
-    fn now(&self) -> i64 {
+    /// Now, by the store's clock (Unix milliseconds).
+    pub fn now(&self) -> i64 {
         (self.clock)()
     }
 

@@ -55,12 +55,14 @@ impl fmt::Display for RunState {
     }
 }
 
-/// Cold (fresh deploy) or quick (on the warm canonical copy).
+/// Cold (fresh deploy), quick (on the warm canonical copy), or seed (a cold run of a release tag
+/// that becomes the canonical copy when green; the sweep's runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
     #[default]
     Cold,
     Quick,
+    Seed,
 }
 
 impl Mode {
@@ -68,11 +70,12 @@ impl Mode {
         match self {
             Mode::Cold => "cold",
             Mode::Quick => "quick",
+            Mode::Seed => "seed",
         }
     }
 
     pub fn parse(s: &str) -> Option<Mode> {
-        [Mode::Cold, Mode::Quick].into_iter().find(|m| m.as_str() == s)
+        [Mode::Cold, Mode::Quick, Mode::Seed].into_iter().find(|m| m.as_str() == s)
     }
 }
 
@@ -336,11 +339,60 @@ impl Store {
     /// After a restart: runs left `running` become `error` and are returned (the caller reaps their
     /// Docker objects and posts their status); queued runs stay queued and run in order.
     pub fn recover_after_crash(&self) -> Result<Vec<Run>, StoreError> {
+        self.recover_after_crash_sparing(None)
+    }
+
+    /// [`Store::recover_after_crash`], leaving alone the runs of `live_sweep`: a sweep another
+    /// process is still running (its lock is held), whose runs are live.
+    pub fn recover_after_crash_sparing(&self, live_sweep: Option<i64>) -> Result<Vec<Run>, StoreError> {
         let now = self.now();
         self.update_returning(
-            "UPDATE runs SET state = 'error', outcome = 'error', finished_at = ?1, error = ?2 WHERE state = 'running'",
-            params![now, CRASH_MESSAGE],
+            "UPDATE runs SET state = 'error', outcome = 'error', finished_at = ?1, error = ?2 \
+             WHERE state = 'running' AND (sweep_id IS NULL OR sweep_id IS NOT ?3)",
+            params![now, CRASH_MESSAGE, live_sweep],
         )
+    }
+
+    /// A run of sweep `sweep`, running from now on: the sweep runs it itself (the queue is closed
+    /// to everything else while a sweep is open), so it is never queued.
+    pub fn start_sweep_run(&self, run: &NewRun, sweep: i64) -> Result<Run, StoreError> {
+        let now = self.now();
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.sqlite(e))?;
+        tx.execute(
+            "INSERT INTO runs (repo, recipe, git_commit, git_ref, mode, state, queued_at, started_at, sweep_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?6, ?7)",
+            params![run.repo, run.recipe, run.commit, run.git_ref, run.mode.as_str(), now, sweep],
+        )
+        .map_err(|e| self.sqlite(e))?;
+        let id = tx.last_insert_rowid();
+        let started = get(&tx, id).map_err(|e| self.sqlite(e))?.ok_or(StoreError::NoSuchRun(id))??;
+        tx.commit().map_err(|e| self.sqlite(e))?;
+        Ok(started)
+    }
+
+    /// How many runs are running now.
+    pub fn count_running(&self) -> Result<u64, StoreError> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM runs WHERE state = 'running'", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// The latest seed run of `recipe` at tag `git_ref` on `commit` that ended, if any.
+    pub fn latest_seed(&self, recipe: &str, git_ref: &str, commit: &str) -> Result<Option<Run>, StoreError> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM runs WHERE recipe = ?1 AND mode = 'seed' AND git_ref = ?2 \
+                     AND git_commit = ?3 AND state IN ('finished', 'error') ORDER BY id DESC LIMIT 1"
+                ),
+                params![recipe, git_ref, commit],
+                read_run,
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?
+            .transpose()
     }
 
     /// One run.
@@ -432,9 +484,11 @@ fn returning(tx: &Transaction, update: &str, args: impl rusqlite::Params) -> rus
 
 pub(super) type Read<T> = Result<T, StoreError>;
 
+/// The oldest queued run, unless `max_tests` runs are running or a sweep is open (it waits for
+/// the runs in flight and keeps the queue closed until it ends, SPEC S2).
 fn next_runnable(tx: &Transaction, max_tests: u32) -> rusqlite::Result<Option<Read<(i64, Run)>>> {
     let running: i64 = tx.query_row("SELECT COUNT(*) FROM runs WHERE state = 'running'", [], |r| r.get(0))?;
-    if running >= max_tests as i64 {
+    if running >= max_tests as i64 || super::sweeps::open_sweep(tx)?.is_some() {
         return Ok(None);
     }
     tx.query_row(

@@ -55,6 +55,23 @@ const MIGRATIONS: &[&str] = &[
     // failed write is taken up again instead of being lost.
     "ALTER TABLE seen_comments ADD COLUMN claim TEXT;
      CREATE INDEX seen_comments_unsettled ON seen_comments (repo) WHERE claim IS NOT NULL;",
+    // 4: sweeps (SPEC S1-S2) and their report; a sweep that has not ended closes the queue to
+    // every other run (the gate in `claim_next`). The schedule's anchor is kept across restarts so
+    // a missed sweep is caught up; runs started by a sweep name it.
+    "CREATE TABLE sweeps (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        trigger     TEXT    NOT NULL,
+        state       TEXT    NOT NULL,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER,
+        report      TEXT
+    );
+    CREATE INDEX sweeps_open ON sweeps (state) WHERE state IN ('waiting', 'running');
+    CREATE TABLE sweep_schedule (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        since INTEGER NOT NULL
+    );
+    ALTER TABLE runs ADD COLUMN sweep_id INTEGER;",
 ];
 
 /// The schema version this build writes.

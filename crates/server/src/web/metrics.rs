@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text exposition format (0.0.4), computed from the store on
 //! each scrape: runs per state, the queue length, ended runs per outcome, and the durations of
-//! finished runs per recipe and mode (a summary without quantiles, and the latest one as a gauge).
+//! finished runs per recipe and mode (a summary without quantiles, and the latest one as a gauge);
+//! the latest sweep; and the latest disk figures (use by kind, free space, the floor).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -69,6 +70,46 @@ pub async fn metrics(State(state): State<WebState>) -> Result<Response, WebError
     for d in &durations {
         let labels = format!("recipe=\"{}\",mode=\"{}\"", label(&d.recipe), label(&d.mode));
         let _ = writeln!(w, "ccci_run_last_duration_seconds{{{labels}}} {}", seconds(d.last_ms));
+    }
+    let last_sweep = db(&state, |s| s.list_sweeps(1)).await?.into_iter().next();
+    if let Some(sweep) = last_sweep {
+        let _ = writeln!(
+            w,
+            "# HELP ccci_sweep_last_started_seconds When the latest sweep started (Unix time), by its state.\n\
+             # TYPE ccci_sweep_last_started_seconds gauge\n\
+             ccci_sweep_last_started_seconds{{state=\"{}\"}} {}",
+            sweep.state.as_str(),
+            seconds(sweep.started_at)
+        );
+    }
+    if let Some(disk) = state.disk.latest() {
+        let _ = writeln!(
+            w,
+            "# HELP ccci_disk_bytes Disk use by kind (images, containers, volumes, build cache as Docker reports \
+             them; snapshots and runs under the data dir).\n# TYPE ccci_disk_bytes gauge"
+        );
+        for k in &disk.kinds {
+            let _ = writeln!(w, "ccci_disk_bytes{{kind=\"{}\"}} {}", label(k.kind), k.bytes);
+        }
+        let _ = writeln!(
+            w,
+            "# HELP ccci_disk_free_bytes Free space where runs need it.\n# TYPE ccci_disk_free_bytes gauge"
+        );
+        for f in disk.free.iter().filter_map(|f| f.free_bytes.map(|b| (f, b))) {
+            let _ = writeln!(
+                w,
+                "ccci_disk_free_bytes{{place=\"{}\",path=\"{}\"}} {}",
+                label(f.0.place),
+                label(&f.0.path),
+                f.1
+            );
+        }
+        let _ = writeln!(
+            w,
+            "# HELP ccci_disk_floor_bytes Runs wait while free space is below this.\n# TYPE ccci_disk_floor_bytes gauge\n\
+             ccci_disk_floor_bytes {}",
+            disk.floor_bytes
+        );
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
 }

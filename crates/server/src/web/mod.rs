@@ -10,6 +10,7 @@
 //! - `artifacts`: the files of a run directory, listed and served (never outside it).
 //! - `badge`: the SVG badge of a recipe; `warm`: the recipes' canonical copies, read from their
 //!   records.
+//! - `sweeps`: the sweeps and their reports, and the disk figures (pages and JSON).
 //! - `metrics`: `/metrics` in the Prometheus text format; `health`: `/healthz`.
 //! - `model`, `query`, `format`, `error`: what those share.
 
@@ -26,6 +27,7 @@ mod pages;
 mod query;
 mod redact;
 pub mod streams;
+mod sweeps;
 mod warm;
 
 use std::path::PathBuf;
@@ -37,9 +39,11 @@ use harness::redact::Redactor;
 
 pub use artifacts::MAX_JSON;
 pub use error::WebError;
+pub use format::time as format_time;
 pub use streams::StreamSlots;
 
 use crate::config::HttpLimits;
+use crate::disk::usage::UsageCache;
 use crate::health::Health;
 use crate::store::{Store, StoreError};
 
@@ -58,6 +62,8 @@ pub struct WebState {
     pub health: Health,
     /// The live-log streams open.
     pub streams: Arc<StreamSlots>,
+    /// The latest disk use figures.
+    pub disk: UsageCache,
 }
 
 impl WebState {
@@ -72,6 +78,7 @@ impl WebState {
             redactor,
             health: Health::default(),
             streams: StreamSlots::new(limits.max_log_streams, limits.max_log_streams_per_run),
+            disk: UsageCache::default(),
         }
     }
 
@@ -89,10 +96,15 @@ pub fn router(state: WebState) -> Router {
         .route("/runs/{id}/log/stream", get(logs::stream))
         .route("/runs/{id}/artifacts/{*path}", get(artifacts::serve))
         .route("/recipes", get(pages::recipes))
+        .route("/sweeps", get(sweeps::list))
+        .route("/sweeps/{id}", get(sweeps::one))
         .route("/badge/{file}", get(badge::badge))
         .route("/api/runs", get(api::runs))
         .route("/api/runs/{id}", get(api::run))
         .route("/api/recipes", get(api::recipes))
+        .route("/api/sweeps", get(sweeps::api_list))
+        .route("/api/sweeps/{id}", get(sweeps::api_one))
+        .route("/api/disk", get(sweeps::api_disk))
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(health::healthz))
         .fallback(pages::not_found)

@@ -1,8 +1,10 @@
-//! Git over smart HTTP, read-only, as Gitea serves it: `GET /{owner}/{repo}.git/info/refs?service=
+//! Git over smart HTTP as Gitea serves it: `GET /{owner}/{repo}.git/info/refs?service=
 //! git-upload-pack` and `POST /{owner}/{repo}.git/git-upload-pack` (and the dumb-protocol files),
 //! answered by Debian's `git http-backend` run as a CGI over a bare mirror of a local repository
-//! ([`super::FakeForge::create_repo_from_git`]). Pushing (`git-receive-pack`) is refused with 403;
-//! a repository without a mirror is 404.
+//! ([`super::FakeForge::create_repo_from_git`]). Reading needs no credentials; pushing
+//! (`git-receive-pack`) needs HTTP basic authentication with the fake's token as the password, as
+//! Gitea takes a token for git, and is answered 401 with a `WWW-Authenticate` challenge without
+//! it. A repository without a mirror is 404.
 //!
 //! These routes are not Gitea API operations: they sit outside [`super::ROUTES`] and its gate (no
 //! token, no injected faults), but are logged like every request (route `git_info_refs`,
@@ -75,11 +77,15 @@ fn plain(status: u16, text: &str) -> Response {
     (status, [("content-type", "text/plain; charset=utf-8")], format!("{text}\n")).into_response()
 }
 
-/// Answers one git request for `target` from the mirrors under `root`.
-pub(crate) async fn serve(root: &Path, target: &GitPath, request: Request) -> Response {
+/// Answers one git request for `target` from the mirrors under `root`; `may_push` says whether
+/// the request carries the credentials a push needs.
+pub(crate) async fn serve(root: &Path, target: &GitPath, request: Request, may_push: bool) -> Response {
     let query = request.uri().query().map(str::to_string);
-    if target.is_receive_pack(query.as_deref()) {
-        return plain(403, "fake forge: pushing is not supported (read-only git)");
+    let push = target.is_receive_pack(query.as_deref());
+    if push && !may_push {
+        let mut response = plain(401, "Unauthorized");
+        response.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"Gitea\""));
+        return response;
     }
     if !mirror_dir(root, &target.repo).join("HEAD").is_file() {
         return plain(404, "Repository not found");
@@ -92,6 +98,7 @@ pub(crate) async fn serve(root: &Path, target: &GitPath, request: Request) -> Re
     };
     let cgi = Cgi {
         root: root.to_path_buf(),
+        push,
         path_info: format!("/{}.git/{}", target.repo, target.rest),
         query: query.unwrap_or_default(),
         method: parts.method.as_str().to_string(),
@@ -110,6 +117,8 @@ pub(crate) async fn serve(root: &Path, target: &GitPath, request: Request) -> Re
 /// One run of `git http-backend` with the CGI variables it reads.
 struct Cgi {
     root: PathBuf,
+    /// A push (already authorised): the backend may receive.
+    push: bool,
     path_info: String,
     query: String,
     method: String,
@@ -128,10 +137,10 @@ impl Cgi {
             .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            // Read-only, whatever the mirror's config says.
+            // Receives only an authorised push, whatever the mirror's config says.
             .env("GIT_CONFIG_COUNT", "1")
             .env("GIT_CONFIG_KEY_0", "http.receivepack")
-            .env("GIT_CONFIG_VALUE_0", "false")
+            .env("GIT_CONFIG_VALUE_0", if self.push { "true" } else { "false" })
             .env("GIT_PROJECT_ROOT", &self.root)
             .env("GIT_HTTP_EXPORT_ALL", "1")
             .env("GATEWAY_INTERFACE", "CGI/1.1")

@@ -23,6 +23,7 @@ pub(crate) fn method_router(name: &str, filter: MethodFilter) -> MethodRouter<Sh
     match name {
         "list_pulls" => on(filter, list_pulls),
         "get_pull" => on(filter, get_pull),
+        "edit_pull" => on(filter, edit_pull),
         "repo_comments" => on(filter, repo_comments),
         "issue_comments" => on(filter, issue_comments),
         "post_comment" => on(filter, post_comment),
@@ -74,6 +75,38 @@ async fn get_pull(State(shared): State<Shared>, Path((owner, name, index)): Path
     let Some(repo) = world.repo(&owner, &name) else { return not_found(&shared, "repository") };
     let Some(pull) = repo.pulls.get(&index) else { return not_found(&shared, "pull request") };
     answer(200, Some(json::pull(&world, &shared.urls, repo, pull)), &[])
+}
+
+/// `EditPullRequestOption`, of which the fake implements the state (any other field is refused).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditPullOption {
+    state: Option<String>,
+}
+
+/// quirk: editing a pull request answers 201, not 200.
+async fn edit_pull(
+    State(shared): State<Shared>,
+    Path((owner, name, index)): Path<(String, String, u64)>,
+    Json(option): Json<EditPullOption>,
+) -> Response {
+    let open = match option.state.as_deref() {
+        None => None,
+        Some("closed") => Some(false),
+        Some("open") => Some(true),
+        Some(other) => return unprocessable(&shared, &format!("invalid state {other:?}")),
+    };
+    let mut world = shared.lock();
+    let now = world.now();
+    let full = format!("{owner}/{name}");
+    let Some(repo) = world.repos.get_mut(&full) else { return not_found(&shared, "repository") };
+    let Some(pull) = repo.pulls.get_mut(&index) else { return not_found(&shared, "pull request") };
+    if let Some(open) = open {
+        pull.open = open;
+    }
+    pull.updated = now;
+    let repo = &world.repos[&full];
+    answer(201, Some(json::pull(&world, &shared.urls, repo, &repo.pulls[&index])), &[])
 }
 
 /// `since` as whole Unix seconds (the forge's resolution), `None` when absent.

@@ -3,7 +3,8 @@
 //! to set the world up and read what the client did, fault injection, per-route request counts,
 //! signed webhook deliveries (built by [`comment_webhook_request`], or sent by the fake itself
 //! after [`FakeForge::set_webhook`]) and real git repositories over smart HTTP
-//! ([`FakeForge::create_repo_from_git`], with `refs/pull/N/head` as Gitea keeps them).
+//! ([`FakeForge::create_repo_from_git`], with `refs/pull/N/head` as Gitea keeps them; pushes
+//! with the token, as Gitea takes them). A second fake serves as an upstream git server.
 //!
 //! The server runs on its own thread and runtime, so it works from sync and async tests alike; it
 //! stops when the [`FakeForge`] is dropped.
@@ -218,7 +219,7 @@ impl FakeForge {
     // ----- git repositories -----
 
     /// Creates `owner/name` like [`FakeForge::create_repo`], backed by a bare mirror of the local
-    /// git repository `source` (every branch and tag), served read-only at the repo's `clone_url`,
+    /// git repository `source` (every branch and tag), served at the repo's `clone_url` (pushes with the token),
     /// `http://127.0.0.1:PORT/owner/name.git`. The mirror lives in a temporary directory owned by
     /// the fake. Panics if git fails or the repo already has a mirror.
     pub fn create_repo_from_git(&self, full_name: &str, source: &Path) {
@@ -273,7 +274,38 @@ impl FakeForge {
         head
     }
 
+    /// A push of every branch and tag of the local repository `source` to git-backed `repo`, as
+    /// `git push --mirror` would do it: refs moved (forced where rewritten), added and removed
+    /// (pull request refs stay), `HEAD` following `source`'s. What a maintainer's push to an
+    /// upstream looks like.
+    pub fn push_from(&self, repo: &str, source: &Path) {
+        let dir = self.git_dir(repo);
+        let source = source.to_string_lossy();
+        git::run(
+            &dir,
+            &[
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                "--",
+                &source,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("fake forge: {e}"));
+        let head = git::run(Path::new(source.as_ref()), &["symbolic-ref", "HEAD"])
+            .unwrap_or_else(|e| panic!("fake forge: {e}"));
+        git::run(&dir, &["symbolic-ref", "HEAD", &head]).unwrap_or_else(|e| panic!("fake forge: {e}"));
+    }
+
     // ----- pull requests, issues, tags -----
+
+    /// Whether pull request `number` of `repo` is open.
+    pub fn pull_is_open(&self, repo: &str, number: u64) -> bool {
+        self.with_repo(repo, |_, r| r.pulls.get(&number).expect("fake forge: no such pull request").open)
+    }
 
     /// Adds an open pull request `number` with head `head_sha` on branch `head_ref`.
     pub fn add_pr(&self, repo: &str, number: u64, head_sha: &str, head_ref: &str) {

@@ -55,6 +55,14 @@ pub const ROUTES: &[Route] = &[
         success: 200,
     },
     Route {
+        name: "edit_pull",
+        method: "PATCH",
+        path: "/repos/{owner}/{repo}/pulls/{index}",
+        query: &[],
+        body: Some("EditPullRequestOption"),
+        success: 201,
+    },
+    Route {
         name: "repo_comments",
         method: "GET",
         path: "/repos/{owner}/{repo}/issues/comments",
@@ -234,13 +242,25 @@ async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Res
     response
 }
 
+/// Whether `header` is HTTP basic authentication with the token as the password (any user name),
+/// which is how Gitea takes a token for git over HTTP.
+fn basic_with_token(header: Option<&str>, token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(("Basic" | "basic", encoded)) = header.and_then(|h| h.split_once(' ')) else { return false };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else { return false };
+    String::from_utf8(decoded).ok().and_then(|d| d.split_once(':').map(|(_, p)| p == token)).unwrap_or(false)
+}
+
 /// Everything outside the table: git over HTTP, else 404. Logged, not gated.
 async fn fallback(State(shared): State<Shared>, request: Request) -> Response {
     let method = request.method().as_str().to_string();
     let uri = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let may_push = basic_with_token(authorization.as_deref(), &shared.lock().token);
     let (route, response) = match git::parse_path(request.uri().path()) {
-        Some(target) => (target.route(request.uri().query()), git::serve(&shared.git_root, &target, request).await),
+        Some(target) => {
+            (target.route(request.uri().query()), git::serve(&shared.git_root, &target, request, may_push).await)
+        }
         None => ("unmatched", answer(404, Some(json::error(&shared.urls, "fake forge: no such route")), &[])),
     };
     shared.lock().log.push(RequestRecord {
