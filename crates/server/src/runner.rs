@@ -2,7 +2,10 @@
 //! machine) on the pull request's head commit, writing into the run's directory, under the run
 //! timeout (SPEC V4). A run over its timeout is killed and every Docker object it left is reaped.
 //! The child dies with the server (`swarm::process::die_with_parent`), so a `kill -9` of the server leaves no
-//! engine running on its own; the restarted server reaps what it left.
+//! engine running on its own (and the engine's sandboxed commands die with it); the restarted
+//! server reaps what it left. The engine must sandbox pull-request code (`--sandbox required`,
+//! SPEC V9), never gets the forge token's or webhook secret's variables, and hides the server's
+//! config and secret files from sandboxed code (`CCCI_SANDBOX_HIDE`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +39,10 @@ pub struct RunnerConfig {
     pub timeout: Duration,
     /// HTTPS with the CA, pulls and registry credentials.
     pub infra: RunInfra,
+    /// Files sandboxed code must not see (the config, the token and webhook secret files).
+    pub hidden: Vec<PathBuf>,
+    /// Environment variables the engine must not inherit (the token's and webhook secret's).
+    pub secret_envs: Vec<String>,
 }
 
 /// How a run ended.
@@ -78,6 +85,13 @@ impl RunnerConfig {
         if !self.node_hosts.is_empty() {
             cmd.arg("--node-hosts").arg(self.node_hosts.join(","));
         }
+        cmd.args(["--sandbox", "required"]);
+        for var in &self.secret_envs {
+            cmd.env_remove(var);
+        }
+        if let Ok(hide) = std::env::join_paths(&self.hidden) {
+            cmd.env(harness::sandbox::HIDE_ENV, hide);
+        }
         cmd.env("CCCI_DATA_DIR", &self.data_dir)
             .env_remove("CCCI_PROXY_ADDR")
             .env_remove("CCCI_DNSRR")
@@ -113,7 +127,7 @@ impl RunnerConfig {
             Ok(Err(e)) => return RunEnd::Error(format!("lost the engine process: {e}")),
             Err(_) => {
                 let _ = child.kill().await;
-                let reaped = reap(&self.node_hosts).await;
+                let reaped = reap(&self.node_hosts, &self.data_dir).await;
                 return RunEnd::Error(format!(
                     "stopped after the run timeout of {}; {reaped}",
                     human_duration(self.timeout)
@@ -140,13 +154,16 @@ impl RunnerConfig {
     }
 }
 
-/// Removes every Docker object of runs that are no longer live, on every node; says what it did.
-pub async fn reap(node_hosts: &[String]) -> String {
+/// Removes every Docker object of runs that are no longer live, on every node, and their
+/// sandboxes; says what it did.
+pub async fn reap(node_hosts: &[String], data_dir: &std::path::Path) -> String {
+    let live_dir = harness::liveness::live_dir();
+    harness::sandbox::reap_dead(data_dir, &live_dir);
     let swarm = match swarm::Swarm::connect_with_nodes(node_hosts).await {
         Ok(swarm) => swarm,
         Err(e) => return format!("could not reach Docker to reap its objects: {e}"),
     };
-    match harness::janitor::reap(&swarm, &harness::liveness::live_dir()).await {
+    match harness::janitor::reap(&swarm, &live_dir).await {
         Ok(report) => format!("{} Docker object(s) of dead runs removed", report.removed.len()),
         Err(e) => format!("reaping its Docker objects failed: {e}"),
     }

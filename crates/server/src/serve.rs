@@ -112,6 +112,8 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
         node_hosts: config.node_hosts.clone(),
         timeout: config.run_timeout,
         infra: RunInfra::new(&config.tls, &config.registry, &config.data_dir),
+        hidden: config.private_files(),
+        secret_envs: config.secret_envs(),
     });
     let workers = Workers {
         store: store.clone(),
@@ -155,7 +157,8 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         Task::spawn("the HTTP listener", http::serve(listener, app, config.http, events.clone())),
     ];
     if !crashed.is_empty() {
-        tokio::spawn(report_crashed(crashed, feedback, events.clone(), config.node_hosts.clone()));
+        let (nodes, data) = (config.node_hosts.clone(), config.data_dir.clone());
+        tokio::spawn(report_crashed(crashed, feedback, events.clone(), nodes, data));
     }
     Ok(Started { addr, events, health, tasks })
 }
@@ -163,8 +166,8 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
 /// Runs left live by an earlier life of the server (already marked `error`): their Docker objects
 /// reaped, their PRs told. In the background, so a slow forge or engine does not keep the server
 /// from listening; the janitor spares live runs, so new runs may start meanwhile.
-async fn report_crashed(crashed: Vec<Run>, feedback: Feedback, events: Events, node_hosts: Vec<String>) {
-    let reaped = reap(&node_hosts).await;
+async fn report_crashed(crashed: Vec<Run>, feedback: Feedback, events: Events, node_hosts: Vec<String>, data_dir: PathBuf) {
+    let reaped = reap(&node_hosts, &data_dir).await;
     for run in crashed {
         let message = format!("{}; {reaped}", run.error.as_deref().unwrap_or("the server stopped during the run"));
         events.log(format!("run {} was live when the server stopped: marked error; {reaped}", run.id));
