@@ -92,7 +92,9 @@ pub async fn on_host(ctx: &RunContext<'_>, tier: Tier, cmd: &HostCommand, what: 
     let child = spawned.command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn();
     let child = child.map_err(|e| match cmd.trusted {
         true => format!("cannot run {what}: {e}"),
-        false => format!("cannot start {what} in the sandbox (ccci must be able to make namespaces and switch users): {e}"),
+        false => {
+            format!("cannot start {what} in the sandbox (ccci must be able to make namespaces and switch users): {e}")
+        }
     })?;
     let pid = child.id();
     let ran = tokio::select! {

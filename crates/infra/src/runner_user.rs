@@ -32,7 +32,9 @@ fn useradd(name: &str) -> Result<()> {
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
     let out = Command::new(program).args(args).output().map_err(|e| {
-        Error::RunnerUser(format!("cannot run {program} (Debian package passwd; ccci server init must run as root): {e}"))
+        Error::RunnerUser(format!(
+            "cannot run {program} (Debian package passwd; ccci server init must run as root): {e}"
+        ))
     })?;
     if out.status.success() {
         Ok(())

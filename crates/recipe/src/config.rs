@@ -295,7 +295,13 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl RecipeConfig {
     /// Lay `raw` (read from `path`, the CI tree's file when `from_ci_tree`; relative paths in it
     /// are relative to `relative_to`) over what is there: its keys win.
-    fn merge(&mut self, mut raw: RawConfig, path: &Path, relative_to: &Path, from_ci_tree: bool) -> Result<(), ConfigError> {
+    fn merge(
+        &mut self,
+        mut raw: RawConfig,
+        path: &Path,
+        relative_to: &Path,
+        from_ci_tree: bool,
+    ) -> Result<(), ConfigError> {
         let dir = relative_to.to_path_buf();
         let bad = |what: String| ConfigError(format!("{}: {what}", path.display()));
         match (raw.trusted, from_ci_tree) {

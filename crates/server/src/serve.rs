@@ -166,7 +166,13 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
 /// Runs left live by an earlier life of the server (already marked `error`): their Docker objects
 /// reaped, their PRs told. In the background, so a slow forge or engine does not keep the server
 /// from listening; the janitor spares live runs, so new runs may start meanwhile.
-async fn report_crashed(crashed: Vec<Run>, feedback: Feedback, events: Events, node_hosts: Vec<String>, data_dir: PathBuf) {
+async fn report_crashed(
+    crashed: Vec<Run>,
+    feedback: Feedback,
+    events: Events,
+    node_hosts: Vec<String>,
+    data_dir: PathBuf,
+) {
     let reaped = reap(&node_hosts, &data_dir).await;
     for run in crashed {
         let message = format!("{}; {reaped}", run.error.as_deref().unwrap_or("the server stopped during the run"));

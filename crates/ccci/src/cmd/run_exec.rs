@@ -32,8 +32,11 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (exit_code, stdout, stderr) = match &args.socket {
         Some(socket) => {
-            let request =
-                Request::Exec { stack: args.stack.clone(), service: args.service.clone(), command: args.command.clone() };
+            let request = Request::Exec {
+                stack: args.stack.clone(),
+                service: args.service.clone(),
+                command: args.command.clone(),
+            };
             let out = capability::ask(socket, &request).map_err(|why| anyhow::anyhow!("run-exec: {why}"))?;
             (out.exit_code, out.stdout, out.stderr)
         }

@@ -147,7 +147,10 @@ pub fn run_as(args: Args, mode: RunMode) -> anyhow::Result<ExitCode> {
         config_dir: args.config_dir,
         limits: Default::default(),
         node_hosts: args.nodes.hosts,
-        sandbox: harness::sandbox::SandboxPolicy { runner_user: args.runner_user, required: args.sandbox == "required" },
+        sandbox: harness::sandbox::SandboxPolicy {
+            runner_user: args.runner_user,
+            required: args.sandbox == "required",
+        },
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let terminal: Arc<dyn harness::report::Sink> = Arc::new(harness::report::for_stderr());

@@ -22,10 +22,10 @@ use crate::outcome::TierEnd;
 use crate::redact::Redactor;
 use crate::report::{Events, Jsonl, LogFile, Recorder, Sink};
 use crate::result::{self, Instance, Outcome, RunResult, Tier};
+use crate::sandbox::{self, Sandbox};
 use crate::warm::promote::Seed;
 use crate::warm::quick::{self, Opened, Quick};
 use crate::workspace::Workspace;
-use crate::sandbox::{self, Sandbox};
 use crate::{app, artifacts, checkout, diagnostics, janitor, liveness, run_id, teardown};
 
 /// What a finished run leaves for its caller.

@@ -15,7 +15,6 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
 
 use super::runner::Runner;
 
@@ -28,21 +27,23 @@ pub enum Confinement {
     Namespaces(Option<Box<Sandboxed>>),
 }
 
-/// What the sandbox mounts and whom the command runs as; prepared in the parent.
+/// What the sandbox mounts and whom the command runs as; prepared in the parent. Sources are
+/// paths, not descriptors: a bind mount's source must be in the caller's (new) mount namespace,
+/// and every one of them lies in directories only root can change.
 pub struct Sandboxed {
     pub runner: Runner,
     /// The working directory, as seen inside.
     pub cwd: CString,
-    /// The run's sandbox directory (an `O_PATH` descriptor), mounted at `inside`.
-    pub sandbox: OwnedFd,
+    /// The run's sandbox directory, mounted at `inside`.
+    pub sandbox: CString,
     pub inside: CString,
-    /// The ccci executable (an `O_PATH` descriptor), mounted read-only at `exe_target` (inside).
-    pub exe: OwnedFd,
+    /// The ccci executable, mounted read-only at `exe_target` (inside).
+    pub exe: CString,
     pub exe_target: CString,
     /// Paths covered by an empty, inaccessible directory (`true`) or file (`false`).
     pub masks: Vec<(CString, bool)>,
-    pub mask_dir: OwnedFd,
-    pub mask_file: OwnedFd,
+    pub mask_dir: CString,
+    pub mask_file: CString,
     /// Shared writable directories given a private, empty tmpfs (`/dev/shm`, `/var/tmp`).
     pub private_tmpfs: Vec<CString>,
 }
@@ -59,19 +60,10 @@ impl Confinement {
     }
 }
 
-/// The confinement with every path turned into what the child's system calls take.
+/// The confinement as the child reads it.
 struct Prepared {
     namespaces: bool,
     sandboxed: Option<Box<Sandboxed>>,
-    /// `/proc/self/fd/<n>` of the sandbox, the executable and the two masks.
-    sandbox_src: CString,
-    exe_src: CString,
-    mask_dir_src: CString,
-    mask_file_src: CString,
-}
-
-fn fd_path(fd: &OwnedFd) -> CString {
-    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default()
 }
 
 fn c(s: &str) -> CString {
@@ -80,18 +72,9 @@ fn c(s: &str) -> CString {
 
 impl Prepared {
     fn new(confinement: Confinement) -> Prepared {
-        let (namespaces, sandboxed) = match confinement {
-            Confinement::Session => (false, None),
-            Confinement::Namespaces(s) => (true, s),
-        };
-        let src = |f: fn(&Sandboxed) -> &OwnedFd| sandboxed.as_deref().map(|s| fd_path(f(s))).unwrap_or_default();
-        Prepared {
-            namespaces,
-            sandbox_src: src(|s| &s.sandbox),
-            exe_src: src(|s| &s.exe),
-            mask_dir_src: src(|s| &s.mask_dir),
-            mask_file_src: src(|s| &s.mask_file),
-            sandboxed,
+        match confinement {
+            Confinement::Session => Prepared { namespaces: false, sandboxed: None },
+            Confinement::Namespaces(sandboxed) => Prepared { namespaces: true, sandboxed },
         }
     }
 
@@ -127,7 +110,7 @@ impl Prepared {
             libc::close(alive[0]);
             mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)?;
             if let Some(s) = &self.sandboxed {
-                self.mount_sandbox(s)?;
+                mount_sandbox(s)?;
             }
             let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
             mount(Some(c"proc"), c"/proc", Some(c"proc"), proc_flags, None)?;
@@ -147,32 +130,31 @@ impl Prepared {
             Ok(())
         }
     }
+}
 
-    /// The sandbox's view: the run's directory over `/tmp`, ccci inside it, masks over what
-    /// must stay out of sight, private shared-memory and `/var/tmp`.
-    unsafe fn mount_sandbox(&self, s: &Sandboxed) -> io::Result<()> {
-        let bind = |src: &CStr, target: &CStr| mount(Some(src), target, None, libc::MS_BIND, None);
-        let remount = |target: &CStr, flags: libc::c_ulong| {
-            mount(None, target, None, libc::MS_REMOUNT | libc::MS_BIND | flags, None)
-        };
-        bind(&self.sandbox_src, &s.inside)?;
-        remount(&s.inside, libc::MS_NOSUID | libc::MS_NODEV)?;
-        bind(&self.exe_src, &s.exe_target)?;
-        remount(&s.exe_target, libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV)?;
-        for (target, is_dir) in &s.masks {
-            let src = if *is_dir { &self.mask_dir_src } else { &self.mask_file_src };
-            // A path that is gone from this view (it was under /tmp) needs no mask.
-            if let Err(e) = bind(src, target) {
-                if e.raw_os_error() != Some(libc::ENOENT) {
-                    return Err(e);
-                }
+/// The sandbox's view: the run's directory over `/tmp`, ccci inside it, masks over what must
+/// stay out of sight, private shared-memory and `/var/tmp`.
+fn mount_sandbox(s: &Sandboxed) -> io::Result<()> {
+    let bind = |src: &CStr, target: &CStr| mount(Some(src), target, None, libc::MS_BIND, None);
+    let remount =
+        |target: &CStr, flags: libc::c_ulong| mount(None, target, None, libc::MS_REMOUNT | libc::MS_BIND | flags, None);
+    bind(&s.sandbox, &s.inside)?;
+    remount(&s.inside, libc::MS_NOSUID | libc::MS_NODEV)?;
+    bind(&s.exe, &s.exe_target)?;
+    remount(&s.exe_target, libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV)?;
+    for (target, is_dir) in &s.masks {
+        let src = if *is_dir { &s.mask_dir } else { &s.mask_file };
+        // A path that is gone from this view (it was under /tmp) needs no mask.
+        if let Err(e) = bind(src, target) {
+            if e.raw_os_error() != Some(libc::ENOENT) {
+                return Err(e);
             }
         }
-        for target in &s.private_tmpfs {
-            mount(Some(c"tmpfs"), target, Some(c"tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(c"mode=1777"))?;
-        }
-        Ok(())
     }
+    for target in &s.private_tmpfs {
+        mount(Some(c"tmpfs"), target, Some(c"tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(c"mode=1777"))?;
+    }
+    Ok(())
 }
 
 /// Built for the child: `c(..)` strings for a sandbox's paths.

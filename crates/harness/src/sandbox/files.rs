@@ -72,8 +72,7 @@ pub fn give_tree(dir: &Path, owner: Option<Runner>) -> io::Result<()> {
 
 /// Open `path` for reading only if it is a regular file itself (not a link, FIFO or device).
 pub fn open_regular(path: &Path) -> io::Result<fs::File> {
-    let file =
-        fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
     if !file.metadata()?.is_file() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a regular file", path.display())));
     }

@@ -160,7 +160,7 @@ impl Sandbox {
         };
         let (ca, listener) = make(&root, &dir, owner, &inputs)
             .map_err(|e| format!("cannot make the run's sandbox {}: {e}", dir.display()))?;
-        let mut masks = vec![(inputs.data_dir.to_path_buf(), true)];
+        let mut masks = Vec::new();
         if let Some(hide) = std::env::var_os(HIDE_ENV) {
             for path in std::env::split_paths(&hide).filter(|p| p.is_absolute()) {
                 if let Ok(meta) = fs::metadata(&path) {
@@ -168,6 +168,8 @@ impl Sandbox {
                 }
             }
         }
+        // Last: the masks themselves lie in the data directory.
+        masks.push((inputs.data_dir.to_path_buf(), true));
         Ok(Sandbox {
             dir,
             mode,
@@ -325,21 +327,17 @@ impl Sandbox {
 
     /// The mounts and user of a sandboxed command working in `cwd` (as seen inside).
     fn sandboxed(&self, runner: Runner, cwd: &Path) -> io::Result<Sandboxed> {
-        let path_fd = |p: &Path| -> io::Result<std::os::fd::OwnedFd> {
-            let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_CLOEXEC).open(p)?;
-            Ok(file.into())
-        };
         let inside = Path::new(INSIDE);
         Ok(Sandboxed {
             runner,
             cwd: confine::cstring(cwd)?,
-            sandbox: path_fd(&self.dir)?,
+            sandbox: confine::cstring(&self.dir)?,
             inside: confine::cstring(inside)?,
-            exe: path_fd(&self.exe)?,
+            exe: confine::cstring(&self.exe)?,
             exe_target: confine::cstring(&inside.join("bin/ccci"))?,
             masks: self.masks.iter().map(|(p, dir)| Ok((confine::cstring(p)?, *dir))).collect::<io::Result<_>>()?,
-            mask_dir: path_fd(&self.mask_dir)?,
-            mask_file: path_fd(&self.mask_file)?,
+            mask_dir: confine::cstring(&self.mask_dir)?,
+            mask_file: confine::cstring(&self.mask_file)?,
             private_tmpfs: PRIVATE_TMPFS
                 .iter()
                 .map(Path::new)
