@@ -1,0 +1,173 @@
+//! End to end on the real swarm: pull-request code runs sandboxed (SPEC V9). The `webtests`
+//! fixture, given a hostile test and a hostile host hook of its own, is run by a `ccci test` that
+//! holds a forge token and webhook secret in its environment and is told to hide a token file and
+//! a config file (world-readable, outside `/tmp`, as a careless operator might leave them). Every
+//! attempt of the hostile code fails — reading those files, the store, another run's sandbox, the
+//! Docker socket, `run-exec` into another stack, a secret the run does not hold, finding the token
+//! in any environment it can see — and the token appears in no file or output of the run, while
+//! the fixture's own `run-exec`/`run-secret` test and its Playwright test pass in the same run.
+//! The CI tree's (untrusted) test checks that every tool of the declared toolset
+//! (`packaging/toolset`) resolves and runs inside the sandbox.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use support::{files_under, leftovers, spawn_ccci_test_env, testbed, Event, Step};
+
+/// A value unique to this test process, `prefix`ed.
+fn unique(prefix: &str) -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}{t:x}{}", std::process::id())
+}
+
+/// The hostile script: every attempt must fail; one that succeeds prints `LEAK` and fails it.
+fn hostile_script(token_file: &Path, config: &Path, data: &Path, other_run: &Path) -> String {
+    format!(
+        r#"#!/bin/sh
+# Hostile pull-request code: tries what it must not be able to do.
+leaks=0
+try() {{
+  what=$1; shift
+  if out=$("$@" 2>&1); then echo "LEAK: $what: $out"; leaks=$((leaks + 1)); else echo "refused: $what: $out"; fi
+}}
+echo "--- the environment this code sees:"; env; echo "---"
+echo "running as uid $(id -u), groups $(id -G)"
+try "read the token file" cat {token}
+try "read the config" cat {config}
+try "list the store" ls {data}
+try "read another run's sandbox" cat {other}/home/secret
+try "reach the Docker socket" curl -fsS --max-time 5 --unix-socket /var/run/docker.sock http://docker/version
+try "run-exec into another stack" ccci run-exec --stack traefik_ccci_test_app app -- id
+try "read a secret the run does not hold" ccci run-secret no_such_secret
+try "find the token in its environment" sh -c 'env | grep CCCI_FORGE_TOKEN'
+try "find the token in any process's environment" sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | grep CCCI_FORGE_TOKEN'
+try "run as root" sh -c '[ "$(id -u)" = 0 ]'
+[ "$leaks" -eq 0 ]
+"#,
+        token = token_file.display(),
+        config = config.display(),
+        data = data.display(),
+        other = other_run.display(),
+    )
+}
+
+/// Checks every tool of `toolset` (the declared toolset's file, beside it) inside the sandbox.
+const CHECK_TOOLSET: &str = r#"#!/bin/sh
+# Every tool of the declared toolset resolves and runs here, in the sandbox.
+failed=0
+while read -r name source check; do
+  case "$name" in ''|\#*) continue ;; esac
+  if sh -c "$check" >/dev/null 2>&1; then echo "tool ok: $name"; else echo "tool MISSING: $name ($check)"; failed=1; fi
+done <"$(dirname "$0")/toolset"
+exit $failed
+"#;
+
+fn write(path: &Path, text: &str, mode: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn hostile_recipe_code_reaches_nothing_but_its_own_run_and_the_toolset_is_there() {
+    testbed();
+    // Outside /tmp (the sandbox's own /tmp is the run's directory): only the masks and the
+    // runner user keep the hostile code from these files.
+    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (token, webhook_secret, password) = (unique("Tok"), unique("Hook"), unique("Pw"));
+    let token_file = work.path().join("etc/token");
+    let config = work.path().join("etc/server.toml");
+    write(&token_file, &token, 0o644);
+    write(&config, &format!("[forge]\ntoken = \"{token}\"\n"), 0o644);
+    let data = work.path().join("data");
+    // Not a run id, so the janitor spares it (another run's directory the run must not read).
+    let other_run = data.join("sandbox/other_run");
+    write(&other_run.join("home/secret"), &token, 0o644);
+
+    let repo = testbed::fixture("webtests", &work.path().join("webtests")).unwrap();
+    let hostile = hostile_script(&token_file, &config, &data, &other_run);
+    write(&repo.path.join("tests/hostile"), &hostile, 0o755);
+    let ccci_toml = repo.path.join("ccci.toml");
+    let own = std::fs::read_to_string(&ccci_toml).unwrap();
+    write(&ccci_toml, &format!("{own}\n[hooks.pre_install]\ncommand = \"sh tests/hostile\"\n"), 0o644);
+    let ci = work.path().join("ci");
+    write(&ci.join("recipes/webtests/tests/check-toolset"), CHECK_TOOLSET, 0o755);
+    let toolset = std::fs::read_to_string(testbed::repo_root().join("packaging/toolset")).unwrap();
+    write(&ci.join("recipes/webtests/tests/toolset"), &toolset, 0o644);
+
+    let hide = std::env::join_paths([&token_file, &config]).unwrap();
+    let env = [
+        ("WEBTESTS_ADMIN_PASSWORD", OsStr::new(&password)),
+        ("CCCI_FORGE_TOKEN", OsStr::new(&token)),
+        ("CCCI_WEBHOOK_SECRET", OsStr::new(&webhook_secret)),
+        ("CCCI_SANDBOX_HIDE", hide.as_os_str()),
+    ];
+    let args = ["--tiers", "install,custom", "--config-dir", ci.to_str().unwrap()];
+    let run = spawn_ccci_test_env(work.path(), &repo.path, &args, &env).wait();
+
+    let custom = run.tier("custom");
+    let log: String = run
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Output { text, .. } => Some(text.clone()),
+            Event::Step { step: Step::Note { text }, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(run.code(), Some(0), "{custom}\nlog:\n{log}\nstderr:\n{}", run.stderr());
+    assert!(log.contains("run sandboxed as ccci-runner"), "{log}");
+    for attempt in [
+        "read the token file",
+        "read the config",
+        "list the store",
+        "read another run's sandbox",
+        "reach the Docker socket",
+        "run-exec into another stack",
+        "read a secret the run does not hold",
+        "find the token in its environment",
+        "find the token in any process's environment",
+        "run as root",
+    ] {
+        // Once from the hook, once from the test.
+        let refused = log.matches(&format!("refused: {attempt}")).count();
+        assert_eq!(refused, 2, "{attempt} was not refused twice:\n{log}");
+    }
+    assert!(!log.contains("LEAK"), "{log}");
+    assert!(
+        log.contains(r#"run-exec: stack "traefik_ccci_test_app" is not this run's"#),
+        "the refusal does not say why:\n{log}"
+    );
+    assert!(log.contains(r#"this run has no secret "no_such_secret""#), "{log}");
+    let case = |name: &str| {
+        custom["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap_or_default()
+    };
+    assert_eq!(case("recipe:hostile")["outcome"], "pass", "{custom}");
+    assert_eq!(case("recipe:check-api-key")["outcome"], "pass", "legitimate run-exec/run-secret: {custom}");
+    assert_eq!(case("recipe:test_web::test_follow_the_link_and_log_in")["outcome"], "pass", "Playwright: {custom}");
+    assert_eq!(case("ci:check-toolset")["outcome"], "pass", "{custom}\n{log}");
+    for name in toolset.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let name = name.split_whitespace().next().unwrap();
+        assert!(log.contains(&format!("tool ok: {name}")), "{name} not checked in the sandbox:\n{log}");
+    }
+
+    // The token and webhook secret are nowhere in what the run wrote or printed.
+    let ours = [token_file.clone(), config.clone(), other_run.join("home/secret")];
+    let mut places =
+        vec![("stdout".to_string(), run.output.stdout.clone()), ("stderr".into(), run.output.stderr.clone())];
+    for file in files_under(work.path()).into_iter().filter(|f| !ours.contains(f)) {
+        places.push((file.display().to_string(), std::fs::read(&file).unwrap_or_default()));
+    }
+    for (name, bytes) in &places {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(&token) && !text.contains(&webhook_secret), "the token or webhook secret is in {name}");
+    }
+    let sandboxes: Vec<_> = std::fs::read_dir(data.join("sandbox")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(!sandboxes.iter().any(|n| n == run.run_id()), "the run's sandbox is left: {sandboxes:?}");
+    assert_eq!(leftovers(run.run_id()), Vec::<String>::new(), "objects of the run remain");
+}
