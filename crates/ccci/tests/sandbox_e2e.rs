@@ -7,15 +7,17 @@
 //! in any environment it can see — and the token appears in no file or output of the run, while
 //! the fixture's own `run-exec`/`run-secret` test and its Playwright test pass in the same run.
 //! The CI tree's (untrusted) test checks that every tool of the declared toolset
-//! (`packaging/toolset`) resolves and runs inside the sandbox.
+//! (`packaging/toolset`) resolves and runs inside the sandbox. A `kill -9` of `ccci test` in the
+//! middle of the custom tier leaves no process of the run, however its test tried to detach them.
 
 mod support;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::Duration;
 
-use support::{files_under, leftovers, spawn_ccci_test_env, testbed, Event, Step};
+use support::{files_under, janitor, leftovers, poll, processes_mentioning, spawn_ccci_test_env, testbed, Event, Step};
 
 /// A value unique to this test process, `prefix`ed.
 fn unique(prefix: &str) -> String {
@@ -170,4 +172,39 @@ fn hostile_recipe_code_reaches_nothing_but_its_own_run_and_the_toolset_is_there(
     let sandboxes: Vec<_> = std::fs::read_dir(data.join("sandbox")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(!sandboxes.iter().any(|n| n == run.run_id()), "the run's sandbox is left: {sandboxes:?}");
     assert_eq!(leftovers(run.run_id()), Vec::<String>::new(), "objects of the run remain");
+}
+
+/// Processes that try to outlive their run: in a session of their own, double-forked, under
+/// nohup, and the test itself; each `sleep` names `mark` so this test can find it.
+fn clinging_script(mark: &str) -> String {
+    format!(
+        "#!/bin/sh\n# Leaves processes behind that try to outlive the run.\nsetsid sleep 3600.{mark} &\n\
+         ( sleep 3601.{mark} & )\nnohup sleep 3602.{mark} >/dev/null 2>&1 &\nexec sleep 3603.{mark}\n"
+    )
+}
+
+#[test]
+fn kill_9_of_ccci_mid_custom_tier_leaves_no_process_of_the_run() {
+    testbed();
+    let work = tempfile::tempdir().unwrap();
+    let mark = format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let repo = testbed::fixture("webtests", &work.path().join("webtests")).unwrap();
+    write(&repo.path.join("tests/zz-clinging"), &clinging_script(&mark), 0o755);
+    let env = [("WEBTESTS_ADMIN_PASSWORD", OsStr::new("not-a-real-password"))];
+    let mut run = spawn_ccci_test_env(work.path(), &repo.path, &["--tiers", "install,custom"], &env);
+    let run_id = run.run_id(Duration::from_secs(60));
+    poll("the run's four clinging processes", Duration::from_secs(300), || {
+        (processes_mentioning(&mark).len() >= 4).then_some(())
+    });
+    run.kill9();
+    poll("every process of the killed run to end", Duration::from_secs(30), || {
+        processes_mentioning(&mark).is_empty().then_some(())
+    });
+    // Nothing of the run left: its processes (`ps` shows none), its sandbox, its Docker objects.
+    let ps = std::process::Command::new("ps").args(["-eo", "pid,args"]).output().unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(!ps.contains(&mark), "a process of the killed run survived:\n{ps}");
+    let said = janitor(work.path());
+    assert!(said.contains(&format!("removed the sandbox of run {run_id}")), "{said}");
+    assert_eq!(leftovers(&run_id), Vec::<String>::new(), "objects of the killed run remain");
 }
