@@ -299,6 +299,8 @@ impl Sandbox {
         let _ = fs::remove_file(&path);
         fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path)?;
         fs::write(&path, text)?;
+        // Whatever ccci's umask (the unit's is 0027), the runner reads it.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644))?;
         Ok(path)
     }
 
@@ -369,11 +371,11 @@ fn make(
     fs::set_permissions(root, fs::Permissions::from_mode(0o700))?;
     if owner.is_some() {
         let mask_dir = root.join(".mask");
-        fs::DirBuilder::new().recursive(true).mode(0).create(&mask_dir)?;
-        fs::set_permissions(&mask_dir, fs::Permissions::from_mode(0))?;
+        fs::DirBuilder::new().recursive(true).mode(0o000).create(&mask_dir)?;
+        fs::set_permissions(&mask_dir, fs::Permissions::from_mode(0o000))?;
         let mask_file = root.join(".mask-file");
-        fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0).open(&mask_file)?;
-        fs::set_permissions(&mask_file, fs::Permissions::from_mode(0))?;
+        fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o000).open(&mask_file)?;
+        fs::set_permissions(&mask_file, fs::Permissions::from_mode(0o000))?;
     }
     let _ = fs::remove_dir_all(dir);
     // Sandboxed, the directory is the command's /tmp: root's, sticky and open to all (only
