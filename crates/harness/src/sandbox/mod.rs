@@ -426,3 +426,121 @@ pub fn reap_dead(data_dir: &Path, live_dir: &Path) -> Vec<String> {
     }
     reaped
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    use tokio::io::AsyncBufReadExt;
+
+    use super::*;
+
+    /// A required sandbox for a run in `data`, or `None` (said) where this machine cannot
+    /// sandbox: it takes root and the runner user.
+    fn sandbox(data: &Path) -> Option<Sandbox> {
+        if !runner::is_root() || !matches!(runner::lookup(runner::RUNNER_USER), Ok(Some(_))) {
+            eprintln!("skipped: sandboxing needs root and the user {}", runner::RUNNER_USER);
+            return None;
+        }
+        let src = data.join("src");
+        fs::create_dir_all(src.join("tests")).unwrap();
+        let policy = SandboxPolicy { required: true, ..SandboxPolicy::default() };
+        let inputs = Inputs {
+            data_dir: data,
+            run_id: "20261201t000000-abcdef",
+            policy: &policy,
+            recipe: &src,
+            tests: &src.join("tests"),
+            ci_tests: None,
+            ca: None,
+        };
+        Some(Sandbox::open(inputs).unwrap())
+    }
+
+    fn shell(sandbox: &Sandbox, script: &str, trusted: bool) -> HostCommand {
+        HostCommand {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            dir: sandbox.seen(sandbox.dir(), trusted),
+            env: sandbox.base_env(trusted),
+            trusted,
+        }
+    }
+
+    fn mark() -> String {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos().to_string()
+    }
+
+    /// How many processes have `needle` in their command line.
+    fn processes_mentioning(needle: &str) -> usize {
+        fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle)))
+            .count()
+    }
+
+    /// Until no process mentions `needle` (the kernel kills a namespace's processes
+    /// asynchronously); false if some are still there after 10 s.
+    async fn all_gone(needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while processes_mentioning(needle) > 0 {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
+    #[tokio::test]
+    async fn sandboxed_code_runs_as_the_runner_with_only_its_environment_and_leaves_no_process() {
+        let data = tempfile::tempdir().unwrap();
+        let Some(sandbox) = sandbox(data.path()) else { return };
+        let mark = mark();
+        let script = format!("id -u; id -G; env; setsid sleep 3600.{mark} & (sleep 3601.{mark} &); echo done");
+        let cmd = shell(&sandbox, &script, false);
+        let mut spawned = sandbox.command(&cmd).unwrap();
+        let out = spawned.command.stdout(Stdio::piped()).stderr(Stdio::piped()).output().await.unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        let runner = runner::lookup(runner::RUNNER_USER).unwrap().unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(runner.uid.to_string().as_str()), "{text}");
+        assert_eq!(lines.next(), Some(runner.gid.to_string().as_str()), "no supplementary groups: {text}");
+        for key in lines.filter_map(|l| l.split_once('=')).map(|(k, _)| k) {
+            assert!(cmd.env.contains_key(key) || key == "PWD", "{key} reached the sandbox: {text}");
+        }
+        assert!(text.contains("PATH=/tmp/bin:") && text.ends_with("done\n"), "{text}");
+        assert!(all_gone(&mark).await, "a detached process outlived its command");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_sandboxed_command_kills_every_process_it_started() {
+        let data = tempfile::tempdir().unwrap();
+        let Some(sandbox) = sandbox(data.path()) else { return };
+        let mark = mark();
+        let script = format!(
+            "setsid sleep 3600.{mark} & nohup sleep 3601.{mark} >/dev/null 2>&1 & echo ready; exec sleep 3602.{mark}"
+        );
+        let mut spawned = sandbox.command(&shell(&sandbox, &script, false)).unwrap();
+        let mut child = spawned.command.stdout(Stdio::piped()).spawn().unwrap();
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        assert_eq!(stdout.next_line().await.unwrap().as_deref(), Some("ready"));
+        assert_eq!(processes_mentioning(&mark), 3, "the three sleeps run");
+        drop(child); // what a timeout or a cancel does
+        assert!(all_gone(&mark).await, "a process outlived its dropped command");
+    }
+
+    #[tokio::test]
+    async fn trusted_code_runs_as_ccci_with_its_environment() {
+        let data = tempfile::tempdir().unwrap();
+        let Some(sandbox) = sandbox(data.path()) else { return };
+        let cmd = shell(&sandbox, "id -u; echo \"$CARGO_PKG_NAME\"", true);
+        let mut spawned = sandbox.command(&cmd).unwrap();
+        let out = spawned.command.stdout(Stdio::piped()).output().await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "0\nharness\n");
+    }
+}
