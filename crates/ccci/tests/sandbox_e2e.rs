@@ -17,43 +17,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{files_under, janitor, leftovers, poll, processes_mentioning, spawn_ccci_test_env, testbed, Event, Step};
+use support::{
+    files_under, hostile, janitor, leftovers, poll, processes_mentioning, spawn_ccci_test_env, testbed, Event, Step,
+};
 
 /// A value unique to this test process, `prefix`ed.
 fn unique(prefix: &str) -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}{t:x}{}", std::process::id())
-}
-
-/// The hostile script: every attempt must fail; one that succeeds prints `LEAK` and fails it.
-fn hostile_script(token_file: &Path, config: &Path, data: &Path, other_run: &Path) -> String {
-    format!(
-        r#"#!/bin/sh
-# Hostile pull-request code: tries what it must not be able to do.
-leaks=0
-try() {{
-  what=$1; shift
-  if out=$("$@" 2>&1); then echo "LEAK: $what: $out"; leaks=$((leaks + 1)); else echo "refused: $what: $out"; fi
-}}
-echo "--- the environment this code sees:"; env; echo "---"
-echo "running as uid $(id -u), groups $(id -G)"
-try "read the token file" cat {token}
-try "read the config" cat {config}
-try "list the store" ls {data}
-try "read another run's sandbox" cat {other}/home/secret
-try "reach the Docker socket" curl -fsS --max-time 5 --unix-socket /var/run/docker.sock http://docker/version
-try "run-exec into another stack" ccci run-exec --stack traefik_ccci_test_app app -- id
-try "read a secret the run does not hold" ccci run-secret no_such_secret
-try "find the token in its environment" sh -c 'env | grep CCCI_FORGE_TOKEN'
-try "find the token in any process's environment" sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | grep CCCI_FORGE_TOKEN'
-try "run as root" sh -c '[ "$(id -u)" = 0 ]'
-[ "$leaks" -eq 0 ]
-"#,
-        token = token_file.display(),
-        config = config.display(),
-        data = data.display(),
-        other = other_run.display(),
-    )
 }
 
 /// Checks every tool of `toolset` (the declared toolset's file, beside it) inside the sandbox.
@@ -91,7 +62,7 @@ fn hostile_recipe_code_reaches_nothing_but_its_own_run_and_the_toolset_is_there(
     write(&other_run.join("home/secret"), &token, 0o644);
 
     let repo = testbed::fixture("webtests", &work.path().join("webtests")).unwrap();
-    let hostile = hostile_script(&token_file, &config, &data, &other_run);
+    let hostile = hostile::script(&token_file.display(), &config.display(), &data.display(), &other_run.display());
     write(&repo.path.join("tests/hostile"), &hostile, 0o755);
     let ccci_toml = repo.path.join("ccci.toml");
     let own = std::fs::read_to_string(&ccci_toml).unwrap();
@@ -124,18 +95,7 @@ fn hostile_recipe_code_reaches_nothing_but_its_own_run_and_the_toolset_is_there(
         .join("\n");
     assert_eq!(run.code(), Some(0), "{custom}\nlog:\n{log}\nstderr:\n{}", run.stderr());
     assert!(log.contains("run sandboxed as ccci-runner"), "{log}");
-    for attempt in [
-        "read the token file",
-        "read the config",
-        "list the store",
-        "read another run's sandbox",
-        "reach the Docker socket",
-        "run-exec into another stack",
-        "read a secret the run does not hold",
-        "find the token in its environment",
-        "find the token in any process's environment",
-        "run as root",
-    ] {
+    for attempt in hostile::ATTEMPTS {
         // Once from the hook, once from the test.
         let refused = log.matches(&format!("refused: {attempt}")).count();
         assert_eq!(refused, 2, "{attempt} was not refused twice:\n{log}");
@@ -174,22 +134,13 @@ fn hostile_recipe_code_reaches_nothing_but_its_own_run_and_the_toolset_is_there(
     assert_eq!(leftovers(run.run_id()), Vec::<String>::new(), "objects of the run remain");
 }
 
-/// Processes that try to outlive their run: in a session of their own, double-forked, under
-/// nohup, and the test itself; each `sleep` names `mark` so this test can find it.
-fn clinging_script(mark: &str) -> String {
-    format!(
-        "#!/bin/sh\n# Leaves processes behind that try to outlive the run.\nsetsid sleep 3600.{mark} &\n\
-         ( sleep 3601.{mark} & )\nnohup sleep 3602.{mark} >/dev/null 2>&1 &\nexec sleep 3603.{mark}\n"
-    )
-}
-
 #[test]
 fn kill_9_of_ccci_mid_custom_tier_leaves_no_process_of_the_run() {
     testbed();
     let work = tempfile::tempdir().unwrap();
     let mark = format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
     let repo = testbed::fixture("webtests", &work.path().join("webtests")).unwrap();
-    write(&repo.path.join("tests/zz-clinging"), &clinging_script(&mark), 0o755);
+    write(&repo.path.join("tests/zz-clinging"), &hostile::clinging(&mark), 0o755);
     let env = [("WEBTESTS_ADMIN_PASSWORD", OsStr::new("not-a-real-password"))];
     let mut run = spawn_ccci_test_env(work.path(), &repo.path, &["--tiers", "install,custom"], &env);
     let run_id = run.run_id(Duration::from_secs(60));
