@@ -253,6 +253,15 @@ unsafe fn reap_until(pid: libc::pid_t) -> libc::c_int {
     }
 }
 
+/// Whether this process may make PID and mount namespaces: it holds `CAP_SYS_ADMIN` (a root
+/// inside an unprivileged container does not).
+pub fn can_make_namespaces() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim);
+    effective.and_then(|hex| u64::from_str_radix(hex, 16).ok()).is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
 /// Kill what is left of a [`Confinement::Session`] command's process group (its leader is `pid`).
 pub fn kill_session(pid: u32) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {

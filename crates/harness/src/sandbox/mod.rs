@@ -68,7 +68,8 @@ enum Mode {
     Sandboxed(Runner),
     /// ccci is root but has no runner user: as root, in namespaces, cleared environment.
     RootNoRunner,
-    /// ccci is not root: as its user, in a session of its own, cleared environment.
+    /// ccci is not root, or cannot make namespaces (a container without `CAP_SYS_ADMIN`): as its
+    /// user, in a session of its own, cleared environment.
     Invoker,
 }
 
@@ -132,7 +133,15 @@ impl Sandbox {
     /// inside a tokio runtime. A required sandbox that cannot be had is an error saying why.
     pub fn open(inputs: Inputs<'_>) -> Result<Sandbox, String> {
         let name = &inputs.policy.runner_user;
-        let mode = if runner::is_root() {
+        let mode = if !runner::is_root() || !confine::can_make_namespaces() {
+            if inputs.policy.required {
+                return Err(format!(
+                    "pull-request code must run sandboxed, which needs ccci to run as root with CAP_SYS_ADMIN (it \
+                     makes namespaces and switches to {name})"
+                ));
+            }
+            Mode::Invoker
+        } else {
             match runner::lookup(name)? {
                 Some(r) => Mode::Sandboxed(r),
                 None if inputs.policy.required => {
@@ -144,12 +153,6 @@ impl Sandbox {
                 }
                 None => Mode::RootNoRunner,
             }
-        } else if inputs.policy.required {
-            return Err(format!(
-                "pull-request code must run sandboxed, which needs ccci to run as root (it switches to {name})"
-            ));
-        } else {
-            Mode::Invoker
         };
         let exe = std::env::current_exe().map_err(|e| format!("cannot find the ccci executable: {e}"))?;
         let root = root_dir(inputs.data_dir);
@@ -193,8 +196,8 @@ impl Sandbox {
                  cleared environment, in namespaces of their own); create {name} to sandbox them"
             ),
             Mode::Invoker => format!(
-                "not sandboxed: ccci is not root, so recipe tests and host hooks run as {} with a cleared \
-                 environment (a server runs them as {name})",
+                "not sandboxed: ccci is not root with CAP_SYS_ADMIN, so recipe tests and host hooks run as {} \
+                 with a cleared environment in a session of their own (a server runs them as {name})",
                 runner::user_name(
                     // SAFETY: getuid has no preconditions.
                     unsafe { libc::getuid() }
@@ -437,10 +440,11 @@ mod tests {
     use super::*;
 
     /// A required sandbox for a run in `data`, or `None` (said) where this machine cannot
-    /// sandbox: it takes root and the runner user.
+    /// sandbox: it takes root with `CAP_SYS_ADMIN` and the runner user.
     fn sandbox(data: &Path) -> Option<Sandbox> {
-        if !runner::is_root() || !matches!(runner::lookup(runner::RUNNER_USER), Ok(Some(_))) {
-            eprintln!("skipped: sandboxing needs root and the user {}", runner::RUNNER_USER);
+        let able = runner::is_root() && confine::can_make_namespaces();
+        if !able || !matches!(runner::lookup(runner::RUNNER_USER), Ok(Some(_))) {
+            eprintln!("skipped: sandboxing needs root with CAP_SYS_ADMIN and the user {}", runner::RUNNER_USER);
             return None;
         }
         let src = data.join("src");
