@@ -47,8 +47,8 @@ impl World {
     }
 
     /// Like [`World::new`], the fixture's repository given more branches first: each a commit on
-    /// the default branch adding `(path, text, mode)` files (a pull request's changes).
-    pub fn with_branches(fixture: &str, knobs: Knobs, branches: &[(&str, Vec<(&str, String, u32)>)]) -> World {
+    /// the default branch adding its files (a pull request's changes).
+    pub fn with_branches(fixture: &str, knobs: Knobs, branches: &[(&str, Vec<BranchFile>)]) -> World {
         super::testbed();
         let work = tempfile::tempdir().expect("temp dir");
         let source = testbed::fixture(fixture, &work.path().join("source")).expect("fixture");
@@ -127,9 +127,12 @@ impl World {
     }
 }
 
-/// Commits `files` (`(path, text, mode)`) on a new `branch` of the repository at `repo`, off its
+/// A file a branch adds: `(path, text, mode)`.
+pub type BranchFile<'a> = (&'a str, String, u32);
+
+/// Commits `files` on a new `branch` of the repository at `repo`, off its
 /// checked-out branch, which stays checked out.
-fn add_branch(repo: &Path, branch: &str, files: &[(&str, String, u32)]) {
+fn add_branch(repo: &Path, branch: &str, files: &[BranchFile]) {
     use std::os::unix::fs::PermissionsExt;
     let git = |args: &[&str]| {
         let out = Command::new("git").current_dir(repo).args(args).output().expect("git runs");
