@@ -18,12 +18,21 @@ for _, out in a["pages"]:
 args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 if a["map"]:
     args.append("--host-resolver-rules=MAP " + a["map"])
+def visit(page, url):
+    try:
+        return page.goto(url, timeout=30000)
+    except Exception as e:
+        # The host's interfaces changed under Chromium (Docker adds and removes them for other
+        # containers all the time): a network error, not the page's; once more.
+        if "ERR_NETWORK_CHANGED" not in str(e):
+            raise
+        return page.goto(url, timeout=30000)
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=a["chromium"], args=args)
     page = browser.new_page()
     for path, out in a["pages"]:
         try:
-            resp = page.goto(a["base"] + path, timeout=30000)
+            resp = visit(page, a["base"] + path)
             page.screenshot(path=out, full_page=True)
             print(json.dumps({"path": path, "status": resp.status if resp else 0}), flush=True)
         except Exception as e:
