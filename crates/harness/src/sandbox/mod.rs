@@ -539,6 +539,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_session_of_its_own_is_killed_as_a_group_once_its_command_ends() {
+        // How a maintainer's `ccci test` (not root) holds a command.
+        let mark = mark();
+        let mut command = tokio::process::Command::new("sh");
+        let script = format!("sleep 3600.{mark} & sleep 3601.{mark} & echo ready");
+        command.args(["-c", &script]).stdout(Stdio::piped()).kill_on_drop(true);
+        Confinement::Session.apply(&mut command);
+        let mut child = command.spawn().unwrap();
+        let pid = child.id().unwrap();
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        assert_eq!(stdout.next_line().await.unwrap().as_deref(), Some("ready"));
+        assert!(child.wait().await.unwrap().success());
+        assert_eq!(processes_mentioning(&mark), 2, "its background processes outlive sh");
+        confine::kill_session(pid);
+        assert!(all_gone(&mark).await, "a process of the session outlived the kill");
+    }
+
+    #[tokio::test]
     async fn trusted_code_runs_as_ccci_with_its_environment() {
         let data = tempfile::tempdir().unwrap();
         let Some(sandbox) = sandbox(data.path()) else { return };
