@@ -161,12 +161,64 @@ pub fn ask(socket: &Path, request: &Request) -> Result<Executed, String> {
         Ok(Header::Done { exit_code, stdout, stderr }) => {
             let mut take = |n: u64| {
                 let mut bytes = Vec::new();
-                (&mut reader).take(n).read_to_end(&mut bytes).map(|_| bytes)
+                (&mut reader).take(n).read_to_end(&mut bytes)?;
+                match bytes.len() as u64 == n {
+                    true => Ok(bytes),
+                    false => Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "ended early")),
+                }
             };
             let out = take(stdout).and_then(|o| take(stderr).map(|e| (o, e)));
             let (stdout, stderr) = out.map_err(|e| format!("the run's ccci's answer broke off: {e}"))?;
             Ok(Executed { exit_code, stdout, stderr })
         }
         Err(e) => Err(format!("the run's ccci answered something else: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixListener;
+
+    use super::*;
+
+    /// A one-shot server at a fresh socket answering `answer` to the first request; the socket
+    /// and what it was asked.
+    fn answering(answer: Vec<u8>) -> (tempfile::TempDir, std::path::PathBuf, std::thread::JoinHandle<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("ccci.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let served = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut asked = String::new();
+            BufReader::new(&stream).read_line(&mut asked).unwrap();
+            (&stream).write_all(&answer).unwrap();
+            asked
+        });
+        (dir, socket, served)
+    }
+
+    #[test]
+    fn the_client_reads_output_and_refusals_and_says_when_nobody_answers() {
+        let exec = Request::Exec { stack: "s".into(), service: "app".into(), command: vec!["cat".into(), "x".into()] };
+        let (_dir, socket, served) = answering(b"{\"exit_code\":3,\"stdout\":2,\"stderr\":3}\nhierr".to_vec());
+        let out = ask(&socket, &exec).unwrap();
+        assert_eq!(out, Executed { exit_code: 3, stdout: b"hi".to_vec(), stderr: b"err".to_vec() });
+        let asked: Request = serde_json::from_str(&served.join().unwrap()).unwrap();
+        assert_eq!(asked, exec, "the request goes as one JSON line");
+
+        let (_dir, socket, _) = answering(b"{\"error\":\"stack \\\"x\\\" is not this run's\"}\n".to_vec());
+        assert_eq!(ask(&socket, &Request::Secret { name: "k".into() }).unwrap_err(), r#"stack "x" is not this run's"#);
+
+        let (_dir, socket, _) = answering(b"{\"exit_code\":0,\"stdout\":10,\"stderr\":0}\nshort".to_vec());
+        let err = ask(&socket, &exec).unwrap_err();
+        assert!(err.contains("answer broke off"), "{err}");
+
+        let gone = tempfile::tempdir().unwrap();
+        let err = ask(&gone.path().join("ccci.sock"), &exec).unwrap_err();
+        assert!(err.contains("cannot reach the run's ccci"), "{err}");
+        assert!(
+            serde_json::from_str::<Request>(r#"{"docker":{"path":"/containers/json"}}"#).is_err(),
+            "only two requests"
+        );
     }
 }
