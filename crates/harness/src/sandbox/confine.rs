@@ -44,7 +44,8 @@ pub struct Sandboxed {
     pub masks: Vec<(CString, bool)>,
     pub mask_dir: CString,
     pub mask_file: CString,
-    /// Shared writable directories given a private, empty tmpfs (`/dev/shm`, `/var/tmp`).
+    /// Shared writable directories given a private, empty tmpfs (`/dev/shm`, `/var/tmp`,
+    /// `/run/lock`).
     pub private_tmpfs: Vec<CString>,
 }
 
@@ -133,7 +134,7 @@ impl Prepared {
 }
 
 /// The sandbox's view: the run's directory over `/tmp`, ccci inside it, masks over what must
-/// stay out of sight, private shared-memory and `/var/tmp`.
+/// stay out of sight, private shared memory, `/var/tmp` and `/run/lock`.
 fn mount_sandbox(s: &Sandboxed) -> io::Result<()> {
     let bind = |src: &CStr, target: &CStr| mount(Some(src), target, None, libc::MS_BIND, None);
     let remount =

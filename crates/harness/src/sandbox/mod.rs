@@ -9,8 +9,8 @@
 //! *sandboxed*: as that user, with no supplementary groups and `no_new_privs`, with an
 //! environment built from an allowlist only, in its own PID, mount and IPC namespaces
 //! (`confine`), where the run's directory is `/tmp`, ccci is `/tmp/bin/ccci`, the data directory
-//! and the paths of `CCCI_SANDBOX_HIDE` are covered by inaccessible masks, and `/dev/shm` and
-//! `/var/tmp` are private. It cannot read the server's token, secrets, config or store, other
+//! and the paths of `CCCI_SANDBOX_HIDE` are covered by inaccessible masks, and `/dev/shm`,
+//! `/var/tmp` and `/run/lock` are private. It cannot read the server's token, secrets, config or store, other
 //! runs, or reach the Docker socket (root's and the docker group's), and nothing of it outlives
 //! the command. Otherwise (a maintainer's machine) commands run as the invoking user with the
 //! same cleared environment and their own session, and the run says so; a server requires the
@@ -43,7 +43,7 @@ pub const PATH_ENV: &str = "CCCI_SANDBOX_PATH";
 pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 const SOCKET: &str = "ccci.sock";
 /// Shared directories sandboxed code gets a private, empty copy of.
-const PRIVATE_TMPFS: [&str; 2] = ["/dev/shm", "/var/tmp"];
+const PRIVATE_TMPFS: [&str; 3] = ["/dev/shm", "/var/tmp", "/run/lock"];
 
 /// How pull-request code must be held (`ccci test --sandbox`, the server's runs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -504,7 +504,11 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let Some(sandbox) = sandbox(data.path()) else { return };
         let mark = mark();
-        let script = format!("id -u; id -G; env; setsid sleep 3600.{mark} & (sleep 3601.{mark} &); echo done");
+        let left = ["/var/tmp", "/run/lock", "/dev/shm"].map(|d| format!("{d}/ccci-sandbox-test-{mark}"));
+        let script = format!(
+            "id -u; id -G; env; touch {}; setsid sleep 3600.{mark} & (sleep 3601.{mark} &); echo done",
+            left.join(" ")
+        );
         let cmd = shell(&sandbox, &script, false);
         let mut spawned = sandbox.command(&cmd).unwrap();
         let out = spawned.command.stdout(Stdio::piped()).stderr(Stdio::piped()).output().await.unwrap();
@@ -519,6 +523,9 @@ mod tests {
         }
         assert!(text.contains("PATH=/tmp/bin:") && text.ends_with("done\n"), "{text}");
         assert!(all_gone(&mark).await, "a detached process outlived its command");
+        for file in left {
+            assert!(!Path::new(&file).exists(), "{file} is the host's, not the sandbox's own");
+        }
     }
 
     #[tokio::test]
