@@ -3,7 +3,8 @@
 //! server (`--sandbox required`): every attempt is refused, the run passes, and the forge token
 //! and webhook secret appear in no comment, status, page or file of the server. A second pull
 //! request's test leaves detached processes; a `kill -9` of the server in the middle of its custom
-//! tier leaves none of them, and the restarted server marks the run `error` with nothing of it left.
+//! tier leaves none of them, and the restarted server marks the run `error` with nothing of it
+//! left.
 
 mod support;
 

@@ -1,7 +1,8 @@
 //! `ccci server init` (SPEC O2): everything the server needs before any test run can be served,
 //! made so idempotently, each part told as a [`InitStep`] with what it changed — the runner user
-//! pull-request code runs as exists outside the docker group, the Docker engine answers, this node is a swarm manager (a lone engine becomes a single-node swarm), the
-//! external `proxy` overlay network exists, the wildcard certificate is usable (the operator's,
+//! pull-request code runs as exists outside the docker group, the Docker engine answers, this
+//! node is a swarm manager (a lone engine becomes a single-node swarm), the external `proxy`
+//! overlay network exists, the wildcard certificate is usable (the operator's,
 //! or a local CA's), and the proxy runs the project's recipe ([`crate::proxy`]). A second call
 //! changes nothing and says so.
 

@@ -1,6 +1,6 @@
 //! `ccci server init`: set the host up for the server (SPEC O2), idempotently — the runner user
-//! pull-request code runs as, swarm mode, the `proxy` network, the wildcard certificate, the proxy deployed from the project's Traefik
-//! recipe — from the machine's side of the server's configuration file (docs/operators.md). Each
+//! pull-request code runs as, swarm mode, the `proxy` network, the wildcard certificate, the
+//! proxy deployed from the project's Traefik recipe — from the machine's side of the server's configuration file (docs/operators.md). Each
 //! step is printed with what it changed; a second call says nothing changed.
 //!
 //! Exit codes: 0 ready (changed or not); 3 the host or its Docker engine cannot be set up; 2 the
