@@ -19,14 +19,16 @@ args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 if a["map"]:
     args.append("--host-resolver-rules=MAP " + a["map"])
 def visit(page, url):
-    try:
-        return page.goto(url, timeout=30000)
-    except Exception as e:
-        # The host's interfaces changed under Chromium (Docker adds and removes them for other
-        # containers all the time): a network error, not the page's; once more.
-        if "ERR_NETWORK_CHANGED" not in str(e):
-            raise
-        return page.goto(url, timeout=30000)
+    for attempt in range(3):
+        try:
+            return page.goto(url, timeout=30000)
+        except Exception as e:
+            # The host's interfaces changed under Chromium (Docker adds and removes them for other
+            # containers all the time): a network error, not the page's, or the error page it
+            # then shows cutting this navigation short. Again, twice at most.
+            changed = "ERR_NETWORK_CHANGED" in str(e) or "chrome-error://" in str(e)
+            if not changed or attempt == 2:
+                raise
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=a["chromium"], args=args)
     page = browser.new_page()
