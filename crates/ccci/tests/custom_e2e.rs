@@ -12,7 +12,7 @@ mod support;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use support::{leftovers, ran_hook, spawn_ccci_test_env, testbed, Event, TestRun};
+use support::{leftovers, ran_hook, spawn_ccci_test_env, testbed, Event, Step, TestRun};
 
 /// An alphanumeric value unique to this test process.
 fn password() -> String {
@@ -26,6 +26,35 @@ fn run_custom(work: &Path, recipe: &Path, password: &str, extra: &[&str]) -> Tes
     args.extend(extra);
     let env = [("WEBTESTS_ADMIN_PASSWORD", OsStr::new(password)), ("WEBTESTS_CAPTURE", capture.as_os_str())];
     spawn_ccci_test_env(work, recipe, &args, &env).wait()
+}
+
+/// A CI tree for webtests that trusts its own tests (they run as ccci, with its environment) and
+/// has one: it writes the run's secrets, read with `run-secret` and `run-exec`, to
+/// `$WEBTESTS_CAPTURE`, so this test can look for them in the run's output. Its directory.
+fn trusted_capturing_ci_tree(work: &Path) -> PathBuf {
+    let ci = work.join("ci");
+    let tests = ci.join("recipes/webtests/tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    std::fs::write(ci.join("recipes/webtests/ccci.toml"), "trusted = true\n").unwrap();
+    std::fs::write(
+        tests.join("test_capture.py"),
+        r#"import json, os, subprocess
+
+def run(*args):
+    return subprocess.run(["ccci", *args], check=True, capture_output=True, text=True).stdout
+
+def test_capture():
+    captured = {
+        "admin_password": run("run-secret", "admin_password"),
+        "api_key": run("run-secret", "api_key"),
+        "api_key_exec": run("run-exec", "app", "--", "cat", "/run/secrets/api_key"),
+    }
+    with open(os.environ["WEBTESTS_CAPTURE"], "w") as f:
+        json.dump(captured, f)
+"#,
+    )
+    .unwrap();
+    ci
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -71,13 +100,18 @@ fn recipe_tests_log_in_through_the_proxy_take_screenshots_and_leak_no_secret() {
     let work = tempfile::tempdir().unwrap();
     let repo = testbed::fixture("webtests", &work.path().join("webtests")).unwrap();
     let pw = password();
-    let run = run_custom(work.path(), &repo.path, &pw, &[]);
+    let ci = trusted_capturing_ci_tree(work.path());
+    let run = run_custom(work.path(), &repo.path, &pw, &["--config-dir", ci.to_str().unwrap()]);
     let custom = run.tier("custom");
     assert_eq!(run.code(), Some(0), "{custom}\nstderr:\n{}", run.stderr());
     assert_eq!(custom["outcome"], "pass", "{custom}");
     assert_eq!(case(&run, "test_follow_the_link_and_log_in")["outcome"], "pass");
     assert_eq!(case(&run, "check-api-key")["outcome"], "pass");
     assert_eq!(case(&run, "curl-https")["outcome"], "pass", "plain curl over HTTPS");
+    assert_eq!(case(&run, "ci:test_capture::test_capture")["outcome"], "pass", "the trusted CI-tree test");
+    let said =
+        |e: &Event| matches!(e, Event::Step { step: Step::Note { text }, .. } if text.contains("run sandboxed as"));
+    assert!(run.events().iter().any(said), "the run does not say its recipe tests ran sandboxed");
     let install = run.tier("install")["reason"].as_str().unwrap();
     assert!(install.contains("https://") && install.contains("(certificate verified)"), "{install}");
     assert_eq!(case(&run, "screenshot /login.html")["outcome"], "pass");

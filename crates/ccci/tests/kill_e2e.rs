@@ -11,7 +11,10 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{docker_lines, janitor, leftovers, poll, run_containers, spawn_ccci_test, testbed, Running, Step};
+use support::{
+    docker_lines, janitor, leftovers, poll, processes_mentioning, run_containers, spawn_ccci_test, testbed, Running,
+    Step,
+};
 
 /// Objects of `run` that the stack deploy creates (not the secrets `ccci` creates before it).
 fn deployed_objects(run: &str) -> Vec<String> {
@@ -22,22 +25,6 @@ fn deployed_objects(run: &str) -> Vec<String> {
 /// replaced by swarm while it runs, so they are left out).
 fn stable_objects(run: &str) -> Vec<String> {
     leftovers(run).into_iter().filter(|o| !o.starts_with("container ")).collect()
-}
-
-/// Processes whose command line mentions `needle` (e.g. a killed run's orphaned `docker stack
-/// deploy`, whose compose file lies in the run's work directory).
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(needle) {
-            found.push(format!("{} {cmdline}", entry.file_name().to_string_lossy()));
-        }
-    }
-    found
 }
 
 /// Reap after a kill and check the victim is gone and the live run untouched.

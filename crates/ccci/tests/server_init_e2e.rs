@@ -22,6 +22,8 @@ struct Setup {
     base: String,
     stack: String,
     https: SocketAddr,
+    /// A runner user of this test's own (made by init, deleted at the end).
+    runner: String,
     _work: tempfile::TempDir,
 }
 
@@ -42,13 +44,15 @@ impl Setup {
         std::fs::write(&config, text).unwrap();
         let stack = format!("traefik_{}", base.replace('.', "_"));
         let https = SocketAddr::from(([127, 0, 0, 1], web_secure));
-        Setup { config, data, base, stack, https, _work: work }
+        let runner = format!("ccci-t{id}");
+        Setup { config, data, base, stack, https, runner, _work: work }
     }
 
     fn init(&self) -> Output {
         Command::new(env!("CARGO_BIN_EXE_ccci"))
             .args(["server", "init", "--config"])
             .arg(&self.config)
+            .env("CCCI_RUNNER_USER", &self.runner)
             .output()
             .expect("ccci runs")
     }
@@ -89,6 +93,7 @@ impl Setup {
 impl Drop for Setup {
     fn drop(&mut self) {
         let _ = Command::new("docker").args(["stack", "rm", &self.stack]).output();
+        let _ = Command::new("userdel").arg(&self.runner).output();
         let filter = format!("label=com.docker.stack.namespace={}", self.stack);
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline && !support::docker_lines(&["ps", "-aq", "--filter", &filter]).is_empty() {
@@ -116,6 +121,8 @@ fn server_init_deploys_the_proxy_once_and_restores_it() {
     let (steps, stdout) = setup.init_ok();
     assert_eq!(change_of(&steps, "certificate"), "created", "{stdout}");
     assert_eq!(change_of(&steps, "proxy"), "created", "{stdout}");
+    let runner_step = format!("runner user {}", setup.runner);
+    assert_eq!(change_of(&steps, &runner_step), "created", "{stdout}");
     assert!(stdout.contains(&format!("CA: {}", setup.ca().display())), "the CA's path is printed: {stdout}");
     assert!(stdout.contains("answered 404 with the certificate verified"), "{stdout}");
     assert_eq!(setup.unknown_host_status(), 404);
@@ -123,6 +130,14 @@ fn server_init_deploys_the_proxy_once_and_restores_it() {
     let (steps, stdout) = setup.init_ok();
     assert!(steps.iter().all(|(_, change)| change == "unchanged"), "{stdout}");
     assert!(stdout.trim_end().ends_with("ready; nothing changed"), "{stdout}");
+
+    // Someone put the runner user in the docker group (root on the host): init takes it out.
+    let added = Command::new("gpasswd").args(["-a", &setup.runner, "docker"]).output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let (steps, stdout) = setup.init_ok();
+    assert_eq!(change_of(&steps, &runner_step), "replaced", "{stdout}");
+    let groups = Command::new("id").args(["-Gn", &setup.runner]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&groups.stdout).contains("docker"), "still in the docker group");
 
     let service = format!("{}_app", setup.stack);
     assert_eq!(setup.labelled("service", "cc-ci.infra=proxy").iter().filter(|s| **s == service).count(), 1);

@@ -1,6 +1,6 @@
 //! What every tier of a run may use. The [`RunContext`] holds the run's immutable facts — options,
 //! per-recipe config, the apps and dependencies prepared before the first tier, the marker in
-//! use, the engine and the event emitter — as plain fields, and behind one lock only what a run
+//! use, the sandbox, the engine and the event emitter — as plain fields, and behind one lock only what a run
 //! really accumulates as it goes ([`Accumulated`]: secrets created, the marker's value and file,
 //! the backup archive).
 
@@ -65,6 +65,8 @@ pub struct RunOptions {
     /// Docker hosts of the swarm's nodes besides the one at `DOCKER_HOST` (a multi-node swarm:
     /// containers and volumes are reached on their own node's engine).
     pub node_hosts: Vec<String>,
+    /// How pull-request code (recipe tests, host hooks) is held (SPEC V9).
+    pub sandbox: crate::sandbox::SandboxPolicy,
 }
 
 /// How long the parts of a run may take that no recipe label sets.
@@ -137,6 +139,8 @@ pub struct RunContext<'a> {
     /// How long to wait for the app's convergence.
     pub timeout: Duration,
     pub dirs: &'a RunDirs,
+    /// Where host commands run (SPEC V9).
+    pub sandbox: &'a crate::sandbox::Sandbox,
     /// Build with `Default::default()`; read and change through [`RunContext::state`].
     pub(crate) state: Mutex<Accumulated>,
 }

@@ -1,10 +1,9 @@
 //! Running commands for a run, with one rule for what a failure says: `<what> exited <code>:
 //! <last output line>`. Inside a running task of a service of the app ([`in_service`]), or on the
-//! CI host in the run's work directory under the run's command time limit ([`on_host`]). Output
-//! goes to the log, redacted.
+//! CI host, in the run's sandbox (`crate::sandbox`) under the run's command time limit, its
+//! capability socket served meanwhile and what it left in `CCCI_ARTIFACTS` taken out after
+//! ([`on_host`]). Output goes to the log, redacted.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::context::RunContext;
@@ -69,16 +68,7 @@ pub async fn in_service(
     Ok(ran)
 }
 
-/// A command for the CI host.
-#[derive(Debug, Clone)]
-pub struct HostCommand {
-    pub program: PathBuf,
-    pub args: Vec<String>,
-    /// The working directory.
-    pub dir: PathBuf,
-    /// Added to the environment.
-    pub env: BTreeMap<String, String>,
-}
+pub use crate::sandbox::HostCommand;
 
 /// How a host command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,14 +82,33 @@ pub struct HostRan {
 }
 
 /// Run `cmd` on the CI host under the run's command time limit, its output into the log; why it
-/// could not run (or did not finish in time) otherwise.
+/// could not run (or did not finish in time) otherwise. Every process it started is gone when
+/// this returns.
 pub async fn on_host(ctx: &RunContext<'_>, tier: Tier, cmd: &HostCommand, what: &str) -> Result<HostRan, String> {
     let limit = ctx.options.limits.command;
-    let mut command = tokio::process::Command::new(&cmd.program);
-    command.args(&cmd.args).current_dir(&cmd.dir).envs(&cmd.env).stdin(std::process::Stdio::null()).kill_on_drop(true);
+    let mut spawned = ctx.sandbox.command(cmd).map_err(|e| format!("cannot run {what}: {e}"))?;
     ctx.events.step(Some(tier), crate::events::Step::CommandStarted { what: what.to_string() });
     let started = Instant::now();
-    let out = match tokio::time::timeout(limit, command.output()).await {
+    let child = spawned.command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn();
+    let child = child.map_err(|e| match cmd.trusted {
+        true => format!("cannot run {what}: {e}"),
+        false => {
+            format!("cannot start {what} in the sandbox (ccci must be able to make namespaces and switch users): {e}")
+        }
+    })?;
+    let pid = child.id();
+    let ran = tokio::select! {
+        ran = tokio::time::timeout(limit, child.wait_with_output()) => ran,
+        never = crate::capability::serve(ctx, tier) => match never {},
+    };
+    if let (true, Some(pid)) = (spawned.kill_group, pid) {
+        crate::sandbox::confine::kill_session(pid);
+    }
+    match ctx.sandbox.take_artifacts(&ctx.dirs.test_artifacts()) {
+        Ok(_) => {}
+        Err(e) => ctx.events.note(Some(tier), format!("cannot keep what {what} left in CCCI_ARTIFACTS: {e}")),
+    }
+    let out = match ran {
         Err(_) => return Err(format!("{what} did not finish within {}s", limit.as_secs())),
         Ok(Err(e)) => return Err(format!("cannot run {what}: {e}")),
         Ok(Ok(out)) => out,

@@ -1,8 +1,9 @@
 //! Running one per-recipe hook (SPEC T4): a hook with a `service` runs inside a running task of
-//! that service of the app; without one, on the CI host in the run's work dir with the
-//! recipe-test environment (`crate::test_env`), `CCCI_MARKER` set when it is a marker command.
-//! A hook that exits non-zero fails its tier. When hooks run is the run's business
-//! (`crate::run`).
+//! that service of the app; without one, on the CI host in the run's sandbox directory (which
+//! holds `recipe/` and `tests/`) with the recipe-test environment (`crate::test_env`),
+//! `CCCI_MARKER` set when it is a marker command: sandboxed, unless the CI tree gave the hook and
+//! trusts it (SPEC V9). A hook that exits non-zero fails its tier. When hooks run is the run's
+//! business (`crate::run`).
 
 use recipe::config::Hook;
 
@@ -36,11 +37,13 @@ pub async fn run(
                 .success(&format!("hook {name} in {service}"))?;
         }
         None => {
-            let mut env = crate::test_env::test_env(ctx);
+            let trusted = ctx.config.runs_trusted(hook);
+            let mut env = crate::test_env::test_env(ctx, trusted);
             if let Some(m) = marker {
                 env.insert("CCCI_MARKER".into(), m.into());
             }
-            let cmd = HostCommand { program: program.into(), args: args.to_vec(), dir: ctx.dirs.work.clone(), env };
+            let dir = ctx.sandbox.seen(ctx.sandbox.dir(), trusted);
+            let cmd = HostCommand { program: program.into(), args: args.to_vec(), dir, env, trusted };
             let what = format!("hook {name}");
             let ran =
                 exec::on_host(ctx, tier, &cmd, &what).await.map_err(|e| TierEnd::error(format!("hook {name}: {e}")))?;

@@ -12,7 +12,8 @@
 //!    [`backupbot`], [`marker`], [`events`]; the event consumers in [`report`]; the [`engine`]
 //!    seam (a trait over what the tiers ask of Docker).
 //! 2. **The run context**: [`context`] — immutable facts and the little a run accumulates.
-//! 3. **Primitives**: [`exec`] (in a service, on the host, one failure wording), [`test_env`],
+//! 3. **Primitives**: [`exec`] (in a service, on the host in the [`sandbox`], one failure
+//!    wording), [`capability`] (what the sandbox may ask of its run), [`test_env`],
 //!    [`secrets_file`], [`archive`].
 //! 4. **Building blocks**: [`deploy`] (the install path: pull, secrets, deploy, converge, serve),
 //!    [`pull`], [`teardown`] (or keeping a failed run),
@@ -29,6 +30,7 @@ pub mod archive;
 pub mod artifacts;
 pub mod backupbot;
 pub mod browser_home;
+pub mod capability;
 pub mod checkout;
 pub mod context;
 pub mod dependencies;
@@ -54,6 +56,7 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod run_id;
+pub mod sandbox;
 pub mod screenshots;
 pub mod secrets;
 pub mod secrets_file;

@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn configured_commands_win_and_no_volume_means_no_marker() {
-        let hook = |c: &str| Hook { service: Some("db".into()), command: recipe::config::Command::Shell(c.into()) };
+        let hook = |c: &str| Hook::new(Some("db"), recipe::config::Command::Shell(c.into()));
         let configured = MarkerHooks { write: Some(hook("w")), check: Some(hook("c")), spoil: None };
         assert!(matches!(
             Marker::resolve(&configured, &app("services: {app: {image: a:1}}")),

@@ -1,8 +1,7 @@
 //! Screenshots of the per-recipe config's `screenshots` pages (SPEC T4/T5), taken in the custom
 //! tier with Playwright for Python driving Debian's chromium through the proxy; each page is a
-//! case (pass on 2xx/3xx), each picture an artifact.
-
-use std::path::Path;
+//! case (pass on 2xx/3xx), each picture an artifact (`artifacts/custom/screenshots/`). The
+//! browser opens pages the pull request serves, so it always runs sandboxed (SPEC V9).
 
 use crate::context::RunContext;
 use crate::events::Step;
@@ -11,18 +10,31 @@ use crate::result::{Case, Outcome, Tier};
 
 /// The Playwright script: one JSON line per page (`{"path", "status"}` or `{"path", "error"}`).
 const SCREENSHOT_PY: &str = r#"
-import json, sys
+import json, os, sys
 from playwright.sync_api import sync_playwright
 a = json.loads(sys.argv[1])
+for _, out in a["pages"]:
+    os.makedirs(os.path.dirname(out), exist_ok=True)
 args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 if a["map"]:
     args.append("--host-resolver-rules=MAP " + a["map"])
+def visit(page, url):
+    for attempt in range(3):
+        try:
+            return page.goto(url, timeout=30000)
+        except Exception as e:
+            # The host's interfaces changed under Chromium (Docker adds and removes them for other
+            # containers all the time): a network error, not the page's, or the error page it
+            # then shows cutting this navigation short. Again, twice at most.
+            changed = "ERR_NETWORK_CHANGED" in str(e) or "chrome-error://" in str(e)
+            if not changed or attempt == 2:
+                raise
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=a["chromium"], args=args)
     page = browser.new_page()
     for path, out in a["pages"]:
         try:
-            resp = page.goto(a["base"] + path, timeout=30000)
+            resp = visit(page, a["base"] + path)
             page.screenshot(path=out, full_page=True)
             print(json.dumps({"path": path, "status": resp.status if resp else 0}), flush=True)
         except Exception as e:
@@ -30,8 +42,11 @@ with sync_playwright() as p:
     browser.close()
 "#;
 
-/// Screenshot each of `pages` into `dir`; one case per page.
-pub async fn take(ctx: &RunContext<'_>, pages: &[String], dir: &Path) -> Vec<Case> {
+/// Screenshot each of `pages`; one case per page.
+pub async fn take(ctx: &RunContext<'_>, pages: &[String]) -> Vec<Case> {
+    let sandbox = ctx.sandbox;
+    // Where the script writes them, taken out with the rest of `CCCI_ARTIFACTS` after it.
+    let dir = sandbox.dir().join("artifacts/screenshots");
     let case = |path: &str, outcome, message: Option<String>| Case {
         name: format!("screenshot {path}"),
         outcome,
@@ -39,13 +54,13 @@ pub async fn take(ctx: &RunContext<'_>, pages: &[String], dir: &Path) -> Vec<Cas
         duration_ms: 0,
     };
     let all_error = |why: String| pages.iter().map(|p| case(p, Outcome::Error, Some(why.clone()))).collect();
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        return all_error(e.to_string());
-    }
     let listed: Vec<(String, String)> = pages
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.clone(), dir.join(format!("{i:02}{}.png", slug(p))).to_string_lossy().into_owned()))
+        .map(|(i, p)| {
+            let file = dir.join(format!("{i:02}{}.png", slug(p)));
+            (p.clone(), sandbox.seen(&file, false).to_string_lossy().into_owned())
+        })
         .collect();
     let map = ctx.options.proxy.map(|a| format!("{} {}", ctx.app.domain, a.ip())).unwrap_or_default();
     let spec = serde_json::json!({
@@ -54,16 +69,17 @@ pub async fn take(ctx: &RunContext<'_>, pages: &[String], dir: &Path) -> Vec<Cas
         "chromium": crate::test_env::CHROMIUM,
         "pages": listed,
     });
-    let script = ctx.dirs.work.join("screenshots.py");
-    if let Err(e) = std::fs::write(&script, SCREENSHOT_PY) {
-        return all_error(e.to_string());
-    }
+    let script = match sandbox.put("screenshots.py", SCREENSHOT_PY) {
+        Ok(script) => script,
+        Err(e) => return all_error(format!("cannot write the screenshot script: {e}")),
+    };
     ctx.events.step(Some(Tier::Custom), Step::Note { text: format!("screenshots of {} page(s)", pages.len()) });
     let cmd = HostCommand {
         program: crate::recipe_tests::python(),
-        args: vec![script.to_string_lossy().into_owned(), spec.to_string()],
-        dir: ctx.dirs.work.clone(),
-        env: crate::test_env::test_env(ctx),
+        args: vec![sandbox.seen(&script, false).to_string_lossy().into_owned(), spec.to_string()],
+        dir: sandbox.seen(sandbox.dir(), false),
+        env: crate::test_env::test_env(ctx, false),
+        trusted: false,
     };
     let ran = match exec::on_host(ctx, Tier::Custom, &cmd, "the screenshot script").await {
         Ok(ran) => ran,

@@ -164,6 +164,7 @@ pub fn options(recipe: &Path, git_ref: Option<&str>, proxy: SocketAddr, data: &P
         config_dir: None,
         limits: Limits { command: Duration::from_secs(20), teardown: Duration::from_secs(5) },
         node_hosts: Vec::new(),
+        sandbox: Default::default(),
     }
 }
 

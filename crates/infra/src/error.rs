@@ -40,6 +40,9 @@ pub enum Error {
         /// What is wrong with it and how to fix it.
         message: String,
     },
+    /// The runner user cannot be made fit for pull-request code.
+    #[error("runner user: {0}")]
+    RunnerUser(String),
     /// Generating a key or certificate failed.
     #[error("generating a certificate: {0}")]
     Generate(#[from] rcgen::Error),

@@ -1,7 +1,8 @@
 //! `ccci server init` (SPEC O2): everything the server needs before any test run can be served,
-//! made so idempotently, each part told as a [`InitStep`] with what it changed — the Docker
-//! engine answers, this node is a swarm manager (a lone engine becomes a single-node swarm), the
-//! external `proxy` overlay network exists, the wildcard certificate is usable (the operator's,
+//! made so idempotently, each part told as a [`InitStep`] with what it changed — the runner user
+//! pull-request code runs as exists outside the docker group, the Docker engine answers, this
+//! node is a swarm manager (a lone engine becomes a single-node swarm), the external `proxy`
+//! overlay network exists, the wildcard certificate is usable (the operator's,
 //! or a local CA's), and the proxy runs the project's recipe ([`crate::proxy`]). A second call
 //! changes nothing and says so.
 
@@ -30,6 +31,8 @@ pub struct InitOptions {
     /// chooses when `None`.
     pub advertise_addr: Option<String>,
     pub proxy: ProxySettings,
+    /// The user pull-request code runs as (made when missing).
+    pub runner_user: String,
 }
 
 /// One part of the set-up and what happened to it.
@@ -72,6 +75,9 @@ pub async fn server_init(options: &InitOptions, on_step: &mut dyn FnMut(&InitSte
         on_step(&s);
         steps.push(s);
     };
+
+    let (change, detail) = crate::runner_user::ensure(&options.runner_user)?;
+    step(&format!("runner user {}", options.runner_user), change, detail);
 
     let swarm = Swarm::connect().await.map_err(|e| Error::NoDocker(e.to_string()))?;
     let engine = swarm.engine_info().await.map_err(|e| Error::NoDocker(e.to_string()))?;

@@ -2,8 +2,9 @@
 //! the proxy recipe it ships ([`proxy_recipe`]: Traefik, coop-cloud style, materialised as a git
 //! repository with annotated release tags) and the wildcard TLS certificate the proxy serves
 //! ([`certs`]: operator-provided, or a local CA on a test machine); and `ccci server init`
-//! ([`init`]), which sets up the swarm, the `proxy` network, the certificate and the proxy
-//! ([`proxy`], from [`proxy_source`]) through the same engine as test runs.
+//! ([`init`]), which sets up the runner user ([`runner_user`]), the swarm, the `proxy` network,
+//! the certificate and the proxy ([`proxy`], from [`proxy_source`]) through the same engine as
+//! test runs.
 //!
 //! Every Docker object of an infrastructure app carries [`INFRA_LABEL`]`=<app>` (the proxy:
 //! `cc-ci.infra=proxy`) and never `cc-ci.run`, so the janitor never reaps it.
@@ -14,6 +15,7 @@ pub mod init;
 pub mod proxy;
 pub mod proxy_recipe;
 pub mod proxy_source;
+pub mod runner_user;
 
 pub use error::{Error, Result};
 

@@ -55,13 +55,24 @@ impl Command {
 }
 
 /// A hook: `command` run inside a running task of `service` of the app, or on the CI host (in the
-/// run's work directory, with the recipe-test environment) when `service` is absent.
+/// run's sandbox, with the recipe-test environment) when `service` is absent.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hook {
     #[serde(default)]
     pub service: Option<String>,
     pub command: Command,
+    /// Whether the CI's own config tree gave this hook (not the recipe's `ccci.toml`): only such a
+    /// hook may run trusted ([`RecipeConfig::trusted`]).
+    #[serde(skip)]
+    pub from_ci_tree: bool,
+}
+
+impl Hook {
+    /// A hook as a file would give it (from the recipe, so never trusted).
+    pub fn new(service: Option<&str>, command: Command) -> Hook {
+        Hook { service: service.map(str::to_string), command, from_ci_tree: false }
+    }
 }
 
 /// The moments a hook may run at.
@@ -151,6 +162,7 @@ pub struct TenantHooks {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    trusted: Option<bool>,
     timeout: Option<u64>,
     upgrade_base: Option<String>,
     #[serde(default)]
@@ -172,11 +184,40 @@ struct RawConfig {
     dependencies: Option<Vec<Dependency>>,
 }
 
+impl RawConfig {
+    /// Mark every hook of this file as the CI tree's.
+    fn mark_from_ci_tree(&mut self) {
+        let (h, m, t) = (&mut self.hooks, &mut self.marker, &mut self.tenant);
+        for hook in [
+            &mut h.pre_install,
+            &mut h.post_install,
+            &mut h.pre_upgrade,
+            &mut h.pre_backup,
+            &mut h.pre_restore,
+            &mut m.write,
+            &mut m.check,
+            &mut m.spoil,
+            &mut t.create,
+            &mut t.delete,
+            &mut t.list,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            hook.from_ci_tree = true;
+        }
+    }
+}
+
 /// The effective config of a recipe (both files merged).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecipeConfig {
     /// The files read, recipe's first; empty when there is none.
     pub sources: Vec<PathBuf>,
+    /// The CI tree says its own hooks and tests for this recipe may run outside the sandbox, as
+    /// the `ccci` process's user with its environment (`trusted = true`, read from the CI tree
+    /// only). The recipe's own hooks and tests are sandboxed whatever this says.
+    pub trusted: bool,
     /// Convergence timeout in seconds.
     pub timeout: Option<u64>,
     pub upgrade_base: Option<String>,
@@ -220,20 +261,20 @@ pub fn load_from(
     config_dir: Option<&Path>,
     recipe: &str,
 ) -> Result<RecipeConfig, ConfigError> {
-    let mut files = vec![(recipe_dir.join(FILE_NAME), origin.to_path_buf())];
+    let mut files = vec![(recipe_dir.join(FILE_NAME), origin.to_path_buf(), false)];
     if let Some(dir) = config_dir {
         let ci = ci_recipe_dir(dir, recipe);
-        files.push((ci.join(FILE_NAME), ci));
+        files.push((ci.join(FILE_NAME), ci, true));
     }
     let mut config = RecipeConfig::default();
-    for (path, relative_to) in files {
+    for (path, relative_to, from_ci_tree) in files {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(ConfigError(format!("cannot read {}: {e}", path.display()))),
         };
         let raw = parse(&text, &path)?;
-        config.merge(raw, &path, &relative_to)?;
+        config.merge(raw, &path, &relative_to, from_ci_tree)?;
         config.sources.push(path);
     }
     Ok(config)
@@ -252,11 +293,31 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl RecipeConfig {
-    /// Lay `raw` (read from `path`; relative paths in it are relative to `relative_to`) over what
-    /// is there: its keys win.
-    fn merge(&mut self, raw: RawConfig, path: &Path, relative_to: &Path) -> Result<(), ConfigError> {
+    /// Lay `raw` (read from `path`, the CI tree's file when `from_ci_tree`; relative paths in it
+    /// are relative to `relative_to`) over what is there: its keys win.
+    fn merge(
+        &mut self,
+        mut raw: RawConfig,
+        path: &Path,
+        relative_to: &Path,
+        from_ci_tree: bool,
+    ) -> Result<(), ConfigError> {
         let dir = relative_to.to_path_buf();
         let bad = |what: String| ConfigError(format!("{}: {what}", path.display()));
+        match (raw.trusted, from_ci_tree) {
+            (Some(_), false) => {
+                return Err(bad(
+                    "trusted: only the CI's config tree (recipes/<name>/ccci.toml) can say this; a recipe's own \
+                     hooks and tests always run sandboxed"
+                        .into(),
+                ))
+            }
+            (Some(t), true) => self.trusted = t,
+            (None, _) => {}
+        }
+        if from_ci_tree {
+            raw.mark_from_ci_tree();
+        }
         if let Some(t) = raw.timeout {
             if t == 0 {
                 return Err(bad("timeout must be a positive number of seconds".into()));
@@ -329,6 +390,11 @@ impl RecipeConfig {
             self.dependencies = deps.into_iter().map(|d| resolve_dependency(d, &dir)).collect();
         }
         Ok(())
+    }
+
+    /// Whether `hook` runs trusted: the CI tree gave it and says `trusted = true`.
+    pub fn runs_trusted(&self, hook: &Hook) -> bool {
+        self.trusted && hook.from_ci_tree
     }
 
     /// The plan overrides this config asks for.
@@ -415,6 +481,26 @@ mod tests {
         let o = c.overrides();
         assert_eq!(o.timeout_secs, Some(200));
         assert!(o.source.unwrap().contains(" + "));
+    }
+
+    #[test]
+    fn only_the_ci_tree_can_trust_and_only_its_own_hooks() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "recipe/ccci.toml",
+            "[hooks.pre_install]\ncommand = \"echo r\"\n[hooks.pre_backup]\ncommand = \"echo r\"\n",
+        );
+        write(d.path(), "ci/recipes/x/ccci.toml", "trusted = true\n[hooks.pre_backup]\ncommand = \"echo ci\"\n");
+        let c = load(&d.path().join("recipe"), Some(&d.path().join("ci")), "x").unwrap();
+        assert!(c.trusted);
+        assert!(!c.runs_trusted(c.hooks.pre_install.as_ref().unwrap()), "the recipe's own hook stays sandboxed");
+        assert!(c.runs_trusted(c.hooks.pre_backup.as_ref().unwrap()), "the CI tree's hook runs trusted");
+        let untrusted = load(&d.path().join("recipe"), None, "x").unwrap();
+        assert!(!untrusted.trusted && !untrusted.runs_trusted(untrusted.hooks.pre_backup.as_ref().unwrap()));
+        write(d.path(), "recipe/ccci.toml", "trusted = true\n");
+        let err = load(&d.path().join("recipe"), None, "x").unwrap_err().0;
+        assert!(err.contains("trusted") && err.contains("CI's config tree"), "{err}");
     }
 
     #[test]

@@ -157,6 +157,31 @@ pub struct Config {
     pub disk: crate::disk::DiskConfig,
 }
 
+impl Config {
+    /// The server's own files that carry or point to its secrets: the config file and the token
+    /// and webhook secret files. Sandboxed code must not see them (SPEC V9).
+    pub fn private_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.path.clone()];
+        for secret in std::iter::once(&self.forge.token).chain(&self.webhook_secret) {
+            if let SecretSource::File(path) = &secret.source {
+                files.push(path.clone());
+            }
+        }
+        files.into_iter().map(|p| std::fs::canonicalize(&p).unwrap_or(p)).collect()
+    }
+
+    /// The environment variables the token and webhook secret were read from: never handed on.
+    pub fn secret_envs(&self) -> Vec<String> {
+        std::iter::once(&self.forge.token)
+            .chain(&self.webhook_secret)
+            .filter_map(|s| match &s.source {
+                SecretSource::Env(var) => Some(var.clone()),
+                SecretSource::File(_) => None,
+            })
+            .collect()
+    }
+}
+
 /// What `ccci server init` reads from the same file: the machine's side only, so a file with
 /// just these keys (no `[forge]`) is enough to set a host up.
 #[derive(Debug, Clone)]

@@ -4,7 +4,10 @@
 //! timeout (SPEC V4); a sweep's seed run is `ccci warm seed` of its release tag. A run over its
 //! timeout is killed and every Docker object it left is reaped.
 //! The child dies with the server (`swarm::process::die_with_parent`), so a `kill -9` of the server leaves no
-//! engine running on its own; the restarted server reaps what it left.
+//! engine running on its own (and the engine's sandboxed commands die with it); the restarted
+//! server reaps what it left. The engine must sandbox pull-request code (`--sandbox required`,
+//! SPEC V9), never gets the forge token's or webhook secret's variables, and hides the server's
+//! config and secret files from sandboxed code (`CCCI_SANDBOX_HIDE`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +41,10 @@ pub struct RunnerConfig {
     pub timeout: Duration,
     /// HTTPS with the CA, pulls and registry credentials.
     pub infra: RunInfra,
+    /// Files sandboxed code must not see (the config, the token and webhook secret files).
+    pub hidden: Vec<PathBuf>,
+    /// Environment variables the engine must not inherit (the token's and webhook secret's).
+    pub secret_envs: Vec<String>,
 }
 
 /// How a run ended.
@@ -64,6 +71,8 @@ impl RunnerConfig {
             node_hosts: config.node_hosts.clone(),
             timeout: config.run_timeout,
             infra: RunInfra::new(&config.tls, &config.registry, &config.data_dir),
+            hidden: config.private_files(),
+            secret_envs: config.secret_envs(),
         }
     }
 
@@ -111,6 +120,13 @@ impl RunnerConfig {
         if !self.node_hosts.is_empty() {
             cmd.arg("--node-hosts").arg(self.node_hosts.join(","));
         }
+        cmd.args(["--sandbox", "required"]);
+        for var in &self.secret_envs {
+            cmd.env_remove(var);
+        }
+        if let Ok(hide) = std::env::join_paths(&self.hidden) {
+            cmd.env(harness::sandbox::HIDE_ENV, hide);
+        }
         cmd.env("CCCI_DATA_DIR", &self.data_dir)
             .env_remove("CCCI_PROXY_ADDR")
             .env_remove("CCCI_DNSRR")
@@ -146,7 +162,7 @@ impl RunnerConfig {
             Ok(Err(e)) => return RunEnd::Error(format!("lost the engine process: {e}")),
             Err(_) => {
                 let _ = child.kill().await;
-                let reaped = reap(&self.node_hosts).await;
+                let reaped = reap(&self.node_hosts, &self.data_dir).await;
                 return RunEnd::Error(format!(
                     "stopped after the run timeout of {}; {reaped}",
                     human_duration(self.timeout)
@@ -173,22 +189,26 @@ impl RunnerConfig {
     }
 }
 
-/// Removes every Docker object of runs that are no longer live, on every node; says what it did.
-pub async fn reap(node_hosts: &[String]) -> String {
-    match reap_report(node_hosts).await {
+/// Removes every Docker object of runs that are no longer live, on every node, and their
+/// sandboxes; says what it did.
+pub async fn reap(node_hosts: &[String], data_dir: &std::path::Path) -> String {
+    match reap_report(node_hosts, data_dir).await {
         Ok(report) => format!("{} Docker object(s) of dead runs removed", report.removed.len()),
         Err(e) => e,
     }
 }
 
 /// [`reap`], returning the janitor's report (or why it could not run).
-pub async fn reap_report(node_hosts: &[String]) -> Result<swarm::janitor::JanitorReport, String> {
+pub async fn reap_report(
+    node_hosts: &[String],
+    data_dir: &std::path::Path,
+) -> Result<swarm::janitor::JanitorReport, String> {
+    let live_dir = harness::liveness::live_dir();
+    harness::sandbox::reap_dead(data_dir, &live_dir);
     let swarm = swarm::Swarm::connect_with_nodes(node_hosts)
         .await
         .map_err(|e| format!("could not reach Docker to reap its objects: {e}"))?;
-    harness::janitor::reap(&swarm, &harness::liveness::live_dir())
-        .await
-        .map_err(|e| format!("reaping its Docker objects failed: {e}"))
+    harness::janitor::reap(&swarm, &live_dir).await.map_err(|e| format!("reaping its Docker objects failed: {e}"))
 }
 
 /// `60 min`, `90 s`: how an operator wrote it in the config.

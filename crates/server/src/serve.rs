@@ -171,7 +171,8 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         tasks.push(Task::spawn("the sweep schedule", sweeper.run_on_schedule(config.sweep.schedule)));
     }
     if !crashed.is_empty() {
-        tokio::spawn(report_crashed(crashed, feedback, events.clone(), config.node_hosts.clone()));
+        let (nodes, data) = (config.node_hosts.clone(), config.data_dir.clone());
+        tokio::spawn(report_crashed(crashed, feedback, events.clone(), nodes, data));
     }
     Ok(Started { addr, events, health, tasks })
 }
@@ -179,8 +180,14 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
 /// Runs left live by an earlier life of the server (already marked `error`): their Docker objects
 /// reaped, their PRs told. In the background, so a slow forge or engine does not keep the server
 /// from listening; the janitor spares live runs, so new runs may start meanwhile.
-async fn report_crashed(crashed: Vec<Run>, feedback: Feedback, events: Events, node_hosts: Vec<String>) {
-    let reaped = reap(&node_hosts).await;
+async fn report_crashed(
+    crashed: Vec<Run>,
+    feedback: Feedback,
+    events: Events,
+    node_hosts: Vec<String>,
+    data_dir: PathBuf,
+) {
+    let reaped = reap(&node_hosts, &data_dir).await;
     for run in crashed {
         let message = format!("{}; {reaped}", run.error.as_deref().unwrap_or("the server stopped during the run"));
         events.log(format!("run {} was live when the server stopped: marked error; {reaped}", run.id));

@@ -70,6 +70,16 @@ impl Swarm {
     }
 }
 
+/// The most bytes of each output stream an exec keeps; the rest is read and dropped. Output is
+/// held in memory, and pull-request code may exec anything into its app (`ccci run-exec`).
+pub const MAX_EXEC_OUTPUT: usize = 64 << 20;
+
+/// Append what of `bytes` fits under [`MAX_EXEC_OUTPUT`].
+fn keep(into: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_EXEC_OUTPUT.saturating_sub(into.len());
+    into.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
 /// Run `cmd` in container `container` of engine `docker` and wait for it to finish.
 async fn exec_on(docker: &bollard::Docker, container: &str, cmd: &[&str]) -> Result<ExecOutput> {
     let ctx = || format!("exec {cmd:?} in {container}");
@@ -90,10 +100,8 @@ async fn exec_on(docker: &bollard::Docker, container: &str, cmd: &[&str]) -> Res
     if let StartExecResults::Attached { mut output, .. } = started {
         while let Some(chunk) = output.next().await {
             match chunk.map_err(Error::docker(ctx()))? {
-                LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    out.stdout.extend_from_slice(&message)
-                }
+                LogOutput::StdErr { message } => keep(&mut out.stderr, &message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => keep(&mut out.stdout, &message),
                 LogOutput::StdIn { .. } => {}
             }
         }
@@ -127,5 +135,20 @@ impl Swarm {
             Err(Error::Docker { source, .. }) if crate::error::is_not_found(&source) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_kept_up_to_the_cap() {
+        let mut out = Vec::new();
+        keep(&mut out, b"abc");
+        keep(&mut out, &vec![b'x'; MAX_EXEC_OUTPUT]);
+        keep(&mut out, b"more");
+        assert_eq!(out.len(), MAX_EXEC_OUTPUT);
+        assert_eq!(&out[..4], b"abcx");
     }
 }

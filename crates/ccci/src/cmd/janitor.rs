@@ -1,5 +1,6 @@
 //! `ccci janitor`: remove every Docker object left by runs that are no longer live on this
-//! machine (killed, crashed, or kept past their --ttl), whatever their age.
+//! machine (killed, crashed, or kept past their --ttl), whatever their age, and the sandbox
+//! directories of runs that are not live.
 
 use std::process::ExitCode;
 
@@ -32,6 +33,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let data = harness::workspace::data_dir();
         for (app, tenant) in harness::shared::reap(&swarm, &data, &harness::liveness::live_dir()).await {
             println!("removed tenant {tenant} of a dead run from the shared {app}");
+        }
+        for run in harness::sandbox::reap_dead(&data, &harness::liveness::live_dir()) {
+            println!("removed the sandbox of run {run}");
         }
         println!("{} run(s) reaped, {} object(s) removed", report.reaped_runs.len(), report.removed.len());
         Ok(ExitCode::SUCCESS)

@@ -1,6 +1,6 @@
-//! `ccci server init`: set the host up for the server (SPEC O2), idempotently — swarm mode, the
-//! `proxy` network, the wildcard certificate, the proxy deployed from the project's Traefik
-//! recipe — from the machine's side of the server's configuration file (docs/operators.md). Each
+//! `ccci server init`: set the host up for the server (SPEC O2), idempotently — the runner user
+//! pull-request code runs as, swarm mode, the `proxy` network, the wildcard certificate, the
+//! proxy deployed from the project's Traefik recipe — from the machine's side of the server's configuration file (docs/operators.md). Each
 //! step is printed with what it changed; a second call says nothing changed.
 //!
 //! Exit codes: 0 ready (changed or not); 3 the host or its Docker engine cannot be set up; 2 the
@@ -33,18 +33,21 @@ pub enum ServerCommand {
         /// [registry] and [infra] is enough).
         #[arg(long, env = "CCCI_CONFIG")]
         config: PathBuf,
+        /// The unprivileged user pull-request code runs as (made when missing).
+        #[arg(long, env = "CCCI_RUNNER_USER", default_value = harness::sandbox::runner::RUNNER_USER)]
+        runner_user: String,
     },
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        ServerCommand::Init { config } => init(&config),
+        ServerCommand::Init { config, runner_user } => init(&config, runner_user),
     }
 }
 
-fn init(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn init(path: &std::path::Path, runner_user: String) -> anyhow::Result<ExitCode> {
     let machine = server::load_machine(path)?;
-    let options = init_options(&machine)?;
+    let options = InitOptions { runner_user, ..init_options(&machine)? };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let outcome = runtime.block_on(server_init(&options, &mut |step| println!("{step}")));
     match outcome {
@@ -102,5 +105,6 @@ fn init_options(m: &MachineConfig) -> anyhow::Result<InitOptions> {
             dnsrr: m.dnsrr,
             check_addr,
         },
+        runner_user: harness::sandbox::runner::RUNNER_USER.into(),
     })
 }

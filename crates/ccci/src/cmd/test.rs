@@ -75,6 +75,14 @@ pub struct Args {
     /// serving and custom checks; the copy ends as it was. Cold (saying so) without a copy.
     #[arg(long)]
     pub quick: bool,
+    /// How recipe tests and host hooks run: `auto` sandboxes them when ccci is root and the
+    /// runner user exists, else runs them as you with a cleared environment (and says so);
+    /// `required` refuses to run them unsandboxed (the server's runs).
+    #[arg(long, env = "CCCI_SANDBOX", default_value = "auto", value_parser = ["auto", "required"])]
+    pub sandbox: String,
+    /// The unprivileged user sandboxed code runs as.
+    #[arg(long, env = "CCCI_RUNNER_USER", default_value = harness::sandbox::runner::RUNNER_USER)]
+    pub runner_user: String,
     #[command(flatten)]
     pub nodes: crate::node_hosts::NodeHosts,
 }
@@ -139,6 +147,10 @@ pub fn run_as(args: Args, mode: RunMode) -> anyhow::Result<ExitCode> {
         config_dir: args.config_dir,
         limits: Default::default(),
         node_hosts: args.nodes.hosts,
+        sandbox: harness::sandbox::SandboxPolicy {
+            runner_user: args.runner_user,
+            required: args.sandbox == "required",
+        },
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let terminal: Arc<dyn harness::report::Sink> = Arc::new(harness::report::for_stderr());

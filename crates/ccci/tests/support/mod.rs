@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod multinode;
 pub mod server;
 
@@ -314,4 +315,20 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// Processes whose command line mentions `needle` (e.g. a killed run's orphaned `docker stack
+/// deploy`, whose compose file lies in the run's work directory).
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(format!("{} {cmdline}", entry.file_name().to_string_lossy()));
+        }
+    }
+    found
 }

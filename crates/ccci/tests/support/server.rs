@@ -43,14 +43,23 @@ pub struct World {
 impl World {
     /// `fixture` mirrored on a new fake forge as `coop-cloud/<fixture>`; [`MEMBER`] is in the org.
     pub fn new(fixture: &str, knobs: Knobs) -> World {
-        World::named(fixture, fixture, knobs)
+        World::with_branches(fixture, fixture, knobs, &[])
     }
 
     /// [`World::new`] with the repository (and so the recipe) named `name`.
     pub fn named(fixture: &str, name: &str, knobs: Knobs) -> World {
+        World::with_branches(fixture, name, knobs, &[])
+    }
+
+    /// Like [`World::named`], the fixture's repository given more branches first: each a commit on
+    /// the default branch adding its files (a pull request's changes).
+    pub fn with_branches(fixture: &str, name: &str, knobs: Knobs, branches: &[(&str, Vec<BranchFile>)]) -> World {
         super::testbed();
         let work = tempfile::tempdir().expect("temp dir");
         let source = testbed::fixture(fixture, &work.path().join("source")).expect("fixture");
+        for (branch, files) in branches {
+            add_branch(&source.path, branch, files);
+        }
         let forge = FakeForge::start();
         let repo = format!("{ORG}/{name}");
         forge.create_repo_from_git(&repo, &source.path);
@@ -133,6 +142,29 @@ impl World {
     pub fn engine_run_id(&self, id: u64) -> Option<String> {
         super::run_id_in(&self.data_dir.join("runs").join(id.to_string()))
     }
+}
+
+/// A file a branch adds: `(path, text, mode)`.
+pub type BranchFile<'a> = (&'a str, String, u32);
+
+/// Commits `files` on a new `branch` of the repository at `repo`, off its
+/// checked-out branch, which stays checked out.
+fn add_branch(repo: &Path, branch: &str, files: &[BranchFile]) {
+    use std::os::unix::fs::PermissionsExt;
+    let git = |args: &[&str]| {
+        let out = Command::new("git").current_dir(repo).args(args).output().expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["checkout", "-q", "-b", branch]);
+    for (path, text, mode) in files {
+        let file = repo.join(path);
+        std::fs::create_dir_all(file.parent().expect("a file in the repo")).expect("dir");
+        std::fs::write(&file, text).expect("file");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(*mode)).expect("mode");
+    }
+    git(&["add", "-A"]);
+    git(&["-c", "user.name=PR author", "-c", "user.email=pr@example.org", "commit", "-q", "-m", branch]);
+    git(&["checkout", "-q", "-"]);
 }
 
 /// A running `ccci serve`.

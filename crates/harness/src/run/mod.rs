@@ -22,6 +22,7 @@ use crate::outcome::TierEnd;
 use crate::redact::Redactor;
 use crate::report::{Events, Jsonl, LogFile, Recorder, Sink};
 use crate::result::{self, Instance, Outcome, RunResult, Tier};
+use crate::sandbox::{self, Sandbox};
 use crate::warm::promote::Seed;
 use crate::warm::quick::{self, Opened, Quick};
 use crate::workspace::Workspace;
@@ -80,6 +81,10 @@ pub async fn run_on(
     for (app, tenant) in crate::shared::reap(engine, &options.data_dir, &live_dir).await {
         events.note(None, format!("janitor removed tenant {tenant} of a dead run from the shared {app}"));
     }
+    let dead = sandbox::reap_dead(&options.data_dir, &live_dir);
+    if !dead.is_empty() {
+        events.note(None, format!("janitor removed the sandboxes of dead runs {}", dead.join(", ")));
+    }
 
     let dirs = ws.dirs();
     let checkout = checkout::checkout(&options.source, options.git_ref.as_deref(), &ws.checkout_dir())?;
@@ -89,6 +94,7 @@ pub async fn run_on(
         version: checkout.chaos_version(),
         tests_snapshotted,
     });
+    let sandbox = open_sandbox(&options, &checkout, &id, &dirs, &events)?;
 
     let warm = open_warm(engine, &options, &checkout, &id, &events).await?;
     let mut options = options;
@@ -146,6 +152,7 @@ pub async fn run_on(
                 marker: &prepared.marker,
                 timeout: prepared.timeout,
                 dirs: &dirs,
+                sandbox: &sandbox,
                 state: Default::default(),
             };
             let attached = match &warm.session {
@@ -215,10 +222,37 @@ pub async fn run_on(
     write_results(&ws, &run_result, events.redactor())?;
     let out_dir = ws.out_dir().to_path_buf();
     events.emit(Event::RunFinished { result: Box::new(run_result.clone()), out_dir: out_dir.display().to_string() });
+    sandbox.discard();
     if !kept {
         let _ = ws.discard_work();
     }
     Ok(RunReport { result: run_result, out_dir })
+}
+
+/// The run's sandbox for pull-request code (SPEC V9), its log told how that code runs.
+fn open_sandbox(
+    options: &RunOptions,
+    checkout: &checkout::Checkout,
+    run_id: &str,
+    dirs: &crate::context::RunDirs,
+    events: &Events,
+) -> Result<Sandbox, RunError> {
+    let ci_tests = options.config_dir.as_ref().map(|d| recipe::config::ci_recipe_dir(d, &checkout.name).join("tests"));
+    let sandbox = Sandbox::open(sandbox::Inputs {
+        data_dir: &options.data_dir,
+        run_id,
+        policy: &options.sandbox,
+        recipe: &checkout.dir,
+        tests: &dirs.tests_snapshot(),
+        ci_tests: ci_tests.as_deref(),
+        ca: options.ca_bundle.as_deref(),
+    })
+    .map_err(RunError::Infra)?;
+    events.note(None, sandbox.describe());
+    if let Err(e) = sandbox.trust_ca_in_home() {
+        events.note(None, format!("browsers will not trust the CA: {e}"));
+    }
+    Ok(sandbox)
 }
 
 /// The warm side of a run: nothing (cold), a canonical copy held for a quick run, or a seed's lock.

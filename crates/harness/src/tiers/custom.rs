@@ -1,8 +1,9 @@
 //! The custom tier (SPEC T5): the recipe's own tests (its `tests/`, snapshotted at checkout) and the
 //! CI tree's tests for it (`recipes/<name>/tests/`), run against the live app (`crate::recipe_tests`),
-//! plus screenshots of the config's `screenshots` pages (`crate::screenshots`). Every test case is
-//! one of the tier's cases; files the tests leave in `CCCI_ARTIFACTS` are kept as artifacts.
-//! Skipped when there is nothing to run.
+//! plus screenshots of the config's `screenshots` pages (`crate::screenshots`). Both sets run from
+//! their copies in the run's sandbox, except the CI tree's when its config says `trusted = true`
+//! (they run where they are). Every test case is one of the tier's cases; files the tests leave
+//! in `CCCI_ARTIFACTS` are kept as artifacts. Skipped when there is nothing to run.
 
 use std::path::{Path, PathBuf};
 
@@ -18,13 +19,16 @@ const TIER: Tier = Tier::Custom;
 /// Run every suite and screenshot; the tier fails if any case failed.
 pub async fn run(ctx: &RunContext<'_>) -> TierOutput {
     let pages = &ctx.config.screenshots;
-    let mut dirs = vec![(ctx.dirs.tests_snapshot(), "recipe")];
+    let mut dirs = vec![(ctx.sandbox.tests_dir(), "recipe", false)];
     if let Some(dir) = &ctx.options.config_dir {
-        dirs.push((recipe::config::ci_recipe_dir(dir, ctx.recipe).join("tests"), "ci"));
+        match ctx.config.trusted {
+            true => dirs.push((recipe::config::ci_recipe_dir(dir, ctx.recipe).join("tests"), "ci", true)),
+            false => dirs.push((ctx.sandbox.ci_tests_dir(), "ci", false)),
+        }
     }
     let mut suites = Vec::new();
-    for (dir, origin) in &dirs {
-        let found = recipe_tests::discover(dir, origin);
+    for (dir, origin, trusted) in &dirs {
+        let found = recipe_tests::discover(dir, origin, *trusted);
         let (origin, dir) = (origin.to_string(), dir.display().to_string());
         ctx.events.step(Some(TIER), Step::SuitesFound { origin, dir, count: found.len() });
         suites.extend(found);
@@ -43,7 +47,7 @@ pub async fn run(ctx: &RunContext<'_>) -> TierOutput {
         record(ctx, &mut cases, recipe_tests::run_suite(ctx, suite, i).await);
     }
     if !pages.is_empty() {
-        record(ctx, &mut cases, screenshots::take(ctx, pages, &artifacts.join("screenshots")).await);
+        record(ctx, &mut cases, screenshots::take(ctx, pages).await);
     }
     for file in files_under(&artifacts) {
         let kind = if file.extension().is_some_and(|e| e == "png") { "screenshot" } else { "file" };

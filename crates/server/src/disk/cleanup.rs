@@ -100,7 +100,7 @@ pub async fn run(
     named: Result<BTreeSet<String>, String>,
 ) -> CleanupReport {
     let mut report = CleanupReport::default();
-    match crate::runner::reap_report(node_hosts).await {
+    match crate::runner::reap_report(node_hosts, data_dir).await {
         Ok(reaped) => report.reaped_objects = reaped.removed.len(),
         Err(e) => report.notes.push(format!("dead runs not reaped: {e}")),
     }
