@@ -75,8 +75,14 @@ async fn each_sink_gets_each_alert_once_and_a_receiver_that_was_down_gets_it_whe
             name: "hook".into(),
             kind: SinkKind::Webhook,
             url: format!("http://{}/alerts", hook_listener.local_addr().unwrap()),
+            token: None,
         },
-        Sink { name: "ntfy".into(), kind: SinkKind::Ntfy, url: format!("http://{ntfy_addr}/cc-ci") },
+        Sink {
+            name: "ntfy".into(),
+            kind: SinkKind::Ntfy,
+            url: format!("http://{ntfy_addr}/cc-ci"),
+            token: Some("tk_secret".into()),
+        },
     ];
     let deliverer = Deliverer::with_backoff(store.clone(), sinks.clone(), Duration::from_secs(1));
     let alert = store.raise(Kind::UpdateRolledBack, about(), &sinks).unwrap();
@@ -97,6 +103,9 @@ async fn each_sink_gets_each_alert_once_and_a_receiver_that_was_down_gets_it_whe
     assert_eq!(sent["kind"], "update_rolled_back");
     assert_eq!(sent["release_notes"], "Traefik 3.7.15");
     assert!(ntfy_got[0].0.to_ascii_lowercase().contains("title: cc-ci: update_rolled_back"), "{}", ntfy_got[0].0);
+    assert!(ntfy_got[0].0.contains("Bearer tk_secret"), "the ntfy token is sent: {}", ntfy_got[0].0);
+    assert!(!hook_got[0].0.to_ascii_lowercase().contains("authorization"), "{}", hook_got[0].0);
+    assert!(!format!("{:?}", sinks[1]).contains("tk_secret"), "Debug never shows a token");
     assert_eq!(ntfy_got[0].1, "update_rolled_back proxy 1.0.0+v3.6.15 → 1.1.0+v3.7.15: the update did not pass its health check; rolled back to 1.0.0+v3.6.15");
     let settled = store.list().remove(0);
     assert!(settled.deliveries.iter().all(|d| d.state == DeliveryState::Delivered), "{settled:?}");

@@ -37,6 +37,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Set up the host the server runs on (`ccci server init --config FILE`).
     Server(cmd::server::Args),
+    /// The infrastructure apps (proxy, warm dependencies): their status, health-gated updates.
+    Infra(cmd::infra::Args),
     /// Check the server's configuration file (`ccci config check --config FILE`).
     Config(cmd::config::Args),
     /// Check this host for running the server (Docker, swarm, proxy, disk, forge, webhook, runner user).
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::RunSecret(args) => cmd::run_secret::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Server(args) => cmd::server::run(args),
+        Command::Infra(args) => cmd::infra::run(args),
         Command::Config(args) => cmd::config::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

@@ -32,6 +32,12 @@ pub enum Error {
     /// The proxy was deployed but does not answer as it must.
     #[error("the proxy does not serve: {0}")]
     ProxyNotServing(String),
+    /// An infrastructure app was deployed but does not pass its health check.
+    #[error("not healthy: {0}")]
+    Unhealthy(String),
+    /// A snapshot of an app's volumes could not be taken or restored.
+    #[error("{0}")]
+    Snapshot(String),
     /// An operator-provided certificate or key is not usable; the message says why.
     #[error("{}: {message}", .path.display())]
     BadCertificate {

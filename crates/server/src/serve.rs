@@ -1,7 +1,7 @@
 //! `ccci serve`: wires the server together and starts it. On start it recovers from a crash (runs
 //! that were live become `error` before any new run starts; their Docker objects are reaped and
 //! their PRs told in the background), then serves the dashboard and the webhook endpoint, polls
-//! the forge, and runs the queue. None of those
+//! the forge, runs the queue, and delivers alerts to their sinks. None of those
 //! tasks ends on its own: when one does (a panic, say), [`Started::wait`] returns which and why, and
 //! `ccci serve` exits non-zero so its supervisor starts a whole server again rather than keep one
 //! running half-alive.
@@ -69,6 +69,8 @@ pub struct Parts {
     pub workers: Workers,
     /// The dashboard and the webhook endpoint.
     pub app: axum::Router,
+    /// Raises alerts and delivers them to the configured sinks (run by [`start`]).
+    pub alerts: alerts::Deliverer,
 }
 
 /// Wires the server described by `config` (opens the store and the forge client, nothing runs
@@ -82,6 +84,10 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     if let Some(secret) = &config.webhook_secret {
         redactor.register(secret.expose());
     }
+    for secret in config.alerts.secrets() {
+        redactor.register(secret);
+    }
+    let alerts = crate::infra_setup::deliverer(&data_dir, &config.alerts);
     let events = Events::open(&data_dir, redactor.clone());
     let store = Arc::new(Store::open(&paths::store_file(&data_dir))?);
     let forge_config = forge::Config::new(&config.forge.base_url, config.forge.token.value.clone())?;
@@ -133,14 +139,14 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     };
     let secret = config.webhook_secret.as_ref().map(|s| Arc::from(s.expose()));
     let app = web::router(web_state).merge(webhook::router(webhook::WebhookState { intake: intake.clone(), secret }));
-    Ok(Parts { events, health, store, feedback, intake, workers, app })
+    Ok(Parts { events, health, store, feedback, intake, workers, app, alerts })
 }
 
 /// Starts the server described by `config` (see [`assemble`]): marks the runs an earlier life left
 /// live `error`, listens, runs the poller, the workers and the HTTP side, and reports the crashed
 /// runs in the background.
 pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
-    let Parts { events, health, store, feedback, intake, workers, app } = assemble(config, exe)?;
+    let Parts { events, health, store, feedback, intake, workers, app, alerts } = assemble(config, exe)?;
     // Before any worker can claim a run; telling their PRs and reaping waits for no one.
     let crashed = store.recover_after_crash()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -153,6 +159,10 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         Task::spawn("the poller", poller::run(intake, config.poll_interval)),
         Task::spawn("the workers", workers.run()),
         Task::spawn("the HTTP listener", http::serve(listener, app, config.http, events.clone())),
+        Task::spawn("the alert deliverer", async move {
+            alerts.run().await;
+            "it returned".to_string()
+        }),
     ];
     if !crashed.is_empty() {
         tokio::spawn(report_crashed(crashed, feedback, events.clone(), config.node_hosts.clone()));

@@ -6,17 +6,11 @@
 //! Exit codes: 0 ready (changed or not); 3 the host or its Docker engine cannot be set up; 2 the
 //! configuration is unusable.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use infra::certs::CertSource;
-use infra::init::{server_init, InitOptions};
-use infra::proxy::ProxySettings;
-use infra::proxy_source::RecipeSource;
-use server::infra_config::{local_ca_dir, TlsConfig};
-use server::MachineConfig;
+use infra::init::server_init;
 
 /// Arguments of `ccci server`.
 #[derive(clap::Args)]
@@ -45,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn init(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let machine = server::load_machine(path)?;
-    let options = init_options(&machine)?;
+    let options = server::infra_setup::init_options(&machine).map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let outcome = runtime.block_on(server_init(&options, &mut |step| println!("{step}")));
     match outcome {
@@ -61,47 +55,4 @@ fn init(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(3))
         }
     }
-}
-
-/// The infrastructure's options from the machine's side of the configuration.
-fn init_options(m: &MachineConfig) -> anyhow::Result<InitOptions> {
-    let certs = match &m.tls {
-        TlsConfig::LocalCa => CertSource::LocalCa { dir: local_ca_dir(&m.data_dir) },
-        TlsConfig::Files { cert, key, ca } => {
-            CertSource::Provided { cert: cert.clone(), key: key.clone(), ca: ca.clone() }
-        }
-    };
-    let p = &m.infra.proxy;
-    let source = match p.recipe.as_str() {
-        "builtin" => RecipeSource::Builtin,
-        url => RecipeSource::Git(url.to_string()),
-    };
-    let auth = m.registry.credentials().map_err(|e| anyhow::anyhow!("[registry]: {e}"))?;
-    // The proxy's image tags are pinned by its recipe: one present locally is that release.
-    let pull = swarm::PullOptions {
-        policy: swarm::PullPolicy::Missing,
-        attempts: m.registry.attempts,
-        attempt_timeout: m.registry.timeout,
-        auth,
-        ..Default::default()
-    };
-    let check_addr = m.proxy.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], p.web_secure_port)));
-    Ok(InitOptions {
-        base_domain: m.base_domain.clone(),
-        data_dir: m.data_dir.clone(),
-        certs,
-        advertise_addr: m.infra.advertise_addr.clone(),
-        proxy: ProxySettings {
-            source,
-            version: p.version.clone(),
-            domain: p.domain.clone(),
-            web_port: p.web_port,
-            web_secure_port: p.web_secure_port,
-            refresh_seconds: Some(p.refresh_seconds),
-            rule_syntax: p.rule_syntax.clone(),
-            pull,
-            dnsrr: m.dnsrr,
-            check_addr,
-        },
-    })
 }

@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text exposition format (0.0.4), computed from the store on
 //! each scrape: runs per state, the queue length, ended runs per outcome, and the durations of
-//! finished runs per recipe and mode (a summary without quantiles, and the latest one as a gauge).
+//! finished runs per recipe and mode (a summary without quantiles, and the latest one as a gauge),
+//! and the alerts raised per kind.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -69,6 +70,16 @@ pub async fn metrics(State(state): State<WebState>) -> Result<Response, WebError
     for d in &durations {
         let labels = format!("recipe=\"{}\",mode=\"{}\"", label(&d.recipe), label(&d.mode));
         let _ = writeln!(w, "ccci_run_last_duration_seconds{{{labels}}} {}", seconds(d.last_ms));
+    }
+    let store = alerts::AlertStore::new(&state.data_dir);
+    let alerts = tokio::task::spawn_blocking(move || store.counts()).await.map_err(WebError::internal)?;
+    let _ = writeln!(
+        w,
+        "# HELP ccci_alerts_total Alerts raised (recorded under the data dir), by kind.
+         # TYPE ccci_alerts_total counter"
+    );
+    for (kind, n) in &alerts {
+        let _ = writeln!(w, "ccci_alerts_total{{kind=\"{}\"}} {n}", kind.name());
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
 }

@@ -1,0 +1,95 @@
+//! The infrastructure lock of a data dir (SPEC I1, S2): every run holds it **shared** for as long
+//! as it lives, an update of the infrastructure apps (the proxy, warm dependencies) holds it
+//! **exclusive**. So an update waits until no run is live, and no run starts while one is under
+//! way (a run waits for it at its start, saying so). It is an `flock` on `<data dir>/infra/lock`:
+//! the kernel releases it when its holder dies, even by `kill -9`, so it never goes stale. Runs
+//! and updates of one server share its data dir, which is what ties them together.
+//!
+//! A process must not take it exclusive while it holds it shared (the two would wait for each
+//! other): the server never holds it shared itself, its runs do, in their own processes.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The lock file of `data_dir`.
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join("infra").join("lock")
+}
+
+/// A held infrastructure lock, shared or exclusive; released on drop.
+#[derive(Debug)]
+pub struct InfraLock {
+    _file: File,
+}
+
+fn open(data_dir: &Path) -> io::Result<File> {
+    let path = path(data_dir);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    OpenOptions::new().create(true).truncate(false).write(true).open(&path)
+}
+
+/// The lock shared (a run), unless an update holds it: `None` then.
+pub fn try_shared(data_dir: &Path) -> io::Result<Option<InfraLock>> {
+    let file = open(data_dir)?;
+    Ok(crate::flock::try_shared(&file)?.then_some(InfraLock { _file: file }))
+}
+
+/// The lock exclusive (an update), unless a run or another update holds it: `None` then.
+pub fn try_exclusive(data_dir: &Path) -> io::Result<Option<InfraLock>> {
+    let file = open(data_dir)?;
+    Ok(crate::flock::try_exclusive(&file)?.then_some(InfraLock { _file: file }))
+}
+
+/// The lock shared, waiting as long as an update holds it.
+pub async fn shared(data_dir: &Path) -> io::Result<InfraLock> {
+    let file = open(data_dir)?;
+    wait(file, crate::flock::shared).await
+}
+
+/// The lock exclusive, waiting as long as any run (or another update) holds it.
+pub async fn exclusive(data_dir: &Path) -> io::Result<InfraLock> {
+    let file = open(data_dir)?;
+    wait(file, crate::flock::exclusive).await
+}
+
+async fn wait(file: File, take: fn(&File) -> io::Result<()>) -> io::Result<InfraLock> {
+    tokio::task::spawn_blocking(move || take(&file).map(|()| InfraLock { _file: file }))
+        .await
+        .map_err(io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn runs_share_the_lock_and_an_update_excludes_them_both_ways() {
+        let data = tempfile::tempdir().unwrap();
+        let a = try_shared(data.path()).unwrap().expect("a first run");
+        let b = try_shared(data.path()).unwrap().expect("runs share it");
+        assert!(try_exclusive(data.path()).unwrap().is_none(), "no update while runs are live");
+        let update = tokio::spawn({
+            let data = data.path().to_path_buf();
+            async move { exclusive(&data).await.map(|_| ()) }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!update.is_finished(), "the update waits for the runs");
+        drop((a, b));
+        tokio::time::timeout(Duration::from_secs(10), update).await.expect("runs ended").unwrap().unwrap();
+
+        let held = try_exclusive(data.path()).unwrap().expect("no run is live");
+        assert!(try_shared(data.path()).unwrap().is_none(), "no run starts during an update");
+        let run = tokio::spawn({
+            let data = data.path().to_path_buf();
+            async move { shared(&data).await.map(|_| ()) }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!run.is_finished(), "the run waits for the update");
+        drop(held);
+        tokio::time::timeout(Duration::from_secs(10), run).await.expect("update ended").unwrap().unwrap();
+    }
+}

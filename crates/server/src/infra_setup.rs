@@ -1,0 +1,72 @@
+//! The machine's side of the configuration turned into what the infrastructure crate acts on:
+//! `ccci server init`'s options ([`init_options`]: certificate, swarm, proxy), the infrastructure
+//! apps updates keep current ([`setup`]: the proxy and `[[infra.apps]]`), and the alert
+//! [`deliverer`] of the data dir with the configured sinks. `ccci server init`, `ccci infra` and
+//! the server's own schedule all start from these.
+
+use std::net::SocketAddr;
+
+use infra::apps::{Setup, SharedSpec};
+use infra::certs::CertSource;
+use infra::init::InitOptions;
+use infra::proxy::ProxySettings;
+use infra::proxy_source::RecipeSource;
+
+use crate::alerts_config::AlertsConfig;
+use crate::infra_config::{local_ca_dir, TlsConfig};
+use crate::MachineConfig;
+
+/// `ccci server init`'s options from the machine's side of the configuration.
+pub fn init_options(m: &MachineConfig) -> Result<InitOptions, String> {
+    let certs = match &m.tls {
+        TlsConfig::LocalCa => CertSource::LocalCa { dir: local_ca_dir(&m.data_dir) },
+        TlsConfig::Files { cert, key, ca } => {
+            CertSource::Provided { cert: cert.clone(), key: key.clone(), ca: ca.clone() }
+        }
+    };
+    let p = &m.infra.proxy;
+    let source = match p.recipe.as_str() {
+        "builtin" => RecipeSource::Builtin,
+        url => RecipeSource::Git(url.to_string()),
+    };
+    let auth = m.registry.credentials().map_err(|e| format!("[registry]: {e}"))?;
+    // The proxy's image tags are pinned by its recipe: one present locally is that release.
+    let pull = swarm::PullOptions {
+        policy: swarm::PullPolicy::Missing,
+        attempts: m.registry.attempts,
+        attempt_timeout: m.registry.timeout,
+        auth,
+        ..Default::default()
+    };
+    let check_addr = m.proxy.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], p.web_secure_port)));
+    Ok(InitOptions {
+        base_domain: m.base_domain.clone(),
+        data_dir: m.data_dir.clone(),
+        certs,
+        advertise_addr: m.infra.advertise_addr.clone(),
+        proxy: ProxySettings {
+            source,
+            version: p.version.clone(),
+            domain: p.domain.clone(),
+            web_port: p.web_port,
+            web_secure_port: p.web_secure_port,
+            refresh_seconds: Some(p.refresh_seconds),
+            rule_syntax: p.rule_syntax.clone(),
+            pull,
+            dnsrr: m.dnsrr,
+            check_addr,
+        },
+    })
+}
+
+/// The infrastructure apps of the configuration: the proxy and every `[[infra.apps]]`.
+pub fn setup(m: &MachineConfig) -> Result<Setup, String> {
+    let shared =
+        m.infra.apps.iter().map(|a| SharedSpec { source: a.recipe.clone(), set: a.set.clone() }).collect();
+    Ok(Setup { init: init_options(m)?, shared })
+}
+
+/// The alert deliverer of `data_dir` with the configured sinks (not started).
+pub fn deliverer(data_dir: &std::path::Path, alerts: &AlertsConfig) -> alerts::Deliverer {
+    alerts::Deliverer::new(alerts::AlertStore::new(data_dir), alerts.sinks())
+}
