@@ -2,43 +2,11 @@
 //! whole record and the ntfy sink a plain-text line with a Title header; a receiver that was down
 //! gets the alert once it is back (retried with backoff), and a delivered alert is never sent again.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alerts::{AlertStore, Deliverer, DeliveryState, Kind, NewAlert, Sink, SinkKind};
-
-/// Requests a receiver got: (headers, body).
-type Got = Arc<Mutex<Vec<(String, String)>>>;
-
-/// An HTTP receiver on `listener` answering 200 to each request, keeping what it got.
-fn receive(listener: TcpListener) -> Got {
-    let got: Got = Default::default();
-    let g = got.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let mut reader = BufReader::new(conn);
-            let mut headers = String::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                headers.push_str(&line);
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            g.lock().unwrap().push((headers, String::from_utf8_lossy(&body).into_owned()));
-            let _ = reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    got
-}
+use testbed::http::receive;
 
 fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()

@@ -80,7 +80,10 @@ impl Setup {
         let apps = self.apps();
         let names: Vec<String> = apps.iter().map(App::name).collect();
         apps.into_iter().find(|a| a.name() == name).ok_or_else(|| {
-            format!("no infrastructure app {name:?}; the apps are {} (warm dependencies: [[infra.apps]])", names.join(", "))
+            format!(
+                "no infrastructure app {name:?}; the apps are {} (warm dependencies: [[infra.apps]])",
+                names.join(", ")
+            )
         })
     }
 

@@ -144,7 +144,8 @@ pub async fn server_init(options: &InitOptions, on_step: &mut dyn FnMut(&InitSte
 /// still a release of the recipe: an unpinned proxy stays there rather than jump to the newest
 /// release past the safety gate.
 fn recorded_release(options: &InitOptions, infra_dir: &std::path::Path) -> Result<Option<String>> {
-    let record = state::load(&options.data_dir, PROXY_APP).map_err(Error::io(state::app_dir(&options.data_dir, PROXY_APP)))?;
+    let record =
+        state::load(&options.data_dir, PROXY_APP).map_err(Error::io(state::app_dir(&options.data_dir, PROXY_APP)))?;
     let Some(running) = record.running else { return Ok(None) };
     let (repo, _) = proxy_source::repository(crate::proxy_recipe::NAME, &options.proxy.source, infra_dir)?;
     Ok(proxy_source::releases(&repo)?.contains(&running).then_some(running))

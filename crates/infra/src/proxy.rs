@@ -374,10 +374,7 @@ mod tests {
         let resolver = format!("traefik.http.routers.{}.tls.certresolver", app.stack);
         assert_eq!(recipe::labels::label(&labels, &resolver), Some(""), "no ACME resolver");
         let probe = format!("traefik.http.routers.{}-ccci-probe", app.stack);
-        assert_eq!(
-            recipe::labels::label(&labels, &format!("{probe}.rule")),
-            Some("Host(`ccci-probe.ci.example.org`)")
-        );
+        assert_eq!(recipe::labels::label(&labels, &format!("{probe}.rule")), Some("Host(`ccci-probe.ci.example.org`)"));
         assert_eq!(recipe::labels::label(&labels, &format!("{probe}.service")), Some("ping@internal"));
 
         let again = render(&checkout, &settings(), &cert).unwrap();

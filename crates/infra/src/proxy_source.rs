@@ -50,7 +50,12 @@ pub fn prepare(source: &RecipeSource, version: Option<&str>, infra_dir: &Path) -
 }
 
 /// [`prepare`] for the recipe `name` (the proxy's, or a warm dependency's).
-pub fn prepare_app(name: &str, source: &RecipeSource, version: Option<&str>, infra_dir: &Path) -> Result<ProxyCheckout> {
+pub fn prepare_app(
+    name: &str,
+    source: &RecipeSource,
+    version: Option<&str>,
+    infra_dir: &Path,
+) -> Result<ProxyCheckout> {
     let (repo, repository) = repository(name, source, infra_dir)?;
     let releases = releases(&repo)?;
     let version = match version {
@@ -79,7 +84,9 @@ pub fn repository(name: &str, source: &RecipeSource, infra_dir: &Path) -> Result
             let (recipe, change) = proxy_recipe::materialise(&infra_dir.join(proxy_recipe::NAME))?;
             Ok((recipe.path, change))
         }
-        RecipeSource::Builtin => Err(Error::Recipe(format!("no recipe {name} is shipped with cc-ci: give its git URL"))),
+        RecipeSource::Builtin => {
+            Err(Error::Recipe(format!("no recipe {name} is shipped with cc-ci: give its git URL")))
+        }
         RecipeSource::Git(url) => fetch(url, &infra_dir.join(format!("{name}-git"))),
     }
 }

@@ -112,8 +112,8 @@ pub(crate) fn parse(raw: RawAlerts, env: &dyn Fn(&str) -> Option<String>) -> Res
             (Some(_), true) => return Err((key("url"), "set one of `url`, `url_file` or `url_env`".into())),
             (Some(url), false) => SinkUrl::Plain(url),
             (None, _) => {
-                let secret = resolve_secret("url_file", "url_env", s.url_file, s.url_env, env)
-                    .map_err(|(k, m)| (key(k), m))?;
+                let secret =
+                    resolve_secret("url_file", "url_env", s.url_file, s.url_env, env).map_err(|(k, m)| (key(k), m))?;
                 SinkUrl::Secret(secret)
             }
         };

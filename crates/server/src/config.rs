@@ -232,6 +232,7 @@ struct RawConfig {
     engine: Option<PathBuf>,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
     node_hosts: Vec<String>,
 }
 

@@ -394,13 +394,20 @@ pub fn write_effective(
     }
     .ok();
     if infra.apps.is_empty() {
-        let _ = writeln!(out, "
-# [[infra.apps]]: none (no warm dependency is updated by cc-ci)");
+        let _ = writeln!(
+            out,
+            "
+# [[infra.apps]]: none (no warm dependency is updated by cc-ci)"
+        );
     }
     for app in &infra.apps {
-        let _ = writeln!(out, "
+        let _ = writeln!(
+            out,
+            "
 [[infra.apps]]
-recipe = {}", q(&app.recipe));
+recipe = {}",
+            q(&app.recipe)
+        );
         if !app.set.is_empty() {
             let set: Vec<String> = app.set.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect();
             let _ = writeln!(out, "set = {{ {} }}", set.join(", "));

@@ -61,8 +61,7 @@ pub fn init_options(m: &MachineConfig) -> Result<InitOptions, String> {
 
 /// The infrastructure apps of the configuration: the proxy and every `[[infra.apps]]`.
 pub fn setup(m: &MachineConfig) -> Result<Setup, String> {
-    let shared =
-        m.infra.apps.iter().map(|a| SharedSpec { source: a.recipe.clone(), set: a.set.clone() }).collect();
+    let shared = m.infra.apps.iter().map(|a| SharedSpec { source: a.recipe.clone(), set: a.set.clone() }).collect();
     Ok(Setup { init: init_options(m)?, shared })
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod multinode;
+pub mod own_proxy;
 pub mod server;
 
 use std::path::{Path, PathBuf};

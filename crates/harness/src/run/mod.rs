@@ -29,7 +29,10 @@ use crate::{app, artifacts, checkout, diagnostics, janitor, liveness, run_id, te
 
 /// The infrastructure lock, shared, for the whole run ([`crate::infra_lock`]): waits, saying so,
 /// while an infrastructure update holds it.
-async fn hold_infra_lock(data_dir: &std::path::Path, events: &Events) -> Result<crate::infra_lock::InfraLock, RunError> {
+async fn hold_infra_lock(
+    data_dir: &std::path::Path,
+    events: &Events,
+) -> Result<crate::infra_lock::InfraLock, RunError> {
     let cannot = |e: std::io::Error| {
         let path = crate::infra_lock::path(data_dir);
         RunError::Infra(format!("cannot take the infrastructure lock {}: {e}", path.display()))

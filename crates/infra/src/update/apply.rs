@@ -168,9 +168,8 @@ impl Updater<'_> {
                 (Outcome::RolledBack, message, alert)
             }
             Err(e) => {
-                let message = format!(
-                    "the update from {from} to {to} failed: {failure}; the rollback to {from} failed too: {e}"
-                );
+                let message =
+                    format!("the update from {from} to {to} failed: {failure}; the rollback to {from} failed too: {e}");
                 let alert = self.alert(Kind::RollbackFailed, plan, &message);
                 (Outcome::RollbackFailed, message, alert)
             }
@@ -262,7 +261,8 @@ impl Updater<'_> {
 
     fn record_last_good(&mut self, app: &str, release: &str) {
         let data = &self.setup.init.data_dir;
-        let mut record = state::load(data, app).unwrap_or_else(|_| state::AppState { app: app.into(), ..Default::default() });
+        let mut record =
+            state::load(data, app).unwrap_or_else(|_| state::AppState { app: app.into(), ..Default::default() });
         record.last_good = Some(release.to_string());
         if let Err(e) = state::save(data, &record) {
             self.say(&format!("{app}: cannot record the last-good release: {e}"));
@@ -272,7 +272,8 @@ impl Updater<'_> {
     /// Record how the update ended: what runs now, the last-good release, the last update.
     fn record(&mut self, app: &str, from: Option<String>, to: Option<String>, outcome: Outcome, message: &str) {
         let data = &self.setup.init.data_dir;
-        let mut record = state::load(data, app).unwrap_or_else(|_| state::AppState { app: app.into(), ..Default::default() });
+        let mut record =
+            state::load(data, app).unwrap_or_else(|_| state::AppState { app: app.into(), ..Default::default() });
         record.app = app.to_string();
         match outcome {
             Outcome::Updated | Outcome::Installed => {

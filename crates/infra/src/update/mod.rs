@@ -75,9 +75,7 @@ pub async fn update(
 ) -> Result<Vec<Report>> {
     let apps = chosen(setup, request)?;
     let data_dir = &setup.init.data_dir;
-    let lock_error = |e: std::io::Error| {
-        Error::Io { path: harness::infra_lock::path(data_dir), source: e }
-    };
+    let lock_error = |e: std::io::Error| Error::Io { path: harness::infra_lock::path(data_dir), source: e };
     let _lock = match harness::infra_lock::try_exclusive(data_dir).map_err(lock_error)? {
         Some(lock) => lock,
         None => {

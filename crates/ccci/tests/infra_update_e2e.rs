@@ -1,0 +1,265 @@
+//! End to end on the real swarm: health-gated updates of a proxy of the test's own (`ccci
+//! infra`; its own base domain, data dir, CA and ports, never the testbed's proxy). Its recipe is
+//! a git repository of the project's traefik recipe whose releases appear one after another, as
+//! an upstream publishes them: 1.0.0 (Traefik 3.6) is installed by `ccci server init`; 1.1.0
+//! (Traefik 3.7) is applied and healthy, last-good advances and an app behind the proxy keeps
+//! being served; a broken 1.2.0 (its healthcheck never passes) is rolled back to 1.1.0, which
+//! serves again, last-good unchanged, with one alert naming both versions; a 2.0.0 is held by the
+//! safety gate (a major bump) with an alert carrying its release notes, and nothing is deployed.
+//! Every alert reaches a webhook receiver on loopback once.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::own_proxy::OwnProxy;
+
+const V1_0: &str = "1.0.0+v3.6.15";
+const V1_1: &str = "1.1.0+v3.7.15";
+const V1_2: &str = "1.2.0+v3.7.15";
+const V2_0: &str = "2.0.0+v3.7.15";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=upstream", "-c", "user.email=upstream@example.org"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The recipe's upstream: the project's traefik recipe, with its 1.1.0 tag taken away until
+/// [`Upstream::publish_1_1`] and more releases made on top of 1.1.0.
+struct Upstream {
+    dir: std::path::PathBuf,
+    commit_1_1: String,
+}
+
+impl Upstream {
+    fn new(dir: &Path) -> Upstream {
+        let (recipe, _) = infra::proxy_recipe::materialise(dir).unwrap();
+        let commit_1_1 = git(&recipe.path, &["rev-parse", &format!("{V1_1}^{{commit}}")]);
+        git(&recipe.path, &["tag", "-d", V1_1]);
+        Upstream { dir: recipe.path, commit_1_1 }
+    }
+
+    fn publish_1_1(&self) {
+        git(&self.dir, &["tag", "-a", V1_1, &self.commit_1_1, "-m", V1_1]);
+    }
+
+    /// A release `tag` on top of 1.1.0: its compose.yml edited by `edit` (the version label set
+    /// to `tag` already), and `notes` as its release notes.
+    fn publish(&self, tag: &str, notes: &str, edit: &dyn Fn(String) -> String) {
+        git(&self.dir, &["checkout", "--quiet", "--detach", &self.commit_1_1]);
+        let compose = self.dir.join("compose.yml");
+        let text = std::fs::read_to_string(&compose).unwrap();
+        let versioned = text.replace(&format!(".version={V1_1}"), &format!(".version={tag}"));
+        assert_ne!(versioned, text, "the version label is in compose.yml");
+        std::fs::write(&compose, edit(versioned)).unwrap();
+        std::fs::write(self.dir.join("release").join(tag), format!("{notes}\n")).unwrap();
+        git(&self.dir, &["add", "--all"]);
+        git(&self.dir, &["commit", "--quiet", "-m", &format!("Release {tag}")]);
+        git(&self.dir, &["tag", "-a", tag, "-m", tag]);
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn says(out: &Output) -> String {
+    format!("exit {:?}\nstdout:\n{}\nstderr:\n{}", out.status.code(), stdout(out), String::from_utf8_lossy(&out.stderr))
+}
+
+/// `ccci infra status --json`: the proxy's entry.
+fn proxy_status(proxy: &OwnProxy) -> serde_json::Value {
+    let out = proxy.ccci(&["infra", "status", "--json"]);
+    assert!(out.status.success(), "{}", says(&out));
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    all.as_array().unwrap().iter().find(|a| a["app"] == "proxy").cloned().expect("the proxy is listed")
+}
+
+/// The alerts recorded under the data dir, oldest first.
+fn alerts(proxy: &OwnProxy) -> Vec<serde_json::Value> {
+    let mut files: Vec<_> = std::fs::read_dir(proxy.data.join("alerts"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files.iter().map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()).collect()
+}
+
+/// The proxy service's spec version (changes with every deploy).
+fn spec_version(stack: &str) -> String {
+    support::docker_lines(&["service", "inspect", "--format", "{{.Version.Index}}", &format!("{stack}_app")]).join("")
+}
+
+/// A small app behind the proxy, labelled so Traefik routes `app.<base>` to it; removed on drop.
+struct AppBehind {
+    stack: String,
+}
+
+impl AppBehind {
+    fn deploy(proxy: &OwnProxy) -> AppBehind {
+        let stack = format!("{}_behind", proxy.stack);
+        let router = stack.replace('_', "-");
+        let compose = format!(
+            "version: \"3.8\"\nservices:\n  web:\n    image: ccci-testbed/busybox:1.35\n    command: [\"web-serve\", \"80\"]\n    \
+             environment: [PAGE=behind-the-proxy]\n    networks: [proxy]\n    deploy:\n      endpoint_mode: dnsrr\n      \
+             labels:\n        - cc-ci.test=infra-update-e2e\n        - traefik.enable=true\n        \
+             - traefik.http.services.{router}.loadbalancer.server.port=80\n        \
+             - traefik.http.routers.{router}.rule=Host(`app.{}`)\n        - traefik.http.routers.{router}.entrypoints=web-secure\n        \
+             - traefik.http.routers.{router}.tls.certresolver=\nnetworks:\n  proxy:\n    external: true\n",
+            proxy.base
+        );
+        let file = proxy.work.path().join("behind.yml");
+        std::fs::write(&file, compose).unwrap();
+        let out = Command::new("docker")
+            .args(["stack", "deploy", "--resolve-image", "never", "-c"])
+            .arg(&file)
+            .arg(&stack)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        AppBehind { stack }
+    }
+}
+
+impl Drop for AppBehind {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["stack", "rm", &self.stack]).output();
+    }
+}
+
+/// Whether the app behind the proxy is served (patience: Traefik's provider refreshes every
+/// second).
+fn app_served(proxy: &OwnProxy) -> bool {
+    let host = format!("app.{}", proxy.base);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = testbed::http::https_get(proxy.https, &host, "/", &proxy.ca());
+        if answer.as_ref().is_ok_and(|r| r.status == 200 && r.body.contains("behind-the-proxy")) {
+            return true;
+        }
+        if Instant::now() > deadline {
+            eprintln!("app.{}: {answer:?}", proxy.base);
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn proxy_updates_are_health_gated_rolled_back_and_held() {
+    let hook = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/alerts", hook.local_addr().unwrap());
+    let received = testbed::http::receive(hook);
+    let proxy = OwnProxy::new(&|work| {
+        let upstream = work.join("upstream-traefik");
+        format!(
+            "recipe = \"{}\"\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook_url}\"\n",
+            upstream.display()
+        )
+    });
+    let upstream = Upstream::new(&proxy.work.path().join("upstream-traefik"));
+
+    let (_, init) = proxy.init_ok();
+    assert!(init.contains(V1_0), "{init}");
+    let status = proxy_status(&proxy);
+    assert_eq!((status["running"].as_str(), status["last_good"].as_str()), (Some(V1_0), Some(V1_0)), "{status}");
+    assert_eq!(status["action"], "up_to_date", "{status}");
+    let _app = AppBehind::deploy(&proxy);
+    assert!(app_served(&proxy), "the app is served by 1.0.0");
+
+    // 1.1.0 appears upstream: status says what an update would do, --dry-run changes nothing.
+    upstream.publish_1_1();
+    let status = proxy_status(&proxy);
+    assert_eq!((status["action"].as_str(), status["target"].as_str()), (Some("update"), Some(V1_1)), "{status}");
+    assert_eq!(status["notes"], "Traefik v3.7.15. No configuration change; deploy in place.");
+    let before = spec_version(&proxy.stack);
+    let dry = proxy.ccci(&["infra", "update", "--dry-run"]);
+    assert!(dry.status.success() && stdout(&dry).contains(&format!("update {V1_0} → {V1_1}")), "{}", says(&dry));
+    assert_eq!(spec_version(&proxy.stack), before, "a dry run deploys nothing");
+
+    let started = Instant::now();
+    let updated = proxy.ccci(&["infra", "update", "proxy"]);
+    eprintln!("update {V1_0} → {V1_1}: {:?}", started.elapsed());
+    assert!(updated.status.success(), "{}", says(&updated));
+    assert!(stdout(&updated).contains(&format!("proxy: updated ({V1_0} → {V1_1})")), "{}", says(&updated));
+    let status = proxy_status(&proxy);
+    assert_eq!((status["running"].as_str(), status["last_good"].as_str()), (Some(V1_1), Some(V1_1)), "{status}");
+    assert_eq!(status["last_update"]["outcome"], "updated", "{status}");
+    let image = support::docker_lines(&[
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        &format!("{}_app", proxy.stack),
+    ]);
+    assert!(image.join("").starts_with("traefik:v3.7.15"), "{image:?}");
+    assert_eq!(proxy.status_of("ccci-probe"), 200, "the known route");
+    assert_eq!(proxy.status_of("nobody"), 404, "an unknown host");
+    assert!(app_served(&proxy), "the app is served by 1.1.0");
+    assert!(alerts(&proxy).is_empty(), "a healthy update raises no alert");
+
+    // A broken 1.2.0: Traefik runs, but its healthcheck never passes.
+    upstream.publish(V1_2, "Traefik v3.7.15 with a stricter health check.", &|compose| {
+        let broken = compose
+            .replace("test: [\"CMD\", \"traefik\", \"healthcheck\", \"--ping\"]", "test: [\"CMD\", \"false\"]")
+            .replace("interval: 5s", "interval: 2s")
+            .replace("retries: 12", "retries: 1")
+            .replace("start_period: 10s", "start_period: 0s")
+            .replace("timeout=${TIMEOUT:-120}", "timeout=40");
+        assert!(broken.contains("\"CMD\", \"false\"") && broken.contains("timeout=40"), "{broken}");
+        broken
+    });
+    let started = Instant::now();
+    let rolled = proxy.ccci(&["infra", "update"]);
+    eprintln!("broken update {V1_1} → {V1_2} and rollback: {:?}", started.elapsed());
+    assert_eq!(rolled.status.code(), Some(1), "{}", says(&rolled));
+    assert!(stdout(&rolled).contains(&format!("proxy: rolled_back ({V1_1} → {V1_2})")), "{}", says(&rolled));
+    let status = proxy_status(&proxy);
+    assert_eq!((status["running"].as_str(), status["last_good"].as_str()), (Some(V1_1), Some(V1_1)), "{status}");
+    assert_eq!(status["last_update"]["outcome"], "rolled_back", "{status}");
+    assert_eq!(proxy.status_of("ccci-probe"), 200, "the rolled-back proxy serves its known route");
+    assert_eq!(proxy.status_of("nobody"), 404);
+    assert!(app_served(&proxy), "the app is served again after the rollback");
+    let raised = alerts(&proxy);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let alert = &raised[0];
+    assert_eq!(alert["kind"], "update_rolled_back", "{alert}");
+    assert_eq!((alert["from_version"].as_str(), alert["to_version"].as_str()), (Some(V1_1), Some(V1_2)), "{alert}");
+    assert_eq!(alert["release_notes"], "Traefik v3.7.15 with a stricter health check.", "{alert}");
+
+    // A major release: held before anything is touched, alerted with its notes.
+    upstream.publish(V2_0, "Traefik v3.7.15, cc-ci's recipe 2.", &|compose| compose);
+    let before = spec_version(&proxy.stack);
+    let held = proxy.ccci(&["infra", "update", "proxy", "--to", V2_0]);
+    assert_eq!(held.status.code(), Some(1), "{}", says(&held));
+    assert!(stdout(&held).contains("proxy: held") && stdout(&held).contains("major"), "{}", says(&held));
+    assert_eq!(spec_version(&proxy.stack), before, "a held update deploys nothing");
+    let status = proxy_status(&proxy);
+    assert_eq!(status["running"].as_str(), Some(V1_1), "{status}");
+    let raised = alerts(&proxy);
+    assert_eq!(raised.len(), 2, "{raised:?}");
+    let alert = raised.iter().find(|a| a["kind"] == "update_held").expect("a held alert");
+    assert_eq!((alert["from_version"].as_str(), alert["to_version"].as_str()), (Some(V1_1), Some(V2_0)), "{alert}");
+    assert_eq!(alert["release_notes"], "Traefik v3.7.15, cc-ci's recipe 2.", "{alert}");
+
+    // Each alert reached the webhook once (`ccci infra update` delivers before it exits).
+    let got = received.lock().unwrap().clone();
+    let kinds: Vec<String> = got
+        .iter()
+        .map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).unwrap()["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["update_rolled_back", "update_held"], "{got:?}");
+    assert!(alerts(&proxy).iter().all(|a| a["deliveries"][0]["state"] == "delivered"), "{:?}", alerts(&proxy));
+}
