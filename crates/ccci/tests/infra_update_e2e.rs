@@ -7,6 +7,13 @@
 //! serves again, last-good unchanged, with one alert naming both versions; a 2.0.0 is held by the
 //! safety gate (a major bump) with an alert carrying its release notes, and nothing is deployed.
 //! Every alert reaches a webhook receiver on loopback once.
+//!
+//! And a stateful warm dependency (the `infra-store` fixture, `[[infra.apps]]`): installed,
+//! updated by an ordinary minor (its volume snapshotted first, the data kept); a broken release
+//! that migrates the data forward and never gets healthy is rolled back with the snapshot
+//! restored, so the previous release (which refuses migrated data) is healthy with the data as
+//! before the update; a minor whose notes ask for a manual migration and a major are held,
+//! nothing deployed or snapshotted.
 
 mod support;
 
@@ -76,12 +83,16 @@ fn says(out: &Output) -> String {
     format!("exit {:?}\nstdout:\n{}\nstderr:\n{}", out.status.code(), stdout(out), String::from_utf8_lossy(&out.stderr))
 }
 
-/// `ccci infra status --json`: the proxy's entry.
-fn proxy_status(proxy: &OwnProxy) -> serde_json::Value {
+/// `ccci infra status --json`: the entry of `app`.
+fn app_status(proxy: &OwnProxy, app: &str) -> serde_json::Value {
     let out = proxy.ccci(&["infra", "status", "--json"]);
     assert!(out.status.success(), "{}", says(&out));
     let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    all.as_array().unwrap().iter().find(|a| a["app"] == "proxy").cloned().expect("the proxy is listed")
+    all.as_array().unwrap().iter().find(|a| a["app"] == app).cloned().unwrap_or_else(|| panic!("no {app} in {all}"))
+}
+
+fn proxy_status(proxy: &OwnProxy) -> serde_json::Value {
+    app_status(proxy, "proxy")
 }
 
 /// The alerts recorded under the data dir, oldest first.
@@ -97,46 +108,34 @@ fn alerts(proxy: &OwnProxy) -> Vec<serde_json::Value> {
     files.iter().map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()).collect()
 }
 
-/// The proxy service's spec version (changes with every deploy).
+/// The `app` service's spec version of `stack` (changes with every deploy).
 fn spec_version(stack: &str) -> String {
     support::docker_lines(&["service", "inspect", "--format", "{{.Version.Index}}", &format!("{stack}_app")]).join("")
 }
 
-/// A small app behind the proxy, labelled so Traefik routes `app.<base>` to it; removed on drop.
-struct AppBehind {
-    stack: String,
-}
-
-impl AppBehind {
-    fn deploy(proxy: &OwnProxy) -> AppBehind {
-        let stack = format!("{}_behind", proxy.stack);
-        let router = stack.replace('_', "-");
-        let compose = format!(
-            "version: \"3.8\"\nservices:\n  web:\n    image: ccci-testbed/busybox:1.35\n    command: [\"web-serve\", \"80\"]\n    \
-             environment: [PAGE=behind-the-proxy]\n    networks: [proxy]\n    deploy:\n      endpoint_mode: dnsrr\n      \
-             labels:\n        - cc-ci.test=infra-update-e2e\n        - traefik.enable=true\n        \
-             - traefik.http.services.{router}.loadbalancer.server.port=80\n        \
-             - traefik.http.routers.{router}.rule=Host(`app.{}`)\n        - traefik.http.routers.{router}.entrypoints=web-secure\n        \
-             - traefik.http.routers.{router}.tls.certresolver=\nnetworks:\n  proxy:\n    external: true\n",
-            proxy.base
-        );
-        let file = proxy.work.path().join("behind.yml");
-        std::fs::write(&file, compose).unwrap();
-        let out = Command::new("docker")
-            .args(["stack", "deploy", "--resolve-image", "never", "-c"])
-            .arg(&file)
-            .arg(&stack)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        AppBehind { stack }
-    }
-}
-
-impl Drop for AppBehind {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["stack", "rm", &self.stack]).output();
-    }
+/// A small app behind the proxy, labelled so Traefik routes `app.<base>` to it (its stack is
+/// named for the base domain, so the proxy's cleanup removes it).
+fn deploy_app_behind(proxy: &OwnProxy) {
+    let stack = format!("behind_{}", proxy.base.replace('.', "_"));
+    let router = stack.replace('_', "-");
+    let compose = format!(
+        "version: \"3.8\"\nservices:\n  web:\n    image: ccci-testbed/busybox:1.35\n    command: [\"web-serve\", \"80\"]\n    \
+         environment: [PAGE=behind-the-proxy]\n    networks: [proxy]\n    deploy:\n      endpoint_mode: dnsrr\n      \
+         labels:\n        - cc-ci.test=infra-update-e2e\n        - traefik.enable=true\n        \
+         - traefik.http.services.{router}.loadbalancer.server.port=80\n        \
+         - traefik.http.routers.{router}.rule=Host(`app.{}`)\n        - traefik.http.routers.{router}.entrypoints=web-secure\n        \
+         - traefik.http.routers.{router}.tls.certresolver=\nnetworks:\n  proxy:\n    external: true\n",
+        proxy.base
+    );
+    let file = proxy.work.path().join("behind.yml");
+    std::fs::write(&file, compose).unwrap();
+    let out = Command::new("docker")
+        .args(["stack", "deploy", "--resolve-image", "never", "-c"])
+        .arg(&file)
+        .arg(&stack)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Whether the app behind the proxy is served (patience: Traefik's provider refreshes every
@@ -176,7 +175,7 @@ fn proxy_updates_are_health_gated_rolled_back_and_held() {
     let status = proxy_status(&proxy);
     assert_eq!((status["running"].as_str(), status["last_good"].as_str()), (Some(V1_0), Some(V1_0)), "{status}");
     assert_eq!(status["action"], "up_to_date", "{status}");
-    let _app = AppBehind::deploy(&proxy);
+    deploy_app_behind(&proxy);
     assert!(app_served(&proxy), "the app is served by 1.0.0");
 
     // 1.1.0 appears upstream: status says what an update would do, --dry-run changes nothing.
@@ -262,4 +261,87 @@ fn proxy_updates_are_health_gated_rolled_back_and_held() {
         .collect();
     assert_eq!(kinds, ["update_rolled_back", "update_held"], "{got:?}");
     assert!(alerts(&proxy).iter().all(|a| a["deliveries"][0]["state"] == "delivered"), "{:?}", alerts(&proxy));
+}
+
+const STORE: &str = "infra-store";
+
+/// The store's items, through the proxy over verified HTTPS.
+fn items(proxy: &OwnProxy) -> (u16, String) {
+    let host = format!("shared-{STORE}.{}", proxy.base);
+    let answer = testbed::http::https_get(proxy.https, &host, "/data/items.txt", &proxy.ca()).expect("verified HTTPS");
+    (answer.status, answer.body)
+}
+
+/// Add `item` to the store, in its running container.
+fn add_item(stack: &str, item: &str) {
+    let filter = format!("label=com.docker.swarm.service.name={stack}_app");
+    let container = support::docker_lines(&["ps", "-q", "--filter", &filter]);
+    assert_eq!(container.len(), 1, "one running container of {stack}_app: {container:?}");
+    let line = format!("echo {item} >>/var/www/data/items.txt");
+    let out = Command::new("docker").args(["exec", &container[0], "sh", "-c", &line]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn snapshots(proxy: &OwnProxy) -> usize {
+    let dir = proxy.data.join("infra/apps").join(STORE).join("snapshots");
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn a_stateful_warm_dependency_is_snapshotted_and_restored_when_its_update_fails() {
+    let proxy = OwnProxy::new(&|work| {
+        let store = testbed::fixture(STORE, &work.join(STORE)).unwrap();
+        format!("[[infra.apps]]\nrecipe = \"{}\"\n", store.path.display())
+    });
+    proxy.init_ok();
+    let status = app_status(&proxy, STORE);
+    assert_eq!((status["action"].as_str(), status["running"].as_str()), (Some("install"), None), "{status}");
+    assert_eq!(status["kind"], "warm dependency", "{status}");
+    let stack = status["stack"].as_str().unwrap().to_string();
+
+    let installed = proxy.ccci(&["infra", "update", STORE, "--to", "1.0.0+1.35"]);
+    assert!(installed.status.success(), "{}", says(&installed));
+    assert!(stdout(&installed).contains("infra-store: installed (1.0.0+1.35)"), "{}", says(&installed));
+    add_item(&stack, "item-1");
+    assert_eq!(items(&proxy), (200, "item-1\n".into()));
+
+    let updated = proxy.ccci(&["infra", "update", STORE, "--to", "1.1.0+1.36"]);
+    assert!(updated.status.success(), "{}", says(&updated));
+    assert!(stdout(&updated).contains("infra-store: updated (1.0.0+1.35 → 1.1.0+1.36)"), "{}", says(&updated));
+    assert_eq!(snapshots(&proxy), 1, "the volume was snapshotted before the update");
+    assert_eq!(items(&proxy), (200, "item-1\n".into()), "the data is kept");
+    add_item(&stack, "item-2");
+
+    let started = Instant::now();
+    let rolled = proxy.ccci(&["infra", "update", STORE, "--to", "1.2.0+1.36"]);
+    eprintln!("broken update of {STORE} and its rollback with the snapshot restored: {:?}", started.elapsed());
+    assert_eq!(rolled.status.code(), Some(1), "{}", says(&rolled));
+    assert!(stdout(&rolled).contains("infra-store: rolled_back (1.1.0+1.36 → 1.2.0+1.36)"), "{}", says(&rolled));
+    assert!(stdout(&rolled).contains("restored from the snapshot"), "{}", says(&rolled));
+    assert_eq!(items(&proxy), (200, "item-1\nitem-2\n".into()), "the data as before the update, not migrated");
+    let status = app_status(&proxy, STORE);
+    assert_eq!((status["running"].as_str(), status["last_good"].as_str()), (Some("1.1.0+1.36"), Some("1.1.0+1.36")));
+    let raised = alerts(&proxy);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["kind"], "update_rolled_back");
+    assert_eq!(
+        (raised[0]["from_version"].as_str(), raised[0]["to_version"].as_str()),
+        (Some("1.1.0+1.36"), Some("1.2.0+1.36"))
+    );
+
+    let (taken, spec) = (snapshots(&proxy), spec_version(&stack));
+    for (to, why) in [("1.3.0+1.36", "manual migration"), ("2.0.0+1.36", "major")] {
+        let held = proxy.ccci(&["infra", "update", STORE, "--to", to]);
+        assert_eq!(held.status.code(), Some(1), "{}", says(&held));
+        assert!(stdout(&held).contains("infra-store: held") && stdout(&held).contains(why), "{}", says(&held));
+    }
+    assert_eq!((snapshots(&proxy), spec_version(&stack)), (taken, spec), "nothing snapshotted or deployed");
+    let raised = alerts(&proxy);
+    let held: Vec<_> = raised.iter().filter(|a| a["kind"] == "update_held").collect();
+    assert_eq!(held.len(), 2, "{raised:?}");
+    assert!(
+        held.iter().any(|a| a["release_notes"].as_str().is_some_and(|n| n.contains("a manual migration is needed"))),
+        "{held:?}"
+    );
+    assert_eq!(items(&proxy), (200, "item-1\nitem-2\n".into()));
 }

@@ -1,6 +1,7 @@
 //! A proxy of a test's own for `ccci server init` and `ccci infra`: its own base domain, data
-//! dir, local CA and free host ports, so the testbed's proxy is never disturbed. Its stack, and
-//! the volumes and secrets of that stack, are removed when it is dropped.
+//! dir, local CA and free host ports, so the testbed's proxy is never disturbed. Every stack
+//! named for its base domain (its own, and the apps' behind it), with their volumes and secrets,
+//! is removed when it is dropped.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -86,17 +87,34 @@ impl OwnProxy {
     }
 }
 
+impl OwnProxy {
+    /// The stacks named for its base domain (`<name>_<base domain with _ for .>`): the proxy's,
+    /// and those of the apps behind it (warm dependencies, a test's own).
+    pub fn stacks(&self) -> Vec<String> {
+        let suffix = format!("_{}", self.base.replace('.', "_"));
+        super::docker_lines(&["stack", "ls", "--format", "{{.Name}}"])
+            .into_iter()
+            .filter(|s| s.ends_with(&suffix))
+            .collect()
+    }
+}
+
 impl Drop for OwnProxy {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["stack", "rm", &self.stack]).output();
-        let filter = format!("label=com.docker.stack.namespace={}", self.stack);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline && !super::docker_lines(&["ps", "-aq", "--filter", &filter]).is_empty() {
-            std::thread::sleep(Duration::from_millis(200));
+        let stacks = self.stacks();
+        for stack in &stacks {
+            let _ = Command::new("docker").args(["stack", "rm", stack]).output();
         }
-        for kind in ["volume", "secret"] {
-            for name in super::docker_lines(&[kind, "ls", "-q", "--filter", &filter]) {
-                let _ = Command::new("docker").args([kind, "rm", &name]).output();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for stack in &stacks {
+            let filter = format!("label=com.docker.stack.namespace={stack}");
+            while Instant::now() < deadline && !super::docker_lines(&["ps", "-aq", "--filter", &filter]).is_empty() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            for kind in ["volume", "secret"] {
+                for name in super::docker_lines(&[kind, "ls", "-q", "--filter", &filter]) {
+                    let _ = Command::new("docker").args([kind, "rm", &name]).output();
+                }
             }
         }
     }
