@@ -5,6 +5,10 @@
 //! the kernel releases it when its holder dies, even by `kill -9`, so it never goes stale. Runs
 //! and updates of one server share its data dir, which is what ties them together.
 //!
+//! A waiting update goes first: a run takes the lock through a gate (`<data dir>/infra/gate`,
+//! held shared only for the moment of taking the lock), and an update holds the gate exclusive
+//! while it waits for the runs that are live, so runs queued behind it never starve it.
+//!
 //! A process must not take it exclusive while it holds it shared (the two would wait for each
 //! other): the server never holds it shared itself, its runs do, in their own processes.
 
@@ -17,48 +21,72 @@ pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join("infra").join("lock")
 }
 
+/// The gate a run passes to take the lock, which a waiting update closes.
+fn gate_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("infra").join("gate")
+}
+
 /// A held infrastructure lock, shared or exclusive; released on drop.
 #[derive(Debug)]
 pub struct InfraLock {
-    _file: File,
+    _lock: File,
+    /// An update holds the gate too.
+    _gate: Option<File>,
 }
 
-fn open(data_dir: &Path) -> io::Result<File> {
-    let path = path(data_dir);
+fn open(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    OpenOptions::new().create(true).truncate(false).write(true).open(&path)
+    OpenOptions::new().create(true).truncate(false).write(true).open(path)
 }
 
-/// The lock shared (a run), unless an update holds it: `None` then.
+/// The lock shared (a run), unless an update holds it or waits for it: `None` then.
 pub fn try_shared(data_dir: &Path) -> io::Result<Option<InfraLock>> {
-    let file = open(data_dir)?;
-    Ok(crate::flock::try_shared(&file)?.then_some(InfraLock { _file: file }))
+    let gate = open(&gate_path(data_dir))?;
+    if !crate::flock::try_shared(&gate)? {
+        return Ok(None);
+    }
+    let lock = open(&path(data_dir))?;
+    Ok(crate::flock::try_shared(&lock)?.then_some(InfraLock { _lock: lock, _gate: None }))
 }
 
 /// The lock exclusive (an update), unless a run or another update holds it: `None` then.
 pub fn try_exclusive(data_dir: &Path) -> io::Result<Option<InfraLock>> {
-    let file = open(data_dir)?;
-    Ok(crate::flock::try_exclusive(&file)?.then_some(InfraLock { _file: file }))
+    let gate = open(&gate_path(data_dir))?;
+    if !crate::flock::try_exclusive(&gate)? {
+        return Ok(None);
+    }
+    let lock = open(&path(data_dir))?;
+    Ok(crate::flock::try_exclusive(&lock)?.then_some(InfraLock { _lock: lock, _gate: Some(gate) }))
 }
 
-/// The lock shared, waiting as long as an update holds it.
+/// The lock shared, waiting as long as an update holds it or waits for it.
 pub async fn shared(data_dir: &Path) -> io::Result<InfraLock> {
-    let file = open(data_dir)?;
-    wait(file, crate::flock::shared).await
+    let (gate, lock) = (open(&gate_path(data_dir))?, open(&path(data_dir))?);
+    blocking(move || {
+        crate::flock::shared(&gate)?;
+        crate::flock::shared(&lock)?;
+        // The gate only orders the taking: dropping it here lets an update close it.
+        Ok(InfraLock { _lock: lock, _gate: None })
+    })
+    .await
 }
 
-/// The lock exclusive, waiting as long as any run (or another update) holds it.
+/// The lock exclusive, waiting as long as any run (or another update) holds it; no run takes it
+/// meanwhile.
 pub async fn exclusive(data_dir: &Path) -> io::Result<InfraLock> {
-    let file = open(data_dir)?;
-    wait(file, crate::flock::exclusive).await
+    let (gate, lock) = (open(&gate_path(data_dir))?, open(&path(data_dir))?);
+    blocking(move || {
+        crate::flock::exclusive(&gate)?;
+        crate::flock::exclusive(&lock)?;
+        Ok(InfraLock { _lock: lock, _gate: Some(gate) })
+    })
+    .await
 }
 
-async fn wait(file: File, take: fn(&File) -> io::Result<()>) -> io::Result<InfraLock> {
-    tokio::task::spawn_blocking(move || take(&file).map(|()| InfraLock { _file: file }))
-        .await
-        .map_err(io::Error::other)?
+async fn blocking(take: impl FnOnce() -> io::Result<InfraLock> + Send + 'static) -> io::Result<InfraLock> {
+    tokio::task::spawn_blocking(take).await.map_err(io::Error::other)?
 }
 
 #[cfg(test)]
@@ -78,6 +106,12 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!update.is_finished(), "the update waits for the runs");
+        let closed = async {
+            while try_shared(data.path()).unwrap().is_some() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), closed).await.expect("a waiting update keeps new runs out");
         drop((a, b));
         tokio::time::timeout(Duration::from_secs(10), update).await.expect("runs ended").unwrap().unwrap();
 
