@@ -5,7 +5,9 @@
 //! (Traefik 3.7) is applied and healthy, last-good advances and an app behind the proxy keeps
 //! being served; a broken 1.2.0 (its healthcheck never passes) is rolled back to 1.1.0, which
 //! serves again, last-good unchanged, with one alert naming both versions; a 2.0.0 is held by the
-//! safety gate (a major bump) with an alert carrying its release notes, and nothing is deployed.
+//! safety gate (a major bump) with an alert carrying its release notes, and nothing is deployed,
+//! until a person accepts it (`--accept-hold`). An update waits while a run holds the
+//! infrastructure lock.
 //! Every alert reaches a webhook receiver on loopback once.
 //!
 //! And a stateful warm dependency (the `infra-store` fixture, `[[infra.apps]]`): installed,
@@ -188,9 +190,25 @@ fn proxy_updates_are_health_gated_rolled_back_and_held() {
     assert!(dry.status.success() && stdout(&dry).contains(&format!("update {V1_0} → {V1_1}")), "{}", says(&dry));
     assert_eq!(spec_version(&proxy.stack), before, "a dry run deploys nothing");
 
+    // A live run holds the infrastructure lock: the update waits for it to end.
+    let run = harness::infra_lock::try_shared(&proxy.data).unwrap().expect("no update is under way");
+    let log = proxy.work.path().join("update.stderr");
+    let mut update = proxy
+        .command(&["infra", "update", "proxy"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    support::poll("the update waiting for the live run", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).unwrap().contains("waiting for the live test runs").then_some(())
+    });
+    assert!(update.try_wait().unwrap().is_none(), "the update waits while the run is live");
+    assert_eq!(spec_version(&proxy.stack), before, "nothing is deployed while the run is live");
     let started = Instant::now();
-    let updated = proxy.ccci(&["infra", "update", "proxy"]);
-    eprintln!("update {V1_0} → {V1_1}: {:?}", started.elapsed());
+    drop(run);
+    let mut updated = update.wait_with_output().unwrap();
+    updated.stderr = std::fs::read(&log).unwrap();
+    eprintln!("update {V1_0} → {V1_1} once the run ended: {:?}", started.elapsed());
     assert!(updated.status.success(), "{}", says(&updated));
     assert!(stdout(&updated).contains(&format!("proxy: updated ({V1_0} → {V1_1})")), "{}", says(&updated));
     let status = proxy_status(&proxy);
@@ -223,7 +241,11 @@ fn proxy_updates_are_health_gated_rolled_back_and_held() {
     let started = Instant::now();
     let rolled = proxy.ccci(&["infra", "update"]);
     eprintln!("broken update {V1_1} → {V1_2} and rollback: {:?}", started.elapsed());
-    assert_eq!(rolled.status.code(), Some(1), "{}", says(&rolled));
+    let dump = || {
+        support::docker_lines(&["service", "inspect", &format!("{}_app", proxy.stack)]).join("\n")
+            + &support::docker_lines(&["service", "ps", "--no-trunc", &format!("{}_app", proxy.stack)]).join("\n")
+    };
+    assert_eq!(rolled.status.code(), Some(1), "{}\nDUMP{}", says(&rolled), dump());
     assert!(stdout(&rolled).contains(&format!("proxy: rolled_back ({V1_1} → {V1_2})")), "{}", says(&rolled));
     let status = proxy_status(&proxy);
     assert_eq!((status["running"].as_str(), status["last_good"].as_str()), (Some(V1_1), Some(V1_1)), "{status}");
@@ -252,6 +274,14 @@ fn proxy_updates_are_health_gated_rolled_back_and_held() {
     let alert = raised.iter().find(|a| a["kind"] == "update_held").expect("a held alert");
     assert_eq!((alert["from_version"].as_str(), alert["to_version"].as_str()), (Some(V1_1), Some(V2_0)), "{alert}");
     assert_eq!(alert["release_notes"], "Traefik v3.7.15, cc-ci's recipe 2.", "{alert}");
+
+    // A person read the notes: the held update goes ahead by hand, health-gated as any other.
+    let accepted = proxy.ccci(&["infra", "update", "proxy", "--to", V2_0, "--accept-hold"]);
+    assert!(accepted.status.success(), "{}", says(&accepted));
+    assert!(stdout(&accepted).contains(&format!("proxy: updated ({V1_1} → {V2_0})")), "{}", says(&accepted));
+    let status = proxy_status(&proxy);
+    assert_eq!((status["running"].as_str(), status["last_good"].as_str()), (Some(V2_0), Some(V2_0)), "{status}");
+    assert!(app_served(&proxy), "the app is served by 2.0.0");
 
     // Each alert reached the webhook once (`ccci infra update` delivers before it exits).
     let got = received.lock().unwrap().clone();
@@ -315,7 +345,11 @@ fn a_stateful_warm_dependency_is_snapshotted_and_restored_when_its_update_fails(
     let started = Instant::now();
     let rolled = proxy.ccci(&["infra", "update", STORE, "--to", "1.2.0+1.36"]);
     eprintln!("broken update of {STORE} and its rollback with the snapshot restored: {:?}", started.elapsed());
-    assert_eq!(rolled.status.code(), Some(1), "{}", says(&rolled));
+    let dump = || {
+        support::docker_lines(&["service", "inspect", &format!("{}_app", proxy.stack)]).join("\n")
+            + &support::docker_lines(&["service", "ps", "--no-trunc", &format!("{}_app", proxy.stack)]).join("\n")
+    };
+    assert_eq!(rolled.status.code(), Some(1), "{}\nDUMP{}", says(&rolled), dump());
     assert!(stdout(&rolled).contains("infra-store: rolled_back (1.1.0+1.36 → 1.2.0+1.36)"), "{}", says(&rolled));
     assert!(stdout(&rolled).contains("restored from the snapshot"), "{}", says(&rolled));
     assert_eq!(items(&proxy), (200, "item-1\nitem-2\n".into()), "the data as before the update, not migrated");

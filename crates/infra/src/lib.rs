@@ -6,7 +6,8 @@
 //! ([`proxy`], from [`proxy_source`]) through the same engine as test runs; and keeping the
 //! infrastructure apps ([`apps`]: the proxy and the configured warm dependencies,
 //! [`shared_app`]) up to date with health-gated, alerted updates ([`update`]), each app's
-//! running and last-good release recorded in [`state`].
+//! running and last-good release recorded in [`state`] and carried by its containers
+//! ([`release_label`]).
 //!
 //! Every Docker object of an infrastructure app carries [`INFRA_LABEL`]`=<app>` (the proxy:
 //! `cc-ci.infra=proxy`) and never `cc-ci.run`, so the janitor never reaps it.
@@ -18,6 +19,7 @@ pub mod init;
 pub mod proxy;
 pub mod proxy_recipe;
 pub mod proxy_source;
+pub mod release_label;
 pub mod shared_app;
 pub mod state;
 pub mod update;

@@ -130,6 +130,7 @@ pub fn render(checkout: &ProxyCheckout, settings: &ProxySettings, cert: &Wildcar
     set_service_label(&mut doc, &format!("{router}.rule"), &format!("Host(`{known_domain}`)"))?;
     set_service_label(&mut doc, &format!("{router}.entrypoints"), "web-secure")?;
     set_service_label(&mut doc, &format!("{router}.service"), "ping@internal")?;
+    crate::release_label::label_containers(&mut doc, &checkout.version)?;
     let timeout = timeout_label(&doc, &stack).unwrap_or(DEFAULT_TIMEOUT);
     let spec = fingerprint(&doc, settings.dnsrr)?;
     set_service_label(&mut doc, SPEC_LABEL, &spec)?;
@@ -178,14 +179,8 @@ fn set_service_label(doc: &mut Value, key: &str, value: &str) -> Result<()> {
         .as_mapping_mut()
         .ok_or_else(|| Error::Recipe("the proxy's deploy section is not a mapping".into()))?
         .entry("labels".into())
-        .or_insert(Value::Mapping(Default::default()));
-    match labels {
-        Value::Mapping(m) => {
-            m.insert(key.into(), value.into());
-        }
-        Value::Sequence(items) => items.push(format!("{key}={value}").into()),
-        _ => *labels = Value::Mapping([(key.into(), value.into())].into_iter().collect()),
-    }
+        .or_insert(Value::Null);
+    crate::release_label::set(labels, key, value);
     Ok(())
 }
 

@@ -44,8 +44,9 @@ pub fn render(spec: &SharedSpec, version: &str, base_domain: &str, infra_dir: &P
     let mut recipe = Recipe::load(&checkout.dir)?;
     recipe.name = name.clone();
     let instance = harness::shared::instance(&name, base_domain);
-    let app = harness::app::prepare_with(&recipe, &instance, None, &spec.set)
+    let mut app = harness::app::prepare_with(&recipe, &instance, None, &spec.set)
         .map_err(|e| Error::Recipe(format!("{name} {version}: {e}")))?;
+    crate::release_label::label_containers(&mut app.doc, version)?;
     let timeout = recipe::plan::plan(&recipe, Some(version), &Overrides::default())
         .map(|p| Duration::from_secs(p.timeout.seconds))
         .map_err(|e| Error::Recipe(format!("{name} {version}: {e}")))?;

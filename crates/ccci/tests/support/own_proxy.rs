@@ -43,14 +43,16 @@ impl OwnProxy {
         OwnProxy { config, data, base, stack, https, work }
     }
 
-    /// `ccci <args> --config <its config>`.
+    /// `ccci <args> --config <its config>`, to start.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ccci"));
+        command.args(args).arg("--config").arg(&self.config);
+        command
+    }
+
+    /// `ccci <args> --config <its config>`, run to its end.
     pub fn ccci(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_ccci"))
-            .args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .output()
-            .expect("ccci runs")
+        self.command(args).output().expect("ccci runs")
     }
 
     /// `ccci server init`, which must succeed; its steps as `(subject, change)`.
