@@ -75,8 +75,7 @@ pub async fn metrics(State(state): State<WebState>) -> Result<Response, WebError
     let alerts = tokio::task::spawn_blocking(move || store.counts()).await.map_err(WebError::internal)?;
     let _ = writeln!(
         w,
-        "# HELP ccci_alerts_total Alerts raised (recorded under the data dir), by kind.
-         # TYPE ccci_alerts_total counter"
+        "# HELP ccci_alerts_total Alerts raised (recorded under the data dir), by kind.\n# TYPE ccci_alerts_total counter"
     );
     for (kind, n) in &alerts {
         let _ = writeln!(w, "ccci_alerts_total{{kind=\"{}\"}} {n}", kind.name());
