@@ -101,17 +101,6 @@ fn parse(raw: &[u8]) -> io::Result<Response> {
     Ok(Response { status, headers, body: body.to_string() })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn parses_status_headers_and_body() {
-        let r = super::parse(b"HTTP/1.1 404 Not Found\r\nContent-Length: 19\r\n\r\n404 page not found\n").unwrap();
-        assert_eq!(r.status, 404);
-        assert_eq!(r.headers[0], ("Content-Length".into(), "19".into()));
-        assert_eq!(r.body, "404 page not found\n");
-    }
-}
-
 /// Requests a [`receive`]r got: (headers, body) each.
 pub type Got = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -142,4 +131,15 @@ pub fn receive(listener: TcpListener) -> Got {
         }
     });
     got
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_status_headers_and_body() {
+        let r = super::parse(b"HTTP/1.1 404 Not Found\r\nContent-Length: 19\r\n\r\n404 page not found\n").unwrap();
+        assert_eq!(r.status, 404);
+        assert_eq!(r.headers[0], ("Content-Length".into(), "19".into()));
+        assert_eq!(r.body, "404 page not found\n");
+    }
 }
