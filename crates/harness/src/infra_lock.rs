@@ -94,16 +94,24 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Take the lock of `data` in a task of its own, exclusive (an update) or shared (a run).
+    fn spawn_taking(data: &Path, exclusively: bool) -> tokio::task::JoinHandle<io::Result<()>> {
+        let data = data.to_path_buf();
+        tokio::spawn(async move {
+            match exclusively {
+                true => exclusive(&data).await.map(drop),
+                false => shared(&data).await.map(drop),
+            }
+        })
+    }
+
     #[tokio::test]
     async fn runs_share_the_lock_and_an_update_excludes_them_both_ways() {
         let data = tempfile::tempdir().unwrap();
         let a = try_shared(data.path()).unwrap().expect("a first run");
         let b = try_shared(data.path()).unwrap().expect("runs share it");
         assert!(try_exclusive(data.path()).unwrap().is_none(), "no update while runs are live");
-        let update = tokio::spawn({
-            let data = data.path().to_path_buf();
-            async move { exclusive(&data).await.map(|_| ()) }
-        });
+        let update = spawn_taking(data.path(), true);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!update.is_finished(), "the update waits for the runs");
         let closed = async {
@@ -117,10 +125,7 @@ mod tests {
 
         let held = try_exclusive(data.path()).unwrap().expect("no run is live");
         assert!(try_shared(data.path()).unwrap().is_none(), "no run starts during an update");
-        let run = tokio::spawn({
-            let data = data.path().to_path_buf();
-            async move { shared(&data).await.map(|_| ()) }
-        });
+        let run = spawn_taking(data.path(), false);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!run.is_finished(), "the run waits for the update");
         drop(held);
