@@ -169,6 +169,24 @@ pub struct MachineConfig {
     pub alerts: AlertsConfig,
 }
 
+impl Config {
+    /// The machine's side of this configuration, as [`load_machine`] reads it: what the server's
+    /// own infrastructure updates (the sweep's first step) start from.
+    pub fn machine(&self) -> MachineConfig {
+        MachineConfig {
+            path: self.path.clone(),
+            base_domain: self.base_domain.clone(),
+            data_dir: self.data_dir.clone(),
+            proxy: self.proxy,
+            dnsrr: self.dnsrr,
+            tls: self.tls.clone(),
+            registry: self.registry.clone(),
+            infra: self.infra.clone(),
+            alerts: self.alerts.clone(),
+        }
+    }
+}
+
 /// How the HTTP side (dashboard, API, webhook endpoint) holds up against slow or hostile clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
@@ -677,6 +695,20 @@ mod tests {
 
     fn p() -> &'static Path {
         Path::new("cc-ci.toml")
+    }
+
+    #[test]
+    fn the_machine_side_of_a_config_is_what_load_machine_reads() {
+        let text = format!(
+            "{MINIMAL}\n[[infra.apps]]\nrecipe = \"https://git.example.org/coop-cloud/keycloak.git\"\n\
+             [[alerts.sinks]]\nkind = \"webhook\"\nurl = \"https://hooks.example.org/cc-ci\"\n"
+        );
+        let config = parse(p(), &text, &env_token).unwrap();
+        let mut raw: RawConfig = toml::from_str(&text).unwrap();
+        let machine = machine(p(), &mut raw, &env_token).unwrap();
+        assert_eq!(format!("{:?}", config.machine()), format!("{machine:?}"));
+        assert_eq!(config.machine().infra.apps.len(), 1);
+        assert_eq!(config.machine().alerts.sinks().len(), 1);
     }
 
     #[test]

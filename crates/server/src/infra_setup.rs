@@ -2,7 +2,7 @@
 //! `ccci server init`'s options ([`init_options`]: certificate, swarm, proxy), the infrastructure
 //! apps updates keep current ([`setup`]: the proxy and `[[infra.apps]]`), and the alert
 //! [`deliverer`] of the data dir with the configured sinks. `ccci server init`, `ccci infra` and
-//! the server's own schedule all start from these.
+//! the server's own schedule all start from these; [`update_all`] is the sweep's first step.
 
 use std::net::SocketAddr;
 
@@ -68,4 +68,20 @@ pub fn setup(m: &MachineConfig) -> Result<Setup, String> {
 /// The alert deliverer of `data_dir` with the configured sinks (not started).
 pub fn deliverer(data_dir: &std::path::Path, alerts: &AlertsConfig) -> alerts::Deliverer {
     alerts::Deliverer::new(alerts::AlertStore::new(data_dir), alerts.sinks())
+}
+
+/// Update every infrastructure app of `m` — the proxy, then each `[[infra.apps]]` — health-gated,
+/// rolling back and alerting through `alerts` (the server's running deliverer, so alerts go out at
+/// once): the weekly sweep's first step. Waits for live runs and keeps new ones out meanwhile (the
+/// infrastructure lock). Holds, rollbacks and failures are in the reports (each with its alert),
+/// not errors; `Err` means nothing could be tried (the configuration, the engine, the lock, the
+/// certificate) and says why.
+pub async fn update_all(
+    m: &MachineConfig,
+    alerts: &alerts::Deliverer,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<Vec<infra::update::Report>, String> {
+    let setup = setup(m)?;
+    let swarm = swarm::Swarm::connect().await.map_err(|e| format!("cannot reach the Docker engine: {e}"))?;
+    infra::update::update_all(&setup, &swarm, alerts, progress).await.map_err(|e| e.to_string())
 }
