@@ -16,6 +16,9 @@
 //! restored, so the previous release (which refuses migrated data) is healthy with the data as
 //! before the update; a minor whose notes ask for a manual migration and a major are held,
 //! nothing deployed or snapshotted.
+//!
+//! And the other side of the infrastructure lock: a `ccci test` started while an update holds it
+//! says it waits, deploys nothing, and goes ahead once the update has ended.
 
 mod support;
 
@@ -378,4 +381,27 @@ fn a_stateful_warm_dependency_is_snapshotted_and_restored_when_its_update_fails(
         "{held:?}"
     );
     assert_eq!(items(&proxy), (200, "item-1\nitem-2\n".into()));
+}
+
+#[test]
+fn a_run_waits_while_an_infrastructure_update_holds_the_lock() {
+    support::testbed();
+    let work = tempfile::tempdir().unwrap();
+    let recipe = testbed::fixture("simple", &work.path().join("simple")).unwrap();
+    let data = work.path().join("run").join("data");
+    let update = harness::infra_lock::try_exclusive(&data).unwrap().expect("no run is live");
+    let mut run = support::spawn_ccci_test(&work.path().join("run"), &recipe.path, &["--tiers", "install"]);
+    let waiting = |steps: &[support::Step]| {
+        steps
+            .iter()
+            .any(|s| matches!(s, support::Step::Note { text } if text.contains("waiting for an infrastructure update")))
+    };
+    support::poll("the run saying it waits", Duration::from_secs(60), || waiting(&run.steps_so_far()).then_some(()));
+    assert!(run.is_running(), "{}", run.stderr_text());
+    let deployed = |steps: &[support::Step]| steps.iter().any(|s| matches!(s, support::Step::Deploying { .. }));
+    assert!(!deployed(&run.steps_so_far()), "nothing is deployed during an update");
+    drop(update);
+    let done = run.wait();
+    assert_eq!(done.code(), Some(0), "{}\n{}", done.result, done.stderr());
+    assert!(deployed(&done.steps()), "the run went ahead once the update ended");
 }
