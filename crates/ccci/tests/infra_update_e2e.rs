@@ -183,6 +183,11 @@ fn proxy_updates_are_health_gated_rolled_back_and_held() {
     deploy_app_behind(&proxy);
     assert!(app_served(&proxy), "the app is served by 1.0.0");
 
+    // A release that does not exist is a bad request (exit 2), not an alert.
+    let typo = proxy.ccci(&["infra", "update", "proxy", "--to", "9.9.9+v3.7.15"]);
+    assert_eq!(typo.status.code(), Some(2), "{}", says(&typo));
+    assert!(says(&typo).contains("no release 9.9.9+v3.7.15; its releases are 1.0.0+v3.6.15"), "{}", says(&typo));
+
     // 1.1.0 appears upstream: status says what an update would do, --dry-run changes nothing.
     upstream.publish_1_1();
     let status = proxy_status(&proxy);

@@ -36,17 +36,22 @@ pub struct Request {
 /// The apps `request` names.
 fn chosen<'a>(setup: &'a Setup, request: &Request) -> Result<Vec<App<'a>>> {
     match (&request.app, &request.to) {
-        (None, Some(to)) => Err(Error::Recipe(format!("--to {to} needs the app to update (e.g. `proxy`)"))),
+        (None, Some(to)) => Err(Error::Request(format!("--to {to} needs the app to update (e.g. `proxy`)"))),
         (None, None) => Ok(setup.apps()),
-        (Some(name), _) => Ok(vec![setup.app(name).map_err(Error::Recipe)?]),
+        (Some(name), _) => Ok(vec![setup.app(name).map_err(Error::Request)?]),
     }
 }
 
-/// What an update as `request` asks would do for each app, changing nothing.
+/// What an update as `request` asks would do for each app, changing nothing. A release asked
+/// for (`--to`) that cannot be judged (no such release) is an error, not an app to alert about.
 pub async fn status(setup: &Setup, swarm: &Swarm, request: &Request) -> Result<Vec<AppStatus>> {
     let mut out = Vec::new();
     for app in chosen(setup, request)? {
-        out.push(plan::plan(setup, swarm, app, request.to.as_deref()).await);
+        let status = plan::plan(setup, swarm, app, request.to.as_deref()).await;
+        if let (Some(_), Action::Unknown { error }) = (&request.to, &status.action) {
+            return Err(Error::Request(error.clone()));
+        }
+        out.push(status);
     }
     Ok(out)
 }
@@ -74,6 +79,9 @@ pub async fn update(
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Vec<Report>> {
     let apps = chosen(setup, request)?;
+    if request.to.is_some() {
+        status(setup, swarm, request).await?;
+    }
     let data_dir = &setup.init.data_dir;
     let lock_error = |e: std::io::Error| Error::Io { path: harness::infra_lock::path(data_dir), source: e };
     let _lock = match harness::infra_lock::try_exclusive(data_dir).map_err(lock_error)? {
