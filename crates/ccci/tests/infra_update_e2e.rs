@@ -248,7 +248,7 @@ fn proxy_updates_are_health_gated_rolled_back_and_held() {
     });
     let started = Instant::now();
     let rolled = proxy.ccci(&["infra", "update"]);
-    eprintln!("broken update {V1_1} → {V1_2} and rollback: {:?}", started.elapsed());
+    eprintln!("broken update {V1_1} → {V1_2} and rollback: {:?}\n{}", started.elapsed(), says(&rolled));
     let dump = || {
         support::docker_lines(&["service", "inspect", &format!("{}_app", proxy.stack)]).join("\n")
             + &support::docker_lines(&["service", "ps", "--no-trunc", &format!("{}_app", proxy.stack)]).join("\n")
@@ -352,7 +352,11 @@ fn a_stateful_warm_dependency_is_snapshotted_and_restored_when_its_update_fails(
 
     let started = Instant::now();
     let rolled = proxy.ccci(&["infra", "update", STORE, "--to", "1.2.0+1.36"]);
-    eprintln!("broken update of {STORE} and its rollback with the snapshot restored: {:?}", started.elapsed());
+    eprintln!(
+        "broken update of {STORE} and its rollback, snapshot restored: {:?}\n{}",
+        started.elapsed(),
+        says(&rolled)
+    );
     let dump = || {
         support::docker_lines(&["service", "inspect", &format!("{}_app", proxy.stack)]).join("\n")
             + &support::docker_lines(&["service", "ps", "--no-trunc", &format!("{}_app", proxy.stack)]).join("\n")
