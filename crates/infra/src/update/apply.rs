@@ -48,12 +48,23 @@ pub struct Report {
 impl Report {
     /// `proxy: rolled_back (1.1.0 → 1.2.0): <message>`.
     pub fn line(&self) -> String {
+        format!("{}: {}", self.app, self.summary())
+    }
+
+    /// [`Report::line`] without the app: `rolled_back (1.1.0 → 1.2.0): <message>`.
+    pub fn summary(&self) -> String {
         let versions = match (&self.from, &self.to) {
             (Some(a), Some(b)) if a != b => format!(" ({a} → {b})"),
             (_, Some(b)) => format!(" ({b})"),
             _ => String::new(),
         };
-        format!("{}: {}{versions}: {}", self.app, self.outcome.name(), self.message)
+        format!("{}{versions}: {}", self.outcome.name(), self.message)
+    }
+
+    /// Whether it went as it should (up to date, updated, installed); otherwise an alert was
+    /// raised and a person has something to look at.
+    pub fn ok(&self) -> bool {
+        !self.outcome.needs_attention()
     }
 }
 
@@ -291,5 +302,28 @@ impl Updater<'_> {
         if let Err(e) = state::save(data, &record) {
             self.say(&format!("{app}: cannot record the update: {e}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_says_what_happened_with_both_versions() {
+        let report = Report {
+            app: "proxy".into(),
+            from: Some("1.1.0+v3.7.15".into()),
+            to: Some("1.2.0+v3.7.15".into()),
+            outcome: Outcome::RolledBack,
+            message: "not healthy; rolled back".into(),
+            alert: Some("20261201t180000-abcdef".into()),
+        };
+        assert_eq!(report.summary(), "rolled_back (1.1.0+v3.7.15 → 1.2.0+v3.7.15): not healthy; rolled back");
+        assert_eq!(report.line(), format!("proxy: {}", report.summary()));
+        assert!(!report.ok());
+        let same = Report { from: report.to.clone(), outcome: Outcome::UpToDate, ..report };
+        assert!(same.ok());
+        assert_eq!(same.summary(), "up_to_date (1.2.0+v3.7.15): not healthy; rolled back");
     }
 }
