@@ -79,9 +79,30 @@ pub fn deliverer(data_dir: &std::path::Path, alerts: &AlertsConfig) -> alerts::D
 pub async fn update_all(
     m: &MachineConfig,
     alerts: &alerts::Deliverer,
-    progress: &mut (dyn FnMut(&str) + Send),
+    progress: &mut (dyn FnMut(&str) + Send + Sync),
 ) -> Result<Vec<infra::update::Report>, String> {
     let setup = setup(m)?;
     let swarm = swarm::Swarm::connect().await.map_err(|e| format!("cannot reach the Docker engine: {e}"))?;
     infra::update::update_all(&setup, &swarm, alerts, progress).await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sweep runs [`update_all`] from a spawned task (an `async_trait` method): its future must
+    /// be `Send`. Checked by the compiler; nothing is run.
+    #[test]
+    fn the_update_can_run_on_any_thread() {
+        fn is_send<T: Send>(_: &T) {}
+        let data = tempfile::tempdir().unwrap();
+        let text = format!("base_domain = \"ci.example.org\"\ndata_dir = \"{}\"\n", data.path().display());
+        let file = data.path().join("server.toml");
+        std::fs::write(&file, text).unwrap();
+        let machine = crate::load_machine(&file).unwrap();
+        let alerts = deliverer(&machine.data_dir, &machine.alerts);
+        let mut progress = |_: &str| {};
+        let update = update_all(&machine, &alerts, &mut progress);
+        is_send(&update);
+    }
 }

@@ -77,7 +77,7 @@ pub struct Updater<'a> {
     pub cert: WildcardCert,
     /// Labels the helper containers of snapshots (claimed live, so no janitor reaps them).
     pub id: String,
-    pub progress: &'a mut (dyn FnMut(&str) + Send),
+    pub progress: &'a mut (dyn FnMut(&str) + Send + Sync),
 }
 
 impl Updater<'_> {

@@ -62,7 +62,7 @@ pub async fn update_all(
     setup: &Setup,
     swarm: &Swarm,
     alerts: &Deliverer,
-    progress: &mut (dyn FnMut(&str) + Send),
+    progress: &mut (dyn FnMut(&str) + Send + Sync),
 ) -> Result<Vec<Report>> {
     update(setup, swarm, alerts, &Request::default(), progress).await
 }
@@ -76,7 +76,7 @@ pub async fn update(
     swarm: &Swarm,
     alerts: &Deliverer,
     request: &Request,
-    progress: &mut (dyn FnMut(&str) + Send),
+    progress: &mut (dyn FnMut(&str) + Send + Sync),
 ) -> Result<Vec<Report>> {
     let apps = chosen(setup, request)?;
     if request.to.is_some() {
