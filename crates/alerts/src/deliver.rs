@@ -16,6 +16,8 @@ use crate::store::AlertStore;
 
 /// The wait after the first failed attempt; it doubles after each further one.
 pub const RETRY_BACKOFF: Duration = Duration::from_secs(5);
+/// How often an idle [`Deliverer::run`] looks for alerts other processes left pending.
+pub const IDLE_LOOK: Duration = Duration::from_secs(60);
 /// Attempts per sink before a delivery is given up.
 const MAX_ATTEMPTS: u32 = 8;
 /// The longest wait between two attempts.
@@ -104,12 +106,13 @@ impl Deliverer {
         pending
     }
 
-    /// Deliver until dropped: at once when woken, and again when a retry falls due. Never ends
-    /// on its own.
+    /// Deliver until dropped: at once when woken, again when a retry falls due, and every
+    /// [`IDLE_LOOK`] otherwise, for alerts another process (a `ccci` command sharing the data dir)
+    /// raised but could not deliver. Never ends on its own.
     pub async fn run(self) {
         loop {
             let pending = self.deliver_due().await;
-            let wait = if pending > 0 { Duration::from_secs(1) } else { Duration::from_secs(3600) };
+            let wait = if pending > 0 { Duration::from_secs(1) } else { IDLE_LOOK };
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
