@@ -1,19 +1,23 @@
 //! Delivering alerts: every pending delivery whose time has come is attempted; a failure is
 //! retried with doubling backoff ([`RETRY_BACKOFF`]) up to [`MAX_ATTEMPTS`], then marked failed.
-//! [`Deliverer::spawn`] runs it in the background, woken when an alert is raised, so raising one
-//! never waits for a receiver.
+//! [`Deliverer::spawn`] runs it in the background, woken when an alert is raised
+//! ([`Deliverer::raise`]), so raising one never waits for a receiver. A pass over the alerts holds
+//! the store's delivery lock (an `flock`), so the server and a `ccci` command delivering from the
+//! same data dir never send one alert twice.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
 
-use crate::record::DeliveryState;
+use crate::record::{Alert, DeliveryState, Kind, NewAlert};
 use crate::sink::Sink;
 use crate::store::AlertStore;
 
 /// The wait after the first failed attempt; it doubles after each further one.
 pub const RETRY_BACKOFF: Duration = Duration::from_secs(5);
+/// How often an idle [`Deliverer::run`] looks for alerts other processes left pending.
+pub const IDLE_LOOK: Duration = Duration::from_secs(60);
 /// Attempts per sink before a delivery is given up.
 const MAX_ATTEMPTS: u32 = 8;
 /// The longest wait between two attempts.
@@ -49,8 +53,18 @@ impl Deliverer {
         self.wake.notify_one();
     }
 
+    /// Record a new alert, pending for every sink, and wake the background delivery; returns at
+    /// once (a receiver that is down is retried later, never waited for here).
+    pub fn raise(&self, kind: Kind, about: NewAlert) -> std::io::Result<Alert> {
+        let alert = self.store.raise(kind, about, &self.sinks)?;
+        self.wake();
+        Ok(alert)
+    }
+
     /// Attempt every delivery that is due; returns how many are still pending.
     pub async fn deliver_due(&self) -> usize {
+        // Without the lock (the data dir unwritable) a pass could race another process's: none.
+        let Ok(_lock) = self.store.delivery_lock().await else { return 0 };
         let mut pending = 0;
         for mut alert in self.store.list() {
             let mut changed = false;
@@ -92,19 +106,22 @@ impl Deliverer {
         pending
     }
 
-    /// Deliver in the background until the process ends: at once when woken, and again when a
-    /// retry falls due.
-    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
-        let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let pending = me.deliver_due().await;
-                let wait = if pending > 0 { Duration::from_secs(1) } else { Duration::from_secs(3600) };
-                tokio::select! {
-                    _ = me.wake.notified() => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
+    /// Deliver until dropped: at once when woken, again when a retry falls due, and every
+    /// [`IDLE_LOOK`] otherwise, for alerts another process (a `ccci` command sharing the data dir)
+    /// raised but could not deliver. Never ends on its own.
+    pub async fn run(self) {
+        loop {
+            let pending = self.deliver_due().await;
+            let wait = if pending > 0 { Duration::from_secs(1) } else { IDLE_LOOK };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
             }
-        })
+        }
+    }
+
+    /// [`Deliverer::run`] in the background until the process ends.
+    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.clone().run())
     }
 }

@@ -13,6 +13,8 @@ pub enum Kind {
     UpdateHeld,
     /// A rollback itself left the app unhealthy.
     RollbackFailed,
+    /// An infrastructure app's first install failed (there was nothing to roll back to).
+    UpdateFailed,
     /// A sweep's cold run of a new release tag did not pass (the canonical copy stays).
     ReleaseFailed,
     /// Free disk space is below the configured floor; runs wait.
@@ -22,10 +24,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::UpdateRolledBack,
         Kind::UpdateHeld,
         Kind::RollbackFailed,
+        Kind::UpdateFailed,
         Kind::ReleaseFailed,
         Kind::DiskLow,
         Kind::SweepFailed,
@@ -36,6 +39,7 @@ impl Kind {
             Kind::UpdateRolledBack => "update_rolled_back",
             Kind::UpdateHeld => "update_held",
             Kind::RollbackFailed => "rollback_failed",
+            Kind::UpdateFailed => "update_failed",
             Kind::ReleaseFailed => "release_failed",
             Kind::DiskLow => "disk_low",
             Kind::SweepFailed => "sweep_failed",

@@ -1,5 +1,8 @@
 //! Where alerts go: a generic JSON webhook (the whole record as the body), or an ntfy-style
-//! topic URL (a plain-text body with a `Title` header). Configured in the server's `[alerts]`.
+//! topic URL (a plain-text body with a `Title` header), optionally with a bearer token (ntfy's
+//! access tokens). Configured in the server's `[alerts]`; a sink's URL and token may be secrets
+//! (read from a file or the environment there), so neither is ever serialised, shown by `Debug`,
+//! or put into a delivery error.
 
 use std::time::Duration;
 
@@ -18,12 +21,21 @@ pub enum SinkKind {
 }
 
 /// A configured sink.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sink {
     /// A name for delivery records and logs.
     pub name: String,
     pub kind: SinkKind,
     pub url: String,
+    /// Sent as `Authorization: Bearer <token>` when set.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = self.token.as_ref().map(|_| "***");
+        f.debug_struct("Sink").field("name", &self.name).field("kind", &self.kind).field("token", &token).finish()
+    }
 }
 
 /// How long one delivery attempt may take.
@@ -44,7 +56,12 @@ impl Sink {
                 .header("Tags", "warning")
                 .body(alert.line()),
         };
-        let answer = request.timeout(ATTEMPT_TIMEOUT).send().await.map_err(|e| root_cause(&e))?;
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        // Without the URL: it may hold a secret (a webhook's token in its path).
+        let answer = request.timeout(ATTEMPT_TIMEOUT).send().await.map_err(|e| root_cause(&e.without_url()))?;
         if answer.status().is_success() {
             Ok(())
         } else {

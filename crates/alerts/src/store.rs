@@ -1,6 +1,7 @@
 //! Alerts on disk: one JSON file per alert in `<data dir>/alerts/`, named so that they list in the
 //! order raised, each replaced atomically (write aside, fsync, rename) when its delivery state
-//! changes. The store is shared by the server and the `ccci` commands that raise alerts.
+//! changes. The store is shared by the server and the `ccci` commands that raise alerts; whoever
+//! delivers holds its delivery lock.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,19 @@ impl AlertStore {
             .collect();
         all.sort_by(|a, b| b.id.cmp(&a.id));
         all
+    }
+
+    /// The delivery lock of this store, waited for (see [`crate::Deliverer`]); released on drop.
+    pub async fn delivery_lock(&self) -> io::Result<std::fs::File> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(".delivery.lock");
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+            Ok(file)
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 
     /// How many alerts of each kind there are (for `/metrics`).

@@ -2,43 +2,11 @@
 //! whole record and the ntfy sink a plain-text line with a Title header; a receiver that was down
 //! gets the alert once it is back (retried with backoff), and a delivered alert is never sent again.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alerts::{AlertStore, Deliverer, DeliveryState, Kind, NewAlert, Sink, SinkKind};
-
-/// Requests a receiver got: (headers, body).
-type Got = Arc<Mutex<Vec<(String, String)>>>;
-
-/// An HTTP receiver on `listener` answering 200 to each request, keeping what it got.
-fn receive(listener: TcpListener) -> Got {
-    let got: Got = Default::default();
-    let g = got.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let mut reader = BufReader::new(conn);
-            let mut headers = String::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                headers.push_str(&line);
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            g.lock().unwrap().push((headers, String::from_utf8_lossy(&body).into_owned()));
-            let _ = reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    got
-}
+use testbed::http::receive;
 
 fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
@@ -75,8 +43,14 @@ async fn each_sink_gets_each_alert_once_and_a_receiver_that_was_down_gets_it_whe
             name: "hook".into(),
             kind: SinkKind::Webhook,
             url: format!("http://{}/alerts", hook_listener.local_addr().unwrap()),
+            token: None,
         },
-        Sink { name: "ntfy".into(), kind: SinkKind::Ntfy, url: format!("http://{ntfy_addr}/cc-ci") },
+        Sink {
+            name: "ntfy".into(),
+            kind: SinkKind::Ntfy,
+            url: format!("http://{ntfy_addr}/cc-ci"),
+            token: Some("tk_secret".into()),
+        },
     ];
     let deliverer = Deliverer::with_backoff(store.clone(), sinks.clone(), Duration::from_secs(1));
     let alert = store.raise(Kind::UpdateRolledBack, about(), &sinks).unwrap();
@@ -97,6 +71,9 @@ async fn each_sink_gets_each_alert_once_and_a_receiver_that_was_down_gets_it_whe
     assert_eq!(sent["kind"], "update_rolled_back");
     assert_eq!(sent["release_notes"], "Traefik 3.7.15");
     assert!(ntfy_got[0].0.to_ascii_lowercase().contains("title: cc-ci: update_rolled_back"), "{}", ntfy_got[0].0);
+    assert!(ntfy_got[0].0.contains("Bearer tk_secret"), "the ntfy token is sent: {}", ntfy_got[0].0);
+    assert!(!hook_got[0].0.to_ascii_lowercase().contains("authorization"), "{}", hook_got[0].0);
+    assert!(!format!("{:?}", sinks[1]).contains("tk_secret"), "Debug never shows a token");
     assert_eq!(ntfy_got[0].1, "update_rolled_back proxy 1.0.0+v3.6.15 → 1.1.0+v3.7.15: the update did not pass its health check; rolled back to 1.0.0+v3.6.15");
     let settled = store.list().remove(0);
     assert!(settled.deliveries.iter().all(|d| d.state == DeliveryState::Delivered), "{settled:?}");

@@ -39,6 +39,8 @@ enum Command {
     Server(cmd::server::Args),
     /// Sweep now: infrastructure, mirrors, new releases, clean-up (`ccci sweep --config FILE --once`).
     Sweep(cmd::sweep::Args),
+    /// The infrastructure apps (proxy, warm dependencies): their status, health-gated updates.
+    Infra(cmd::infra::Args),
     /// Check the server's configuration file (`ccci config check --config FILE`).
     Config(cmd::config::Args),
     /// Check this host for running the server (Docker, swarm, proxy, disk, forge, webhook, runner user).
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Server(args) => cmd::server::run(args),
         Command::Sweep(args) => cmd::sweep::run(args),
+        Command::Infra(args) => cmd::infra::run(args),
         Command::Config(args) => cmd::config::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

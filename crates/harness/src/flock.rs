@@ -10,6 +10,16 @@ pub fn exclusive(file: &File) -> io::Result<()> {
     flock(file, libc::LOCK_EX)
 }
 
+/// Take a shared lock on `file`, waiting while someone holds it exclusively.
+pub fn shared(file: &File) -> io::Result<()> {
+    flock(file, libc::LOCK_SH)
+}
+
+/// Take a shared lock on `file` unless someone holds it exclusively: `Ok(false)` when someone does.
+pub fn try_shared(file: &File) -> io::Result<bool> {
+    would_block(flock(file, libc::LOCK_SH | libc::LOCK_NB))
+}
+
 /// Take an exclusive lock on `file` if nobody holds it: `Ok(false)` when someone does.
 pub fn try_exclusive(file: &File) -> io::Result<bool> {
     would_block(flock(file, libc::LOCK_EX | libc::LOCK_NB))

@@ -5,7 +5,7 @@
 //! # Layers
 //!
 //! Each module uses only modules of the layers above it (and leaf helpers: [`redact`],
-//! [`secrets`], [`run_id`], [`liveness`], [`locks`], [`flock`], [`durable`], [`workspace`],
+//! [`secrets`], [`run_id`], [`liveness`], [`locks`], [`infra_lock`], [`flock`], [`durable`], [`workspace`],
 //! [`checkout`], [`artifacts`], [`serving`], [`browser_home`], [`error`]):
 //!
 //! 1. **Data**, no context: [`outcome`] (how a tier ends, fail vs error), [`result`], [`app`],
@@ -43,6 +43,7 @@ pub mod events;
 pub mod exec;
 pub mod flock;
 pub mod hooks;
+pub mod infra_lock;
 pub mod janitor;
 pub mod liveness;
 pub mod locks;

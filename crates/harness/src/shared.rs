@@ -51,9 +51,49 @@ pub struct Shared {
     pub tenant: TenantHooks,
 }
 
-/// `<data>/shared/<recipe>`.
-fn dir(data_dir: &Path, recipe: &str) -> PathBuf {
+/// `<data>/shared/<recipe>`: the shared app's record, secret values and lock.
+pub fn dir(data_dir: &Path, recipe: &str) -> PathBuf {
     data_dir.join("shared").join(recipe)
+}
+
+/// The lock held by whoever deploys the shared app or changes its tenants.
+pub fn lock_path(data_dir: &Path, recipe: &str) -> PathBuf {
+    dir(data_dir, recipe).join("lock")
+}
+
+/// The shared app's secret values by Docker name, as kept in `<dir>/secrets.json` (empty before
+/// its first deploy).
+pub fn secret_values(root: &Path) -> BTreeMap<String, String> {
+    std::fs::read(root.join("secrets.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// Create every secret of `app` that `values` has no value for (generated; the app lives as
+/// long as the CI, so it carries the infrastructure label) and keep the values in
+/// `<root>/secrets.json` (0600). A release that adds a secret gets it here.
+pub async fn create_missing_secrets(
+    engine: &dyn Engine,
+    app: &crate::app::App,
+    root: &Path,
+    values: &mut BTreeMap<String, String>,
+) -> Result<(), TierEnd> {
+    let mut created = false;
+    for spec in &app.secrets {
+        if values.contains_key(&spec.name) {
+            continue;
+        }
+        let value = crate::secrets::generate(&spec.generator)
+            .ok_or_else(|| TierEnd::fail(format!("secret {} of a shared app has generate=false", spec.key)))?;
+        engine.create_infra_secret(&app.stack, &spec.name, value.as_bytes()).await?;
+        values.insert(spec.name.clone(), value);
+        created = true;
+    }
+    if created {
+        std::fs::create_dir_all(root).map_err(|e| TierEnd::error(format!("{}: {e}", root.display())))?;
+        let json = serde_json::to_vec(values).map_err(|e| TierEnd::error(e.to_string()))?;
+        crate::durable::write_atomically(&root.join("secrets.json"), &json, 0o600)
+            .map_err(|e| TierEnd::error(format!("cannot keep the shared app's secret values: {e}")))?;
+    }
+    Ok(())
 }
 
 /// A run's tenant in a shared app.
@@ -87,7 +127,7 @@ pub async fn open(d: &Deployer<'_>, deps: &mut [DependencyApp]) -> Result<Vec<Te
 
 async fn open_one(d: &Deployer<'_>, dep: &mut DependencyApp, hooks: &TenantHooks) -> Result<Tenant, TierEnd> {
     let root = dir(&d.options.data_dir, &dep.recipe);
-    let lock_path = root.join("lock");
+    let lock_path = lock_path(&d.options.data_dir, &dep.recipe);
     let _lock = crate::locks::acquire(&lock_path)
         .await
         .map_err(|e| TierEnd::error(format!("cannot lock {}: {e}", lock_path.display())))?;
@@ -129,25 +169,11 @@ async fn open_one(d: &Deployer<'_>, dep: &mut DependencyApp, hooks: &TenantHooks
 async fn ensure_deployed(d: &Deployer<'_>, dep: &DependencyApp, root: &Path) -> Result<(), TierEnd> {
     let app = &dep.app;
     let infra = app.stack.clone();
-    let secrets_path = root.join("secrets.json");
-    let mut values: BTreeMap<String, String> =
-        std::fs::read(&secrets_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let mut values = secret_values(root);
     let deployed = d.engine.service_labels(&app.stack, "app").await.is_ok();
     if !deployed {
         crate::pull::pull_images(d, app, Tier::Install).await?;
-        for spec in &app.secrets {
-            if values.contains_key(&spec.name) {
-                continue;
-            }
-            let value = crate::secrets::generate(&spec.generator)
-                .ok_or_else(|| TierEnd::fail(format!("secret {} of a shared app has generate=false", spec.key)))?;
-            d.engine.create_infra_secret(&infra, &spec.name, value.as_bytes()).await?;
-            values.insert(spec.name.clone(), value);
-        }
-        std::fs::create_dir_all(root).map_err(|e| TierEnd::error(format!("{}: {e}", root.display())))?;
-        let json = serde_json::to_vec(&values).map_err(|e| TierEnd::error(e.to_string()))?;
-        crate::durable::write_atomically(&secrets_path, &json, 0o600)
-            .map_err(|e| TierEnd::error(format!("cannot keep the shared app's secret values: {e}")))?;
+        create_missing_secrets(d.engine, app, root, &mut values).await?;
     }
     for value in values.values() {
         d.events.redactor().register(value);

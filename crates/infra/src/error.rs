@@ -14,12 +14,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The proxy recipe's repository or files: a git command failed, or the recipe does not load.
-    #[error("proxy recipe: {0}")]
+    /// An infrastructure app's recipe repository or files: a git command failed, or the recipe
+    /// does not load.
+    #[error("recipe: {0}")]
     Git(#[from] recipe::RecipeError),
-    /// The proxy recipe cannot be deployed as configured (no such release, no `app` service...).
-    #[error("proxy recipe: {0}")]
+    /// An infrastructure app's recipe cannot be deployed as configured (no such release, no
+    /// `app` service...).
+    #[error("recipe: {0}")]
     Recipe(String),
+    /// What was asked of `ccci infra` cannot be done (an unknown app, `--to` without one, no such
+    /// release); the message says what to ask instead.
+    #[error("{0}")]
+    Request(String),
     /// No Docker engine answers.
     #[error("cannot reach the Docker engine ({0}); is Docker installed and dockerd running? (Debian: apt-get install docker.io)")]
     NoDocker(String),
@@ -32,6 +38,12 @@ pub enum Error {
     /// The proxy was deployed but does not answer as it must.
     #[error("the proxy does not serve: {0}")]
     ProxyNotServing(String),
+    /// An infrastructure app was deployed but does not pass its health check.
+    #[error("not healthy: {0}")]
+    Unhealthy(String),
+    /// A snapshot of an app's volumes could not be taken or restored.
+    #[error("{0}")]
+    Snapshot(String),
     /// An operator-provided certificate or key is not usable; the message says why.
     #[error("{}: {message}", .path.display())]
     BadCertificate {

@@ -2,9 +2,10 @@
 //! made so idempotently, each part told as a [`InitStep`] with what it changed — the runner user
 //! pull-request code runs as exists outside the docker group, the Docker engine answers, this
 //! node is a swarm manager (a lone engine becomes a single-node swarm), the external `proxy`
-//! overlay network exists, the wildcard certificate is usable (the operator's,
-//! or a local CA's), and the proxy runs the project's recipe ([`crate::proxy`]). A second call
-//! changes nothing and says so.
+//! overlay network exists, the wildcard certificate is usable (the operator's, or a local CA's),
+//! and the proxy runs the project's recipe ([`crate::proxy`]) at its pinned release, else the
+//! release recorded as running (what the last infrastructure update left), else the newest; that
+//! release is recorded as running and last-good. A second call changes nothing and says so.
 
 use std::path::PathBuf;
 
@@ -13,7 +14,7 @@ use swarm::Swarm;
 
 use crate::certs::{ensure_wildcard, CertSource};
 use crate::proxy::{self, ProxySettings};
-use crate::{proxy_source, Change, Error, Result, INFRA_LABEL, PROXY_APP};
+use crate::{proxy_source, state, Change, Error, Result, INFRA_LABEL, PROXY_APP};
 
 /// The external network Traefik and every app's public service join.
 pub const PROXY_NETWORK: &str = "proxy";
@@ -117,7 +118,11 @@ pub async fn server_init(options: &InitOptions, on_step: &mut dyn FnMut(&InitSte
     );
 
     let infra_dir = options.data_dir.join("infra");
-    let checkout = proxy_source::prepare(&options.proxy.source, options.proxy.version.as_deref(), &infra_dir)?;
+    let version = match &options.proxy.version {
+        Some(pinned) => Some(pinned.clone()),
+        None => recorded_release(options, &infra_dir)?,
+    };
+    let checkout = proxy_source::prepare(&options.proxy.source, version.as_deref(), &infra_dir)?;
     step(
         "proxy recipe",
         checkout.repository,
@@ -132,7 +137,23 @@ pub async fn server_init(options: &InitOptions, on_step: &mut dyn FnMut(&InitSte
     if !ensured.removed_secrets.is_empty() {
         step("old proxy secrets", Change::Replaced, format!("removed {}", ensured.removed_secrets.join(", ")));
     }
+    let record_dir = state::app_dir(&options.data_dir, PROXY_APP);
+    let mut record = state::load(&options.data_dir, PROXY_APP).map_err(Error::io(&record_dir))?;
+    record.running = Some(checkout.version.clone());
+    record.last_good = Some(checkout.version.clone());
+    state::save(&options.data_dir, &record).map_err(Error::io(&record_dir))?;
     Ok(InitReport { steps, ca: cert.ca })
+}
+
+/// The proxy release recorded as running (what the last `ccci infra update` left), if it is
+/// still a release of the recipe: an unpinned proxy stays there rather than jump to the newest
+/// release past the safety gate.
+fn recorded_release(options: &InitOptions, infra_dir: &std::path::Path) -> Result<Option<String>> {
+    let record =
+        state::load(&options.data_dir, PROXY_APP).map_err(Error::io(state::app_dir(&options.data_dir, PROXY_APP)))?;
+    let Some(running) = record.running else { return Ok(None) };
+    let (repo, _) = proxy_source::repository(crate::proxy_recipe::NAME, &options.proxy.source, infra_dir)?;
+    Ok(proxy_source::releases(&repo)?.contains(&running).then_some(running))
 }
 
 /// What to do about this node's swarm.

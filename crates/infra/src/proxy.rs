@@ -2,8 +2,11 @@
 //! ([`render`]: the wildcard overlay, the CI's ports and refresh interval, no ACME, the
 //! certificate's secrets versioned by its fingerprint) and deployed through the same engine as
 //! test runs ([`ensure`]: images pulled, secrets created, `docker stack deploy`, convergence from
-//! the engine's events, then the harness's serving check: an unknown host answers 404 over HTTPS
-//! with the certificate verified against the CA). Every object carries
+//! the engine's events, then the health check: a known route answers over HTTPS and an unknown
+//! host gets 404, the certificate verified against the CA). The known route is the proxy's own:
+//! [`render`] adds a router for `ccci-probe.<base domain>` to Traefik's `ping@internal` service
+//! to the proxy's service labels, so the answer proves that the swarm provider reads labels, the
+//! wildcard certificate is served and routing works, without any app. Every object carries
 //! [`crate::INFRA_LABEL`]`=`[`crate::PROXY_APP`], never `cc-ci.run`.
 //!
 //! Idempotent: the rendered document's fingerprint is kept in a service label
@@ -40,6 +43,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 const SERVING_PATIENCE: Duration = Duration::from_secs(60);
 /// The host of the base domain the serving check asks for (no app is named so).
 pub const PROBE_HOST: &str = "ccci-unknown-host";
+/// The host of the base domain the proxy routes to its own ping service (the known route).
+const KNOWN_HOST: &str = "ccci-probe";
 /// Hex digits of the certificate's fingerprint in its secrets' version (the names must fit
 /// Docker's 64 characters after a stack name of up to 45).
 const SECRET_VERSION_DIGITS: usize = 8;
@@ -93,6 +98,8 @@ pub struct ProxyApp {
     pub timeout: Duration,
     /// A host of the certificate's base domain no app has: the proxy must answer it 404.
     pub probe_domain: String,
+    /// The host of the proxy's own known route: it must answer 200.
+    pub known_domain: String,
 }
 
 /// Render the checked-out recipe for `settings` with `cert`'s secrets.
@@ -118,6 +125,12 @@ pub fn render(checkout: &ProxyCheckout, settings: &ProxySettings, cert: &Wildcar
     let files: Vec<String> = COMPOSE_FILES.iter().map(|f| f.to_string()).collect();
     let mut doc = recipe::compose::load(&checkout.dir, &files, &env)?.doc;
     let stack = instance.stack_name;
+    let known_domain = format!("{KNOWN_HOST}.{}", cert.base_domain);
+    let router = format!("traefik.http.routers.{stack}-{KNOWN_HOST}");
+    set_service_label(&mut doc, &format!("{router}.rule"), &format!("Host(`{known_domain}`)"))?;
+    set_service_label(&mut doc, &format!("{router}.entrypoints"), "web-secure")?;
+    set_service_label(&mut doc, &format!("{router}.service"), "ping@internal")?;
+    crate::release_label::label_containers(&mut doc, &checkout.version)?;
     let timeout = timeout_label(&doc, &stack).unwrap_or(DEFAULT_TIMEOUT);
     let spec = fingerprint(&doc, settings.dnsrr)?;
     set_service_label(&mut doc, SPEC_LABEL, &spec)?;
@@ -126,7 +139,17 @@ pub fn render(checkout: &ProxyCheckout, settings: &ProxySettings, cert: &Wildcar
         .map(|(name, file)| ProxySecret { name: format!("{stack}_{name}_{secret_version}"), file: file.clone() })
         .collect();
     let probe_domain = format!("{PROBE_HOST}.{}", cert.base_domain);
-    Ok(ProxyApp { stack, domain, version: checkout.version.clone(), doc, spec, secrets, timeout, probe_domain })
+    Ok(ProxyApp {
+        stack,
+        domain,
+        version: checkout.version.clone(),
+        doc,
+        spec,
+        secrets,
+        timeout,
+        probe_domain,
+        known_domain,
+    })
 }
 
 /// The recipe's `coop-cloud.<stack>.timeout` label on the main service, in seconds.
@@ -156,14 +179,8 @@ fn set_service_label(doc: &mut Value, key: &str, value: &str) -> Result<()> {
         .as_mapping_mut()
         .ok_or_else(|| Error::Recipe("the proxy's deploy section is not a mapping".into()))?
         .entry("labels".into())
-        .or_insert(Value::Mapping(Default::default()));
-    match labels {
-        Value::Mapping(m) => {
-            m.insert(key.into(), value.into());
-        }
-        Value::Sequence(items) => items.push(format!("{key}={value}").into()),
-        _ => *labels = Value::Mapping([(key.into(), value.into())].into_iter().collect()),
-    }
+        .or_insert(Value::Null);
+    crate::release_label::set(labels, key, value);
     Ok(())
 }
 
@@ -186,6 +203,20 @@ pub async fn ensure(
     settings: &ProxySettings,
     ca: Option<&Path>,
     workdir: &Path,
+) -> Result<Ensured> {
+    deploy(swarm, app, settings, ca, workdir, false).await
+}
+
+/// [`ensure`], deploying `app` even when the proxy already runs its document when `force` says
+/// so: a rollback after swarm rolled an update back by itself, whose service keeps reporting
+/// that rollback until its next update.
+pub async fn deploy(
+    swarm: &Swarm,
+    app: &ProxyApp,
+    settings: &ProxySettings,
+    ca: Option<&Path>,
+    workdir: &Path,
+    force: bool,
 ) -> Result<Ensured> {
     let labels = [(INFRA_LABEL, PROXY_APP), (STACK_NAMESPACE, app.stack.as_str())];
     let pulled = swarm.pull_images(&app.doc, &settings.pull, &mut |_| {}).await?;
@@ -217,7 +248,7 @@ pub async fn ensure(
         Some(Some(spec)) if *spec == app.spec => Change::Unchanged,
         Some(_) => Change::Replaced,
     };
-    if change != Change::Unchanged {
+    if change != Change::Unchanged || force {
         // No run: `deploy_labelled` labels with the infrastructure label only.
         let deploy = Deploy { stack: &app.stack, run_id: "", document: &app.doc, workdir, dnsrr: settings.dnsrr };
         swarm.deploy_labelled(&deploy, &[(INFRA_LABEL, PROXY_APP)]).await?;
@@ -237,11 +268,9 @@ pub async fn ensure(
     let proxy = (
         change,
         format!(
-            "{service} {what} ({}), converged in {:.1}s; {} answered {} with {verified}",
+            "{service} {what} ({}), converged in {:.1}s; {served} with {verified}",
             app.version,
             converged.elapsed.as_secs_f64(),
-            served.url,
-            served.status
         ),
     );
 
@@ -255,16 +284,24 @@ pub async fn ensure(
     Ok(Ensured { images, secrets, proxy, removed_secrets })
 }
 
-/// An unknown host of the base domain must get the proxy's 404 over HTTPS, the certificate
-/// verified.
-async fn check_serving(
+/// The proxy's known route must answer 200 and an unknown host of the base domain 404, over
+/// HTTPS with the certificate verified; says what answered.
+pub async fn check_serving(app: &ProxyApp, settings: &ProxySettings, ca: Option<&Path>) -> Result<String> {
+    let known = ask(app, settings, ca, &app.known_domain, 200).await?;
+    let unknown = ask(app, settings, ca, &app.probe_domain, 404).await?;
+    Ok(format!("{} answered {}, {} answered {}", known.url, known.status, unknown.url, unknown.status))
+}
+
+async fn ask(
     app: &ProxyApp,
     settings: &ProxySettings,
     ca: Option<&Path>,
+    domain: &str,
+    status: u16,
 ) -> Result<harness::serving::Served> {
-    let mut target = harness::serving::Target::root(&app.probe_domain, "https", Some(settings.check_addr));
+    let mut target = harness::serving::Target::root(domain, "https", Some(settings.check_addr));
     target.path = "/".into();
-    target.expect = vec![404];
+    target.expect = vec![status];
     target.ca_bundle = ca.map(Path::to_path_buf);
     harness::serving::check(&target, SERVING_PATIENCE).await.map_err(|e| {
         Error::ProxyNotServing(format!(
@@ -311,6 +348,7 @@ mod tests {
         let app = render(&checkout, &settings(), &cert).unwrap();
         assert_eq!(app.stack, "traefik_ci_example_org");
         assert_eq!(app.probe_domain, "ccci-unknown-host.ci.example.org");
+        assert_eq!(app.known_domain, "ccci-probe.ci.example.org");
         assert_eq!(app.timeout, Duration::from_secs(120));
         let version = format!("c{}", &cert.sha256[..8]);
         let names: Vec<&str> = app.secrets.iter().map(|s| s.name.as_str()).collect();
@@ -330,6 +368,9 @@ mod tests {
         assert_eq!(recipe::labels::label(&labels, SPEC_LABEL), Some(app.spec.as_str()));
         let resolver = format!("traefik.http.routers.{}.tls.certresolver", app.stack);
         assert_eq!(recipe::labels::label(&labels, &resolver), Some(""), "no ACME resolver");
+        let probe = format!("traefik.http.routers.{}-ccci-probe", app.stack);
+        assert_eq!(recipe::labels::label(&labels, &format!("{probe}.rule")), Some("Host(`ccci-probe.ci.example.org`)"));
+        assert_eq!(recipe::labels::label(&labels, &format!("{probe}.service")), Some("ping@internal"));
 
         let again = render(&checkout, &settings(), &cert).unwrap();
         assert_eq!(again.spec, app.spec, "the same inputs give the same fingerprint");

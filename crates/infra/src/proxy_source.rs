@@ -1,8 +1,9 @@
-//! Where the proxy recipe comes from and which release of it is deployed: the recipe shipped in
-//! the binary ([`crate::proxy_recipe`], materialised into the data dir) or an operator's own git
-//! repository (cloned once, its tags fetched on each call), checked out at the chosen release
-//! (the newest annotated release tag by default) into a directory of its own, so the repository's
-//! work tree is never touched.
+//! Where an infrastructure app's recipe comes from and which release of it is deployed: for the
+//! proxy, the recipe shipped in the binary ([`crate::proxy_recipe`], materialised into the data
+//! dir) or an operator's own git repository; for a warm dependency, its git repository. A git
+//! source is cloned once and its tags fetched on each call; a release (the newest annotated
+//! release tag by default) is checked out into a directory of its own, so the repository's work
+//! tree is never touched.
 
 use std::path::{Path, PathBuf};
 
@@ -42,38 +43,68 @@ pub struct ProxyCheckout {
     pub repository: Change,
 }
 
-/// The repository of `source` under `infra_dir`, up to date, and a checkout of `version` (the
-/// newest release when `None`) beside it.
+/// The proxy recipe's repository of `source` under `infra_dir`, up to date, and a checkout of
+/// `version` (the newest release when `None`) beside it.
 pub fn prepare(source: &RecipeSource, version: Option<&str>, infra_dir: &Path) -> Result<ProxyCheckout> {
-    let (repo, repository) = match source {
-        RecipeSource::Builtin => {
-            let (recipe, change) = proxy_recipe::materialise(&infra_dir.join(proxy_recipe::NAME))?;
-            (recipe.path, change)
-        }
-        RecipeSource::Git(url) => fetch(url, &infra_dir.join(format!("{}-git", proxy_recipe::NAME)))?,
-    };
-    let releases: Vec<String> = git::tags(&repo)?
-        .into_iter()
-        .filter(|t| t.annotated && Version::parse(&t.name).is_ok())
-        .map(|t| t.name)
-        .collect();
+    prepare_app(proxy_recipe::NAME, source, version, infra_dir)
+}
+
+/// [`prepare`] for the recipe `name` (the proxy's, or a warm dependency's).
+pub fn prepare_app(
+    name: &str,
+    source: &RecipeSource,
+    version: Option<&str>,
+    infra_dir: &Path,
+) -> Result<ProxyCheckout> {
+    let (repo, repository) = repository(name, source, infra_dir)?;
+    let releases = releases(&repo)?;
     let version = match version {
         Some(v) if releases.iter().any(|r| r == v) => v.to_string(),
         Some(v) => {
             return Err(Error::Recipe(format!(
-                "the proxy recipe ({source}) has no release {v}; its releases are {}",
+                "the recipe {name} ({source}) has no release {v}; its releases are {}",
                 list(&releases)
             )))
         }
         None => releases
-            .iter()
-            .max_by(|a, b| Version::parse(a).ok().cmp(&Version::parse(b).ok()))
+            .last()
             .cloned()
-            .ok_or_else(|| Error::Recipe(format!("the proxy recipe ({source}) has no annotated release tag")))?,
+            .ok_or_else(|| Error::Recipe(format!("the recipe {name} ({source}) has no annotated release tag")))?,
     };
-    let dir = infra_dir.join(format!("{}-{version}", proxy_recipe::NAME));
+    let dir = infra_dir.join(format!("{name}-{version}"));
     check_out(&repo, &version, &dir)?;
     Ok(ProxyCheckout { dir, version, repository })
+}
+
+/// The repository of recipe `name` from `source` under `infra_dir`: the shipped proxy recipe
+/// materialised, or a git source cloned (`<name>-git`) and its tags fetched.
+pub fn repository(name: &str, source: &RecipeSource, infra_dir: &Path) -> Result<(PathBuf, Change)> {
+    match source {
+        RecipeSource::Builtin if name == proxy_recipe::NAME => {
+            let (recipe, change) = proxy_recipe::materialise(&infra_dir.join(proxy_recipe::NAME))?;
+            Ok((recipe.path, change))
+        }
+        RecipeSource::Builtin => {
+            Err(Error::Recipe(format!("no recipe {name} is shipped with cc-ci: give its git URL")))
+        }
+        RecipeSource::Git(url) => fetch(url, &infra_dir.join(format!("{name}-git"))),
+    }
+}
+
+/// The annotated release tags of `repo`, oldest first.
+pub fn releases(repo: &Path) -> Result<Vec<String>> {
+    let mut releases: Vec<(Version, String)> = git::tags(repo)?
+        .into_iter()
+        .filter(|t| t.annotated)
+        .filter_map(|t| Some((Version::parse(&t.name).ok()?, t.name)))
+        .collect();
+    releases.sort();
+    Ok(releases.into_iter().map(|(_, tag)| tag).collect())
+}
+
+/// The release notes of `tag`: its `release/<tag>` file at that tag, if it has one.
+pub fn release_notes(repo: &Path, tag: &str) -> Option<String> {
+    git::run(repo, &["show", &format!("{tag}:release/{tag}")]).ok().map(|t| t.trim_end().to_string())
 }
 
 fn list(releases: &[String]) -> String {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::alerts_config::{self, AlertsConfig, RawAlerts};
 use crate::infra_config::{self, InfraConfig, RawInfra, RawRegistry, RawTls, RegistryConfig, TlsConfig};
 
 /// Default for [`Config::max_tests`].
@@ -143,8 +144,10 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[registry]`: how runs pull images.
     pub registry: RegistryConfig,
-    /// `[infra]`: the swarm and the proxy `ccci server init` sets up.
+    /// `[infra]`: the swarm and the proxy `ccci server init` sets up, the infrastructure apps.
     pub infra: InfraConfig,
+    /// `[alerts]`: where alerts are pushed.
+    pub alerts: AlertsConfig,
     /// The executable runs are started with, as `<engine> test …`; `None`: the running `ccci`.
     pub engine: Option<PathBuf>,
     /// Timeouts and caps of the HTTP side.
@@ -195,6 +198,25 @@ pub struct MachineConfig {
     pub tls: TlsConfig,
     pub registry: RegistryConfig,
     pub infra: InfraConfig,
+    pub alerts: AlertsConfig,
+}
+
+impl Config {
+    /// The machine's side of this configuration, as [`load_machine`] reads it: what the server's
+    /// own infrastructure updates (the sweep's first step) start from.
+    pub fn machine(&self) -> MachineConfig {
+        MachineConfig {
+            path: self.path.clone(),
+            base_domain: self.base_domain.clone(),
+            data_dir: self.data_dir.clone(),
+            proxy: self.proxy,
+            dnsrr: self.dnsrr,
+            tls: self.tls.clone(),
+            registry: self.registry.clone(),
+            infra: self.infra.clone(),
+            alerts: self.alerts.clone(),
+        }
+    }
 }
 
 /// How the HTTP side (dashboard, API, webhook endpoint) holds up against slow or hostile clients.
@@ -255,6 +277,8 @@ struct RawConfig {
     registry: RawRegistry,
     #[serde(default)]
     infra: RawInfra,
+    #[serde(default)]
+    alerts: RawAlerts,
     engine: Option<PathBuf>,
     #[serde(default)]
     http: RawHttp,
@@ -344,7 +368,9 @@ fn machine(
     let tls = infra_config::tls(std::mem::take(&mut raw.tls)).map_err(invalid)?;
     let registry = infra_config::registry(std::mem::take(&mut raw.registry), env).map_err(invalid)?;
     let infra = infra_config::infra(std::mem::take(&mut raw.infra), &base_domain).map_err(invalid)?;
+    let alerts = alerts_config::parse(std::mem::take(&mut raw.alerts), env).map_err(invalid)?;
     Ok(MachineConfig {
+        alerts,
         path: path.into(),
         data_dir: raw.data_dir.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
         base_domain,
@@ -498,6 +524,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Fn(&str) -> Option<String>) -> R
         tls: machine.tls,
         registry: machine.registry,
         infra: machine.infra,
+        alerts: machine.alerts,
         engine: raw.engine,
         http,
         node_hosts: node_hosts(raw.node_hosts).map_err(|m| invalid("node_hosts", m))?,
@@ -585,7 +612,7 @@ fn check_url(url: &str) -> Result<(), String> {
 }
 
 /// Exactly one of a file or an env var; reads it and refuses an empty value.
-fn resolve_secret(
+pub(crate) fn resolve_secret(
     file_key: &'static str,
     env_key: &'static str,
     file: Option<PathBuf>,
@@ -689,6 +716,7 @@ pub fn effective(config: &Config) -> String {
     let allow: Vec<String> = config.auth.allow.iter().map(|a| q(a)).collect();
     let _ = writeln!(out, "allow = [{}]", allow.join(", "));
     infra_config::write_effective(&mut out, &config.tls, &config.registry, &config.infra, &config.data_dir);
+    alerts_config::write_effective(&mut out, &config.alerts);
     let h = &config.http;
     let _ = writeln!(out, "\n[http]");
     let _ = writeln!(out, "header_timeout_seconds = {}", h.header_timeout.as_secs());
@@ -707,7 +735,7 @@ pub fn effective(config: &Config) -> String {
     out
 }
 
-fn write_secret(out: &mut String, name: &str, secret: &Secret, q: &dyn Fn(&str) -> String) {
+pub(crate) fn write_secret(out: &mut String, name: &str, secret: &Secret, q: &dyn Fn(&str) -> String) {
     let _ = match &secret.source {
         SecretSource::File(p) => writeln!(out, "{name}_file = {}", q(&p.to_string_lossy())),
         SecretSource::Env(v) => writeln!(out, "{name}_env = {}", q(v)),
@@ -741,6 +769,20 @@ mod tests {
 
     fn p() -> &'static Path {
         Path::new("cc-ci.toml")
+    }
+
+    #[test]
+    fn the_machine_side_of_a_config_is_what_load_machine_reads() {
+        let text = format!(
+            "{MINIMAL}\n[[infra.apps]]\nrecipe = \"https://git.example.org/coop-cloud/keycloak.git\"\n\
+             [[alerts.sinks]]\nkind = \"webhook\"\nurl = \"https://hooks.example.org/cc-ci\"\n"
+        );
+        let config = parse(p(), &text, &env_token).unwrap();
+        let mut raw: RawConfig = toml::from_str(&text).unwrap();
+        let machine = machine(p(), &mut raw, &env_token).unwrap();
+        assert_eq!(format!("{:?}", config.machine()), format!("{machine:?}"));
+        assert_eq!(config.machine().infra.apps.len(), 1);
+        assert_eq!(config.machine().alerts.sinks().len(), 1);
     }
 
     #[test]

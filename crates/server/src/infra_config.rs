@@ -2,9 +2,10 @@
 //! wildcard certificate the proxy serves: the operator's files, or a local CA kept under
 //! `<data_dir>/tls`), `[registry]` (how runs pull images: policy, retries, credentials by file or
 //! environment variable, never inline) and `[infra]` (the swarm and the proxy `ccci server init`
-//! sets up). Parsed and validated here, printed masked by [`write_effective`], turned into the
+//! sets up, and the warm dependencies `ccci infra update` keeps up to date). Parsed and validated here, printed masked by [`write_effective`], turned into the
 //! options of every run's `ccci test` by [`RunInfra::add_args`].
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -88,12 +89,23 @@ impl TlsConfig {
     }
 }
 
-/// `[infra]`: the swarm and the proxy.
+/// A warm dependency kept up to date as an infrastructure app (`[[infra.apps]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InfraAppConfig {
+    /// Its recipe's git URL (or a local repository), as the dependents' `[[dependencies]]` name it.
+    pub recipe: String,
+    /// Env over its app env, as the dependents' `set` gives it.
+    pub set: BTreeMap<String, String>,
+}
+
+/// `[infra]`: the swarm, the proxy and the other infrastructure apps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InfraConfig {
     /// `[infra.swarm] advertise_addr`: what a swarm created by `ccci server init` advertises.
     pub advertise_addr: Option<String>,
     pub proxy: ProxyConfig,
+    /// `[[infra.apps]]`: the warm dependencies `ccci infra update` keeps up to date.
+    pub apps: Vec<InfraAppConfig>,
 }
 
 #[derive(Deserialize, Default)]
@@ -125,6 +137,16 @@ pub(crate) struct RawInfra {
     swarm: RawSwarm,
     #[serde(default)]
     proxy: RawProxy,
+    #[serde(default)]
+    apps: Vec<RawInfraApp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInfraApp {
+    recipe: String,
+    #[serde(default)]
+    set: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -251,7 +273,26 @@ pub(crate) fn infra(raw: RawInfra, base_domain: &str) -> Result<InfraConfig, Inv
             return Err(invalid("infra.proxy.rule_syntax", format!("{syntax:?}: use \"v2\" or \"v3\"")));
         }
     }
+    let mut apps: Vec<InfraAppConfig> = Vec::new();
+    for (i, app) in raw.apps.into_iter().enumerate() {
+        let key = format!("infra.apps[{i}].recipe");
+        let name = harness::checkout::recipe_name(app.recipe.trim());
+        let usable = !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !usable {
+            return Err(invalid(
+                &key,
+                format!("{:?} does not end in a recipe name (lowercase letters, digits, `-`, `_`)", app.recipe),
+            ));
+        }
+        let taken = [infra::PROXY_APP, infra::proxy_recipe::NAME];
+        if taken.contains(&name.as_str()) || apps.iter().any(|a| harness::checkout::recipe_name(&a.recipe) == name) {
+            return Err(invalid(&key, format!("{name:?} is the name of another infrastructure app")));
+        }
+        apps.push(InfraAppConfig { recipe: app.recipe.trim().to_string(), set: app.set });
+    }
     Ok(InfraConfig {
+        apps,
         advertise_addr: raw.swarm.advertise_addr,
         proxy: ProxyConfig {
             recipe,
@@ -367,6 +408,26 @@ pub fn write_effective(
         None => writeln!(out, "# rule_syntax: not set (Traefik 3's own, v3)"),
     }
     .ok();
+    if infra.apps.is_empty() {
+        let _ = writeln!(
+            out,
+            "
+# [[infra.apps]]: none (no warm dependency is updated by cc-ci)"
+        );
+    }
+    for app in &infra.apps {
+        let _ = writeln!(
+            out,
+            "
+[[infra.apps]]
+recipe = {}",
+            q(&app.recipe)
+        );
+        if !app.set.is_empty() {
+            let set: Vec<String> = app.set.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect();
+            let _ = writeln!(out, "set = {{ {} }}", set.join(", "));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -429,6 +490,24 @@ mod tests {
         assert_eq!(bad.0, "infra.proxy.rule_syntax");
         let swarm = infra(raw("[swarm]\nadvertise_addr = \"10.0.0.2\""), "ci.example.org").unwrap();
         assert_eq!(swarm.advertise_addr.as_deref(), Some("10.0.0.2"));
+    }
+
+    #[test]
+    fn infra_apps_are_named_by_their_recipe_and_never_twice() {
+        let text = "[[apps]]\nrecipe = \"https://git.example.org/coop-cloud/keycloak.git\"\nset = { LOG = \"1\" }\n";
+        let i = infra(raw(text), "ci.example.org").unwrap();
+        assert_eq!(i.apps[0].recipe, "https://git.example.org/coop-cloud/keycloak.git");
+        assert_eq!(i.apps[0].set["LOG"], "1");
+        let twice = format!("{text}[[apps]]\nrecipe = \"/srv/mirror/keycloak\"\n");
+        let err = infra(raw(&twice), "ci.example.org").unwrap_err();
+        assert!(err.0 == "infra.apps[1].recipe" && err.1.contains("another infrastructure app"), "{err:?}");
+        let proxy = infra(raw("[[apps]]\nrecipe = \"https://x.org/a/proxy.git\"\n"), "ci.example.org").unwrap_err();
+        assert_eq!(proxy.0, "infra.apps[0].recipe");
+        let bad = infra(raw("[[apps]]\nrecipe = \"https://x.org/a/Key Cloak\"\n"), "ci.example.org").unwrap_err();
+        assert!(bad.1.contains("recipe name"), "{bad:?}");
+        let mut out = String::new();
+        write_effective(&mut out, &TlsConfig::LocalCa, &registry(raw(""), &no_env).unwrap(), &i, Path::new("/d"));
+        assert!(out.contains("[[infra.apps]]\nrecipe = \"https://git.example.org/coop-cloud/keycloak.git\"\nset = { \"LOG\" = \"1\" }"), "{out}");
     }
 
     #[test]

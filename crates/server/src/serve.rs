@@ -1,7 +1,8 @@
 //! `ccci serve`: wires the server together and starts it. On start it recovers from a crash (runs
 //! that were live become `error` before any new run starts; their Docker objects are reaped and
 //! their PRs told in the background), then serves the dashboard and the webhook endpoint, polls
-//! the forge, runs the queue, measures the disk and sweeps on schedule. None of those
+//! the forge, runs the queue, measures the disk, sweeps on schedule and delivers alerts to their
+//! sinks. None of those
 //! tasks ends on its own: when one does (a panic, say), [`Started::wait`] returns which and why, and
 //! `ccci serve` exits non-zero so its supervisor starts a whole server again rather than keep one
 //! running half-alive.
@@ -20,6 +21,7 @@ use crate::disk::usage::{self, UsageCache};
 use crate::events::Events;
 use crate::feedback::Feedback;
 use crate::health::Health;
+use crate::infra_setup::InfraApps;
 use crate::intake::Intake;
 use crate::runner::{reap, RunnerConfig};
 use crate::store::{Run, Store, StoreError};
@@ -77,6 +79,8 @@ pub struct Parts {
     pub disk_usage: UsageCache,
     /// The dashboard and the webhook endpoint.
     pub app: axum::Router,
+    /// Raises alerts and delivers them to the configured sinks (run by [`start`]).
+    pub alerts: alerts::Deliverer,
 }
 
 /// Wires the server described by `config` (opens the store and the forge client, nothing runs
@@ -90,6 +94,9 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     if let Some(secret) = &config.webhook_secret {
         redactor.register(secret.expose());
     }
+    for secret in config.alerts.secrets() {
+        redactor.register(secret);
+    }
     let events = Events::open(&data_dir, redactor.clone());
     let store = Arc::new(Store::open(&paths::store_file(&data_dir))?);
     let forge_config = forge::Config::new(&config.forge.base_url, config.forge.token.value.clone())?;
@@ -97,7 +104,8 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     let feedback = Feedback::new(client.clone(), store.clone(), &config.public_url, events.clone(), redactor.clone());
     let wake = Arc::new(Notify::new());
     let health = Health::default();
-    let alerting = Alerting::new(&data_dir, Vec::new(), events.clone());
+    let alerting = Alerting::new(&data_dir, config.alerts.sinks(), events.clone());
+    let alerts = alerting.deliverer().clone();
     let intake = Arc::new(Intake {
         store: store.clone(),
         client: client.clone(),
@@ -122,10 +130,11 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
         wake,
         floor: floor.clone(),
     };
-    // The sweep's infrastructure step is wired here, `.with_infra(updater)`, once an
-    // `InfraUpdates` of the infrastructure apps exists; until then its report says "not configured".
+    // The sweep's infrastructure step: the proxy and `[[infra.apps]]`, updated health-gated.
+    let infra_apps = InfraApps { machine: config.machine(), alerts: alerts.clone(), events: events.clone() };
     let sweeper =
-        Sweeper::new(config, runner, store.clone(), client, events.clone(), health.clone(), alerting, floor.clone());
+        Sweeper::new(config, runner, store.clone(), client, events.clone(), health.clone(), alerting, floor.clone())
+            .with_infra(Arc::new(infra_apps));
     let disk_usage = UsageCache::default();
     let limits = config.http;
     let web_state = WebState {
@@ -139,14 +148,14 @@ pub fn assemble(config: &Config, exe: PathBuf) -> Result<Parts, ServeError> {
     };
     let secret = config.webhook_secret.as_ref().map(|s| Arc::from(s.expose()));
     let app = web::router(web_state).merge(webhook::router(webhook::WebhookState { intake: intake.clone(), secret }));
-    Ok(Parts { events, health, store, feedback, intake, workers, sweeper, floor, disk_usage, app })
+    Ok(Parts { events, health, store, feedback, intake, workers, sweeper, floor, disk_usage, app, alerts })
 }
 
 /// Starts the server described by `config` (see [`assemble`]): marks the runs an earlier life left
 /// live `error`, listens, runs the poller, the workers and the HTTP side, and reports the crashed
 /// runs in the background.
 pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError> {
-    let Parts { events, health, store, feedback, intake, workers, sweeper, floor, disk_usage, app } =
+    let Parts { events, health, store, feedback, intake, workers, sweeper, floor, disk_usage, app, alerts } =
         assemble(config, exe)?;
     // Before any worker can claim a run; telling their PRs and reaping waits for no one. The runs
     // of a sweep another process is still running (`ccci sweep`) are live, not crashed.
@@ -163,6 +172,10 @@ pub async fn start(config: &Config, exe: PathBuf) -> Result<Started, ServeError>
         Task::spawn("the workers", workers.run()),
         Task::spawn("the HTTP listener", http::serve(listener, app, config.http, events.clone())),
         Task::spawn("the disk figures", usage::keep_measuring(floor, config.data_dir.clone(), disk_usage)),
+        Task::spawn("the alert deliverer", async move {
+            alerts.run().await;
+            "it returned".to_string()
+        }),
     ];
     if config.sweep.enabled {
         let (every, at) = config.sweep.schedule.describe();

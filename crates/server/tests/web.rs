@@ -1,6 +1,6 @@
 //! The dashboard over real HTTP on loopback, against a store and run directories on disk: the runs
 //! list with filters and pages, the run page, redaction of every answer, the live log (SSE),
-//! artifacts (and path traversal), badges, metrics, health and 404s.
+//! artifacts (and path traversal), badges, metrics, alerts (page, API, counters), health and 404s.
 
 #[path = "browser/fixture.rs"]
 mod fixture;
@@ -635,7 +635,58 @@ async fn metrics_count_runs_by_state_and_outcome() {
     for (series, value) in want {
         assert_eq!(m.get(series), Some(&value), "{series} in\n{text}");
     }
-    assert_eq!(m.len(), want.len() + 1, "db's count too, nothing else:\n{text}");
+    for kind in alerts::Kind::ALL {
+        assert_eq!(m.get(&format!("ccci_alerts_total{{kind=\"{}\"}}", kind.name())), Some(&0.0), "{text}");
+    }
+    assert_eq!(m.len(), want.len() + 1 + alerts::Kind::ALL.len(), "db's count too, nothing else:\n{text}");
+}
+
+#[tokio::test]
+async fn alerts_show_on_their_page_in_the_api_and_as_counters() {
+    let f = Fixture::new().await;
+    let (_, _, html) = f.get("/alerts").await;
+    assert!(html.contains("No alerts"), "{html}");
+    let store = alerts::AlertStore::new(&f.data);
+    let hook = alerts::Sink {
+        name: "hook".into(),
+        kind: alerts::SinkKind::Webhook,
+        url: "http://127.0.0.1:9/".into(),
+        token: None,
+    };
+    let about = |message: &str, notes: Option<&str>| alerts::NewAlert {
+        app: Some("proxy".into()),
+        recipe: Some("traefik".into()),
+        from_version: Some("1.1.0+v3.7.15".into()),
+        to_version: Some("2.0.0+v3.7.15".into()),
+        message: message.into(),
+        release_notes: notes.map(str::to_string),
+    };
+    let held = store
+        .raise(alerts::Kind::UpdateHeld, about("held: the major version changes", Some("Traefik <4>")), &[hook])
+        .unwrap();
+    let rolled = store.raise(alerts::Kind::UpdateRolledBack, about("rolled back", None), &[]).unwrap();
+
+    let (status, _, html) = f.get("/alerts").await;
+    assert_eq!(status, 200);
+    let (at_held, at_rolled) =
+        (html.find(&format!("alert-{}", held.id)).unwrap(), html.find(&format!("alert-{}", rolled.id)).unwrap());
+    assert_eq!(at_rolled < at_held, rolled.id > held.id, "newest (greatest id) first: {html}");
+    assert!(html.contains("update_held") && html.contains("1.1.0+v3.7.15 → 2.0.0+v3.7.15"), "{html}");
+    assert!(html.contains("Traefik &#60;4&#62;"), "the notes, escaped: {html}");
+    assert!(html.contains("hook: pending (0 attempts)"), "{html}");
+    assert!(html.contains("href=\"/alerts\""), "the nav links the page");
+
+    let (status, v) = f.json("/api/alerts").await;
+    assert_eq!(status, 200);
+    let listed = v["alerts"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{v}");
+    assert!(listed.iter().any(|a| a["kind"] == "update_held" && a["release_notes"] == "Traefik <4>"), "{v}");
+
+    let (_, _, text) = f.get("/metrics").await;
+    let m = parse_metrics(&text);
+    assert_eq!(m.get("ccci_alerts_total{kind=\"update_held\"}"), Some(&1.0), "{text}");
+    assert_eq!(m.get("ccci_alerts_total{kind=\"update_rolled_back\"}"), Some(&1.0), "{text}");
+    assert_eq!(m.get("ccci_alerts_total{kind=\"disk_low\"}"), Some(&0.0), "{text}");
 }
 
 #[tokio::test]

@@ -1,12 +1,13 @@
 //! Minimal HTTP/1.0 clients for tests: a GET through the real proxy over HTTPS with the app's
 //! domain as SNI and `Host`, its certificate verified against the testbed's CA ([`proxy_get`],
-//! [`https_get`]), or any one plain request to a loopback server ([`request`]). (Product code has
-//! its own client; these exist so tests need no async HTTP crate.)
+//! [`https_get`]), or any one plain request to a loopback server ([`request`]); and a receiver
+//! that answers 200 to whatever is posted to it and keeps it ([`receive`]: a webhook's other
+//! end). (Product code has its own client; these exist so tests need no async HTTP crate.)
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
@@ -98,6 +99,38 @@ fn parse(raw: &[u8]) -> io::Result<Response> {
     let headers =
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     Ok(Response { status, headers, body: body.to_string() })
+}
+
+/// Requests a [`receive`]r got: (headers, body) each.
+pub type Got = Arc<Mutex<Vec<(String, String)>>>;
+
+/// An HTTP receiver on `listener`, in a thread of its own, answering 200 to each request and
+/// keeping what it got.
+pub fn receive(listener: TcpListener) -> Got {
+    let got: Got = Default::default();
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn);
+            let mut headers = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                headers.push_str(&line);
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            g.lock().unwrap().push((headers, String::from_utf8_lossy(&body).into_owned()));
+            let _ = reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    got
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod config;
 pub mod doctor;
+pub mod infra;
 pub mod janitor;
 pub mod lint;
 pub mod plan;

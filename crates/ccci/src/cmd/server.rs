@@ -10,12 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use infra::certs::CertSource;
-use infra::init::{server_init, InitOptions};
-use infra::proxy::ProxySettings;
-use infra::proxy_source::RecipeSource;
-use server::infra_config::{local_ca_dir, TlsConfig};
-use server::MachineConfig;
+use infra::init::server_init;
 
 /// Arguments of `ccci server`.
 #[derive(clap::Args)]
@@ -47,7 +42,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn init(path: &std::path::Path, runner_user: String) -> anyhow::Result<ExitCode> {
     let machine = server::load_machine(path)?;
-    let options = InitOptions { runner_user, ..init_options(&machine)? };
+    let options =
+        InitOptions { runner_user, ..server::infra_setup::init_options(&machine).map_err(anyhow::Error::msg)? };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let outcome = runtime.block_on(server_init(&options, &mut |step| println!("{step}")));
     match outcome {
@@ -63,48 +59,4 @@ fn init(path: &std::path::Path, runner_user: String) -> anyhow::Result<ExitCode>
             Ok(ExitCode::from(3))
         }
     }
-}
-
-/// The infrastructure's options from the machine's side of the configuration.
-fn init_options(m: &MachineConfig) -> anyhow::Result<InitOptions> {
-    let certs = match &m.tls {
-        TlsConfig::LocalCa => CertSource::LocalCa { dir: local_ca_dir(&m.data_dir) },
-        TlsConfig::Files { cert, key, ca } => {
-            CertSource::Provided { cert: cert.clone(), key: key.clone(), ca: ca.clone() }
-        }
-    };
-    let p = &m.infra.proxy;
-    let source = match p.recipe.as_str() {
-        "builtin" => RecipeSource::Builtin,
-        url => RecipeSource::Git(url.to_string()),
-    };
-    let auth = m.registry.credentials().map_err(|e| anyhow::anyhow!("[registry]: {e}"))?;
-    // The proxy's image tags are pinned by its recipe: one present locally is that release.
-    let pull = swarm::PullOptions {
-        policy: swarm::PullPolicy::Missing,
-        attempts: m.registry.attempts,
-        attempt_timeout: m.registry.timeout,
-        auth,
-        ..Default::default()
-    };
-    let check_addr = p.check_addr(m.proxy);
-    Ok(InitOptions {
-        base_domain: m.base_domain.clone(),
-        data_dir: m.data_dir.clone(),
-        certs,
-        advertise_addr: m.infra.advertise_addr.clone(),
-        proxy: ProxySettings {
-            source,
-            version: p.version.clone(),
-            domain: p.domain.clone(),
-            web_port: p.web_port,
-            web_secure_port: p.web_secure_port,
-            refresh_seconds: Some(p.refresh_seconds),
-            rule_syntax: p.rule_syntax.clone(),
-            pull,
-            dnsrr: m.dnsrr,
-            check_addr,
-        },
-        runner_user: harness::sandbox::runner::RUNNER_USER.into(),
-    })
 }

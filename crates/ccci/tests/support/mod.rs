@@ -6,6 +6,7 @@
 
 pub mod hostile;
 pub mod multinode;
+pub mod own_proxy;
 pub mod server;
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! One run, start to end (SPEC T1–T9): claim liveness, reap dead runs, check out, prepare
+//! One run, start to end (SPEC T1–T9): claim liveness, hold the infrastructure lock shared, reap dead runs, check out, prepare
 //! ([`prepare`]), carry the app through the asked tiers ([`sequence`]), collect diagnostics on
 //! failure, tear down with a residual check or keep the app ([`teardown`]), and write result.json,
 //! JUnit, log.txt and events.jsonl. A run that cannot start returns [`RunError`]; once it has
@@ -27,6 +27,23 @@ use crate::warm::promote::Seed;
 use crate::warm::quick::{self, Opened, Quick};
 use crate::workspace::Workspace;
 use crate::{app, artifacts, checkout, diagnostics, janitor, liveness, run_id, teardown};
+
+/// The infrastructure lock, shared, for the whole run ([`crate::infra_lock`]): waits, saying so,
+/// while an infrastructure update holds it.
+async fn hold_infra_lock(
+    data_dir: &std::path::Path,
+    events: &Events,
+) -> Result<crate::infra_lock::InfraLock, RunError> {
+    let cannot = |e: std::io::Error| {
+        let path = crate::infra_lock::path(data_dir);
+        RunError::Infra(format!("cannot take the infrastructure lock {}: {e}", path.display()))
+    };
+    if let Some(lock) = crate::infra_lock::try_shared(data_dir).map_err(cannot)? {
+        return Ok(lock);
+    }
+    events.note(None, "waiting for an infrastructure update (proxy, warm dependencies) to finish".to_string());
+    crate::infra_lock::shared(data_dir).await.map_err(cannot)
+}
 
 /// What a finished run leaves for its caller.
 #[derive(Debug)]
@@ -72,6 +89,8 @@ pub async fn run_on(
         source: options.source.clone(),
         git_ref: options.git_ref.clone(),
     });
+
+    let _infra = hold_infra_lock(&options.data_dir, &events).await?;
 
     match janitor::reap(engine, &live_dir).await {
         Ok(report) if !report.reaped_runs.is_empty() => events.emit(Event::JanitorReaped { runs: report.reaped_runs }),

@@ -1,7 +1,8 @@
 //! `GET /metrics` in the Prometheus text exposition format (0.0.4), computed from the store on
 //! each scrape: runs per state, the queue length, ended runs per outcome, and the durations of
 //! finished runs per recipe and mode (a summary without quantiles, and the latest one as a gauge);
-//! the latest sweep; and the latest disk figures (use by kind, free space, the floor).
+//! the latest sweep; the latest disk figures (use by kind, free space, the floor); and the alerts
+//! raised per kind.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -110,6 +111,15 @@ pub async fn metrics(State(state): State<WebState>) -> Result<Response, WebError
              ccci_disk_floor_bytes {}",
             disk.floor_bytes
         );
+    }
+    let store = alerts::AlertStore::new(&state.data_dir);
+    let alerts = tokio::task::spawn_blocking(move || store.counts()).await.map_err(WebError::internal)?;
+    let _ = writeln!(
+        w,
+        "# HELP ccci_alerts_total Alerts raised (recorded under the data dir), by kind.\n# TYPE ccci_alerts_total counter"
+    );
+    for (kind, n) in &alerts {
+        let _ = writeln!(w, "ccci_alerts_total{{kind=\"{}\"}} {n}", kind.name());
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
 }

@@ -4,6 +4,7 @@
 //! when the browser can. Every answer passes through the server's [`Redactor`] (see `redact`).
 //!
 //! - `pages`: the HTML pages (runs list, run, recipes, 404), templates in `templates/`.
+//! - `alerts_page`: the alerts page and `/api/alerts`.
 //! - `api`: the same as JSON under `/api/`.
 //! - `logs`: a run's log for its page, and followed live as server-sent events (`streams` caps
 //!   how many are open).
@@ -14,6 +15,7 @@
 //! - `metrics`: `/metrics` in the Prometheus text format; `health`: `/healthz`.
 //! - `model`, `query`, `format`, `error`: what those share.
 
+mod alerts_page;
 mod api;
 mod artifacts;
 mod badge;
@@ -98,6 +100,8 @@ pub fn router(state: WebState) -> Router {
         .route("/recipes", get(pages::recipes))
         .route("/sweeps", get(sweeps::list))
         .route("/sweeps/{id}", get(sweeps::one))
+        .route("/alerts", get(alerts_page::page))
+        .route("/api/alerts", get(alerts_page::api))
         .route("/badge/{file}", get(badge::badge))
         .route("/api/runs", get(api::runs))
         .route("/api/runs/{id}", get(api::run))
