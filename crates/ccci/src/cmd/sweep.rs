@@ -1,6 +1,7 @@
 //! `ccci sweep`: one sweep (SPEC S1–S2) run by hand with the server's configuration — the same
 //! sweep `ccci serve` runs on its schedule, coordinated with a running server through the store
-//! and the sweep lock (docs/operators.md). Without `--once` it sweeps only when one is due.
+//! and the sweep lock (docs/operators.md). Without `--once` it sweeps only when one is due. The
+//! alerts it raised get one delivery attempt before it exits; a running server retries the rest.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     };
+    // One delivery attempt of the alerts it raised; a running server retries what is left.
+    runtime.block_on(parts.alerts.deliver_due());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
