@@ -486,6 +486,19 @@ mod tests {
             .count()
     }
 
+    /// How many processes mention `needle` once `n` do (a forked child shows its command line only
+    /// once its exec is done); the count seen last if that takes over 10 s.
+    async fn until_mentioned_by(needle: &str, n: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let seen = processes_mentioning(needle);
+            if seen == n || Instant::now() > deadline {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Until no process mentions `needle` (the kernel kills a namespace's processes
     /// asynchronously); false if some are still there after 10 s.
     async fn all_gone(needle: &str) -> bool {
@@ -540,7 +553,7 @@ mod tests {
         let mut child = spawned.command.stdout(Stdio::piped()).spawn().unwrap();
         let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
         assert_eq!(stdout.next_line().await.unwrap().as_deref(), Some("ready"));
-        assert_eq!(processes_mentioning(&mark), 3, "the three sleeps run");
+        assert_eq!(until_mentioned_by(&mark, 3).await, 3, "the three sleeps run");
         drop(child); // what a timeout or a cancel does
         assert!(all_gone(&mark).await, "a process outlived its dropped command");
     }
@@ -558,7 +571,7 @@ mod tests {
         let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
         assert_eq!(stdout.next_line().await.unwrap().as_deref(), Some("ready"));
         assert!(child.wait().await.unwrap().success());
-        assert_eq!(processes_mentioning(&mark), 2, "its background processes outlive sh");
+        assert_eq!(until_mentioned_by(&mark, 2).await, 2, "its background processes outlive sh");
         confine::kill_session(pid);
         assert!(all_gone(&mark).await, "a process of the session outlived the kill");
     }
