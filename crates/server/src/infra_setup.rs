@@ -5,8 +5,6 @@
 //! the server's own schedule all start from these; [`update_all`] is the sweep's first step,
 //! wired into it as [`InfraApps`].
 
-use std::net::SocketAddr;
-
 use infra::apps::{Setup, SharedSpec};
 use infra::certs::CertSource;
 use infra::init::InitOptions;

@@ -42,8 +42,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn init(path: &std::path::Path, runner_user: String) -> anyhow::Result<ExitCode> {
     let machine = server::load_machine(path)?;
-    let options =
-        InitOptions { runner_user, ..server::infra_setup::init_options(&machine).map_err(anyhow::Error::msg)? };
+    let options = infra::init::InitOptions {
+        runner_user,
+        ..server::infra_setup::init_options(&machine).map_err(anyhow::Error::msg)?
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let outcome = runtime.block_on(server_init(&options, &mut |step| println!("{step}")));
     match outcome {
