@@ -345,8 +345,16 @@ fn a_sweep_missed_while_the_server_was_down_runs_once_when_it_starts() {
     assert_eq!(orphan["action"], "failed", "{orphan}");
     assert!(orphan["error"].as_str().unwrap().contains("reading upstream"), "{orphan}");
     assert!(!list.to_string().contains(&world.forge.token()), "no credential in the report");
-    let alerts = std::fs::read_dir(world.data_dir.join("alerts")).unwrap().count();
-    assert_eq!(alerts, 1, "one alert: the orphan's sync");
+    // The alert records (`<id>.json`; the directory also holds the deliverer's lock file).
+    let alerts: Vec<String> = std::fs::read_dir(world.data_dir.join("alerts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "one alert: the orphan's sync: {alerts:?}");
+    let infra = &list[0]["report"]["infra"];
+    assert_eq!(infra["status"], "updated", "the sweep ran the infrastructure step first: {infra}");
+    assert!(infra["steps"][0]["summary"].as_str().unwrap().starts_with("up_to_date"), "{infra}");
     // Once, not once per missed week: after it the next is a week away. (An absence, watched for
     // a while: the schedule would start the next at once.)
     std::thread::sleep(std::time::Duration::from_secs(3));
