@@ -39,7 +39,16 @@ fn idp_admin(args: &[&str]) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Remove the shared idp (the test made it; nothing else removes an infrastructure app).
+/// Removes the shared idp when dropped, whether the test passed or not (the test made it;
+/// nothing else removes an infrastructure app).
+struct SharedApp;
+
+impl Drop for SharedApp {
+    fn drop(&mut self) {
+        remove_shared_app();
+    }
+}
+
 fn remove_shared_app() {
     for id in docker_lines(&["service", "ls", "-q", "--filter", &format!("label=com.docker.stack.namespace={STACK}")]) {
         let _ = std::process::Command::new("docker").args(["service", "rm", &id]).output();
@@ -68,6 +77,7 @@ fn run(work: &Path, app: &Path, name: &str) -> support::Running {
 #[test]
 fn dependents_of_one_warm_idp_get_their_own_tenants_and_only_dead_runs_tenants_are_reaped() {
     testbed();
+    let _shared = SharedApp;
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     testbed::fixture("warm-idp", &w.join("warm-idp")).unwrap();
@@ -112,5 +122,4 @@ fn dependents_of_one_warm_idp_get_their_own_tenants_and_only_dead_runs_tenants_a
     expected.sort();
     assert_eq!(tenants(), expected, "the live run's tenant stays: {said}");
     idp_admin(&["delete-tenant", &live_tenant]);
-    remove_shared_app();
 }

@@ -51,13 +51,19 @@ impl Drop for Cleanup {
             {
                 std::thread::sleep(Duration::from_millis(200));
             }
+            // `docker stack rm` gives up on a network still in use by a container that was going
+            // away; remove those, and the volumes, once the containers are gone.
             for _ in 0..50 {
-                let volumes = run(&["volume", "ls", "-q", "--filter", &filter]).unwrap_or_default();
-                if volumes.trim().is_empty() {
-                    break;
+                let mut left = 0;
+                for kind in ["network", "volume"] {
+                    let listed = run(&[kind, "ls", "-q", "--filter", &filter]).unwrap_or_default();
+                    for id in listed.split_whitespace() {
+                        left += 1;
+                        let _ = run(&[kind, "rm", id]);
+                    }
                 }
-                for v in volumes.split_whitespace() {
-                    let _ = run(&["volume", "rm", v]);
+                if left == 0 {
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
