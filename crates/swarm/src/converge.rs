@@ -13,12 +13,16 @@
 //! Like `docker service create` ("waiting 5 seconds to verify that tasks are stable"), a stack
 //! counts as converged only once the same set of tasks has been running for a stability window
 //! ([`STABLE`] by default): a task that starts and crashes a moment later is not a convergence.
+//!
+//! A crash loop counts the tasks that end during the wait: tasks that had already ended at its
+//! first look are history (a long-lived service after an engine restart carries the tasks the
+//! restart killed, exit code 255, while its new task starts).
 
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::events::{concerns_stack, Signal};
-use crate::state::{evaluate, running_tasks, Verdict};
+use crate::state::{ended_tasks, evaluate, running_tasks, Verdict};
 use crate::Swarm;
 
 /// Follow-up evaluations after an event (delays from the previous evaluation).
@@ -63,9 +67,12 @@ impl Swarm {
         let mut lost = std::collections::BTreeMap::new();
         // Since when the current set of running tasks has been converged.
         let mut stable_since: Option<(tokio::time::Instant, std::collections::BTreeSet<String>)> = None;
+        // Tasks that had ended before the first look; set at the first look.
+        let mut earlier_ended = None;
         loop {
             let mut snap = self.snapshot(stack).await?;
             snap.lost_nodes = lost.clone();
+            snap.earlier_ended = earlier_ended.get_or_insert_with(|| ended_tasks(&snap)).clone();
             evaluations += 1;
             let mut wake_for_stability = None;
             match evaluate(&snap) {
@@ -134,6 +141,7 @@ impl Swarm {
                 // One last look, so a convergence right at the deadline is not reported as a timeout.
                 let mut snap = self.snapshot(stack).await?;
                 snap.lost_nodes = lost;
+                snap.earlier_ended = earlier_ended.unwrap_or_default();
                 match evaluate(&snap) {
                     Verdict::Converged => {
                         return Ok(Converged { elapsed: start.elapsed(), evaluations: evaluations + 1 })

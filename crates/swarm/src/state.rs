@@ -27,6 +27,9 @@ pub(crate) struct Snapshot {
     pub down_nodes: BTreeSet<String>,
     /// Nodes whose engine stopped answering cc-ci, by id, with how (filled in by the caller).
     pub lost_nodes: BTreeMap<String, String>,
+    /// Tasks that had already ended when the wait began (filled in by the caller): history, such
+    /// as the tasks an engine restart killed, not a crash loop of this wait.
+    pub earlier_ended: BTreeSet<String>,
 }
 
 /// Failing task counts at which we stop waiting (a crash loop).
@@ -89,8 +92,17 @@ impl Swarm {
         let down_nodes = nodes.iter().filter(|n| !is_ready(n)).filter_map(|n| n.id.clone()).collect();
         let node_names =
             nodes.iter().filter_map(|n| Some((n.id.clone()?, n.description.as_ref()?.hostname.clone()?))).collect();
-        Ok(Snapshot { services, tasks, ready_nodes, node_names, down_nodes, lost_nodes: BTreeMap::new() })
+        Ok(Snapshot { services, tasks, ready_nodes, node_names, down_nodes, ..Default::default() })
     }
+}
+
+/// Ids of the tasks that have ended (failed, rejected or complete).
+pub(crate) fn ended_tasks(snap: &Snapshot) -> BTreeSet<String> {
+    snap.tasks.iter().filter(|t| has_ended(t)).filter_map(|t| t.id.clone()).collect()
+}
+
+fn has_ended(task: &Task) -> bool {
+    matches!(state_of(task), Some(TaskState::FAILED | TaskState::REJECTED | TaskState::COMPLETE))
 }
 
 /// Ids of the tasks that are running and meant to run.
@@ -251,10 +263,7 @@ pub(crate) fn evaluate(snap: &Snapshot) -> Verdict {
                 task_error: t.status.as_ref().and_then(|s| s.err.clone()).unwrap_or_default(),
             };
         }
-        let ended: Vec<&&Task> = tasks
-            .iter()
-            .filter(|t| matches!(state_of(t), Some(TaskState::FAILED | TaskState::REJECTED | TaskState::COMPLETE)))
-            .collect();
+        let ended: Vec<&&Task> = tasks.iter().filter(|t| has_ended(t)).collect();
         let policy = spec.task_template.as_ref().and_then(|t| t.restart_policy.clone()).unwrap_or_default();
         let no_retry = match policy.condition {
             Some(TaskSpecRestartPolicyConditionEnum::NONE) => !ended.is_empty(),
@@ -264,8 +273,12 @@ pub(crate) fn evaluate(snap: &Snapshot) -> Verdict {
             _ => false,
         };
         let attempts_exhausted = policy.max_attempts.filter(|m| *m > 0).is_some_and(|m| ended.len() as i64 > m);
+        // A crash loop is counted in this wait's tasks only: swarm keeps a slot's last tasks, and
+        // a long-lived service (the proxy after a reboot) may carry failures that are history.
+        let ended_now =
+            ended.iter().filter(|t| !t.id.as_ref().is_some_and(|id| snap.earlier_ended.contains(id))).count();
         if let Some(last) = ended.last() {
-            if no_retry || attempts_exhausted || ended.len() >= FAILED_TASKS_LIMIT {
+            if no_retry || attempts_exhausted || ended_now >= FAILED_TASKS_LIMIT {
                 return Verdict::Failing { service: name, task: Box::new((**last).clone()), failed: ended.len() };
             }
         }
@@ -401,6 +414,31 @@ mod tests {
             }
             v => panic!("{v:?}"),
         }
+    }
+
+    #[test]
+    fn failures_that_ended_before_the_wait_are_history() {
+        // An engine restart killed three tasks of a long-lived service; its new task is starting.
+        let s = service(1, None);
+        let mut tasks = vec![
+            task(&s, 1, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&s, 2, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&s, 3, TaskState::SHUTDOWN, TaskState::FAILED),
+            task(&s, 4, TaskState::RUNNING, TaskState::STARTING),
+        ];
+        let mut earlier = snap(vec![s.clone()], tasks.clone());
+        earlier.earlier_ended = ended_tasks(&earlier);
+        assert_eq!(earlier.earlier_ended.len(), 3);
+        assert!(matches!(evaluate(&earlier), Verdict::Pending(_)));
+        // It crash-loops during the wait: three failures of its own make it failing again.
+        for n in 5..=7 {
+            tasks.push(task(&s, n, TaskState::SHUTDOWN, TaskState::FAILED));
+        }
+        let mut now = snap(vec![s], tasks);
+        now.earlier_ended = earlier.earlier_ended.clone();
+        assert!(matches!(evaluate(&now), Verdict::Failing { failed: 6, .. }));
+        now.tasks.pop();
+        assert!(matches!(evaluate(&now), Verdict::Pending(_)), "two failures of its own are not a loop yet");
     }
 
     #[test]
