@@ -4,7 +4,8 @@
 //! a config file (world-readable, outside `/tmp`, as a careless operator might leave them). Every
 //! attempt of the hostile code fails — reading those files, the store, another run's sandbox, the
 //! Docker socket, `run-exec` into another stack, a secret the run does not hold, finding the token
-//! in any environment it can see — and the token appears in no file or output of the run, while
+//! in any environment it can see, reaching the image registry or another service on the host's
+//! loopback (its network is its own, with only the proxy forwarded) — and the token appears in no file or output of the run, while
 //! the fixture's own `run-exec`/`run-secret` test and its Playwright test pass in the same run.
 //! The CI tree's (untrusted) test checks that every tool of the declared toolset
 //! (`packaging/toolset`) resolves and runs inside the sandbox. A `kill -9` of `ccci test` in the
@@ -62,7 +63,9 @@ fn hostile_recipe_code_reaches_nothing_but_its_own_run_and_the_toolset_is_there(
     write(&other_run.join("home/secret"), &token, 0o644);
 
     let repo = testbed::fixture("webtests", &work.path().join("webtests")).unwrap();
-    let hostile = hostile::script(&token_file.display(), &config.display(), &data.display(), &other_run.display());
+    let host_service = hostile::host_service();
+    let hostile =
+        hostile::script(&token_file.display(), &config.display(), &data.display(), &other_run.display(), &host_service);
     write(&repo.path.join("tests/hostile"), &hostile, 0o755);
     let ccci_toml = repo.path.join("ccci.toml");
     let own = std::fs::read_to_string(&ccci_toml).unwrap();

@@ -24,6 +24,7 @@ fn the_server_sandboxes_pull_request_code_and_a_kill_9_mid_custom_tier_leaves_no
         &"/tmp/.tmp*/ccci-server.toml",
         &"/tmp/.tmp*/data",
         &"/tmp/.tmp*/data/sandbox/*",
+        &hostile::host_service(),
     );
     let hook = "[hooks.pre_install]\ncommand = \"sh tests/hostile\"\n".to_string();
     let branches = [

@@ -62,7 +62,9 @@ pub async fn take(ctx: &RunContext<'_>, pages: &[String]) -> Vec<Case> {
             (p.clone(), sandbox.seen(&file, false).to_string_lossy().into_owned())
         })
         .collect();
-    let map = ctx.options.proxy.map(|a| format!("{} {}", ctx.app.domain, a.ip())).unwrap_or_default();
+    // The browser runs sandboxed: its proxy is on its own loopback when the sandbox has a network.
+    let proxy = ctx.sandbox.proxy_seen(false).or(ctx.options.proxy);
+    let map = proxy.map(|a| format!("{} {}", ctx.app.domain, a.ip())).unwrap_or_default();
     let spec = serde_json::json!({
         "base": crate::test_env::app_url(ctx),
         "map": map,

@@ -4,7 +4,7 @@
 use std::fmt::Display;
 
 /// What [`script`] attempts, as it names each in its `refused: <attempt>` lines.
-pub const ATTEMPTS: [&str; 10] = [
+pub const ATTEMPTS: [&str; 12] = [
     "read the token file",
     "read the config",
     "list the store",
@@ -15,11 +15,21 @@ pub const ATTEMPTS: [&str; 10] = [
     "find the token in its environment",
     "find the token in any process's environment",
     "run as root",
+    "reach the image registry",
+    "reach a service on the host's loopback",
 ];
 
-/// The hostile script, given where the server's files are (paths or globs): every attempt must
-/// fail; one that succeeds prints `LEAK` and fails the script. It prints its whole environment.
-pub fn script(token_file: &dyn Display, config: &dyn Display, data: &dyn Display, other_run: &dyn Display) -> String {
+/// The hostile script, given where the server's files are (paths or globs) and the URL of an HTTP
+/// service on the host's loopback ([`host_service`]): every attempt must fail; one that succeeds
+/// prints `LEAK` and fails the script. It prints its whole environment. Any HTTP answer from the
+/// registry or the host's service is a leak (a connection was made), whatever its status.
+pub fn script(
+    token_file: &dyn Display,
+    config: &dyn Display,
+    data: &dyn Display,
+    other_run: &dyn Display,
+    host_service: &dyn Display,
+) -> String {
     format!(
         r#"#!/bin/sh
 # Hostile pull-request code: tries what it must not be able to do.
@@ -40,13 +50,33 @@ try "read a secret the run does not hold" ccci run-secret no_such_secret
 try "find the token in its environment" sh -c 'env | grep CCCI_FORGE_TOKEN'
 try "find the token in any process's environment" sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | grep CCCI_FORGE_TOKEN'
 try "run as root" sh -c '[ "$(id -u)" = 0 ]'
+try "reach the image registry" curl -sS -o /dev/null --max-time 5 http://{registry}/v2/
+try "reach a service on the host's loopback" curl -sS -o /dev/null --max-time 5 {host_service}
 [ "$leaks" -eq 0 ]
 "#,
+        registry = testbed::registry::registry_addr(),
+        host_service = host_service,
         token = token_file,
         config = config,
         data = data,
         other = other_run,
     )
+}
+
+/// An HTTP service on the host's loopback for the hostile script to try (standing in for the
+/// server's port, the fake forge, anything bound to 127.0.0.1): its URL. It answers every request
+/// with 200 until the test process ends.
+pub fn host_service() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.read(&mut [0; 1024]);
+            let _ = conn.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    url
 }
 
 /// Processes that try to outlive their run: in a session of their own, double-forked, under

@@ -131,6 +131,7 @@ pub async fn run_on(
         Session::Quick(q) => q.instance(),
         _ => app::instance_for(&identity, &options.base_domain),
     };
+    sandbox.route_proxy(crate::test_env::proxy_addr(&options, &instance.domain));
     let base = match &warm.session {
         Session::Quick(q) => Some(q.canonical.version.clone()),
         _ => None,
@@ -265,6 +266,7 @@ fn open_sandbox(
         tests: &dirs.tests_snapshot(),
         ci_tests: ci_tests.as_deref(),
         ca: options.ca_bundle.as_deref(),
+        proxy_port: crate::test_env::proxy_port(options),
     })
     .map_err(RunError::Infra)?;
     events.note(None, sandbox.describe());

@@ -4,7 +4,8 @@
 //! - [`Confinement::Session`] (ccci not root): the command gets its own session, dies with the
 //!   thread that started it (`PR_SET_PDEATHSIG`), and its process group is killed when it ends.
 //! - [`Confinement::Namespaces`] (ccci is root): three processes. The child *C* that `spawn`
-//!   made enters new PID, mount and IPC namespaces and waits; its child *I* is PID 1 of the new
+//!   made enters the run's network namespace (sandboxed code), new PID, mount and IPC namespaces
+//!   and waits; its child *I* is PID 1 of the new
 //!   PID namespace, mounts a private `/proc` (and, for pull-request code, the sandbox) and waits
 //!   for its child *P*, the command (switched to the runner user when sandboxed). When *I* ends,
 //!   the kernel kills every process left in its namespace, however it was started (`setsid`,
@@ -32,6 +33,8 @@ pub enum Confinement {
 /// and every one of them lies in directories only root can change.
 pub struct Sandboxed {
     pub runner: Runner,
+    /// The run's network namespace (`super::network`), entered before the others.
+    pub network: Option<libc::c_int>,
     /// The working directory, as seen inside.
     pub cwd: CString,
     /// The run's sandbox directory, mounted at `inside`.
@@ -90,6 +93,9 @@ impl Prepared {
                 return Ok(());
             }
             libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+            if let Some(fd) = self.sandboxed.as_ref().and_then(|s| s.network) {
+                check(libc::setns(fd, libc::CLONE_NEWNET))?;
+            }
             check(libc::unshare(libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC))?;
             let mut alive = [0; 2];
             check(libc::pipe2(alive.as_mut_ptr(), libc::O_CLOEXEC))?;

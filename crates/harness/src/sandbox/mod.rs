@@ -8,7 +8,7 @@
 //! run's secrets). When ccci runs as root and the runner user exists, every such command runs
 //! *sandboxed*: as that user, with no supplementary groups and `no_new_privs`, with an
 //! environment built from an allowlist only, in its own PID, mount and IPC namespaces
-//! (`confine`), where the run's directory is `/tmp`, ccci is `/tmp/bin/ccci`, the data directory
+//! (`confine`) and the run's network namespace, whose only way out is the proxy (`network`), where the run's directory is `/tmp`, ccci is `/tmp/bin/ccci`, the data directory
 //! and the paths of `CCCI_SANDBOX_HIDE` are covered by inaccessible masks, and `/dev/shm`,
 //! `/var/tmp` and `/run/lock` are private. It cannot read the server's token, secrets, config or store, other
 //! runs, or reach the Docker socket (root's and the docker group's), and nothing of it outlives
@@ -19,6 +19,7 @@
 
 pub mod confine;
 pub mod files;
+pub mod network;
 pub mod runner;
 
 use std::collections::BTreeMap;
@@ -106,6 +107,8 @@ pub struct Sandbox {
     mask_file: PathBuf,
     ca: Option<PathBuf>,
     listener: tokio::net::UnixListener,
+    /// Sandboxed commands' network (none unless sandboxed).
+    network: Option<network::Network>,
 }
 
 /// What the sandbox is made from.
@@ -121,6 +124,8 @@ pub struct Inputs<'a> {
     pub ci_tests: Option<&'a Path>,
     /// The run's CA bundle.
     pub ca: Option<&'a Path>,
+    /// The port of the app's URL: where sandboxed code finds the proxy on its own loopback.
+    pub proxy_port: u16,
 }
 
 /// `<data>/sandbox`: every run's sandbox directory.
@@ -173,6 +178,13 @@ impl Sandbox {
         }
         // Last: the masks themselves lie in the data directory.
         masks.push((inputs.data_dir.to_path_buf(), true));
+        let network = match mode {
+            Mode::Sandboxed(_) => Some(
+                network::Network::open(inputs.proxy_port)
+                    .map_err(|e| format!("cannot make the run's network namespace for pull-request code: {e}"))?,
+            ),
+            _ => None,
+        };
         Ok(Sandbox {
             dir,
             mode,
@@ -183,6 +195,7 @@ impl Sandbox {
             mask_file: root.join(".mask-file"),
             ca,
             listener,
+            network,
         })
     }
 
@@ -233,6 +246,19 @@ impl Sandbox {
             Ok(rel) if self.confines(trusted) => Path::new(INSIDE).join(rel),
             _ => path.to_path_buf(),
         }
+    }
+
+    /// Carry sandboxed code's connections to the proxy at `target` (`host:port`).
+    pub fn route_proxy(&self, target: String) {
+        if let Some(network) = &self.network {
+            network.route_to(target);
+        }
+    }
+
+    /// Where a command of this trust reaches the proxy, when that differs from the host's view
+    /// (sandboxed: its own loopback, carried to the proxy).
+    pub fn proxy_seen(&self, trusted: bool) -> Option<std::net::SocketAddr> {
+        self.network.as_ref().filter(|_| self.confines(trusted)).map(network::Network::inside)
     }
 
     /// The capability socket's listener (`crate::capability` serves it during host commands).
@@ -335,6 +361,7 @@ impl Sandbox {
         let inside = Path::new(INSIDE);
         Ok(Sandboxed {
             runner,
+            network: self.network.as_ref().map(network::Network::descriptor),
             cwd: confine::cstring(cwd)?,
             sandbox: confine::cstring(&self.dir)?,
             inside: confine::cstring(inside)?,
@@ -458,6 +485,7 @@ mod tests {
             tests: &src.join("tests"),
             ci_tests: None,
             ca: None,
+            proxy_port: 0,
         };
         Some(Sandbox::open(inputs).unwrap())
     }
