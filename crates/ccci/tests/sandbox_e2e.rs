@@ -109,6 +109,10 @@ fn hostile_recipe_code_reaches_nothing_but_its_own_run_and_the_toolset_is_there(
         "the refusal does not say why:\n{log}"
     );
     assert!(log.contains(r#"this run has no secret "no_such_secret""#), "{log}");
+    assert!(
+        log.contains("the sandbox's network refused") && log.contains("connections to not-this-run."),
+        "the refusal of another app is not noted:\n{log}"
+    );
     let case = |name: &str| {
         custom["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap_or_default()
     };

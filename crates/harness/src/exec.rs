@@ -108,6 +108,17 @@ pub async fn on_host(ctx: &RunContext<'_>, tier: Tier, cmd: &HostCommand, what: 
         Ok(_) => {}
         Err(e) => ctx.events.note(Some(tier), format!("cannot keep what {what} left in CCCI_ARTIFACTS: {e}")),
     }
+    let refused = ctx.sandbox.refused_hosts();
+    if !refused.is_empty() {
+        ctx.events.note(
+            Some(tier),
+            format!(
+                "the sandbox's network refused {what} connections to {} (sandboxed code reaches only this run's \
+                 apps, through CCCI_PROXY_ADDR)",
+                refused.join(", ")
+            ),
+        );
+    }
     let out = match ran {
         Err(_) => return Err(format!("{what} did not finish within {}s", limit.as_secs())),
         Ok(Err(e)) => return Err(format!("cannot run {what}: {e}")),

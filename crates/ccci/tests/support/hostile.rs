@@ -4,7 +4,7 @@
 use std::fmt::Display;
 
 /// What [`script`] attempts, as it names each in its `refused: <attempt>` lines.
-pub const ATTEMPTS: [&str; 12] = [
+pub const ATTEMPTS: [&str; 13] = [
     "read the token file",
     "read the config",
     "list the store",
@@ -17,6 +17,7 @@ pub const ATTEMPTS: [&str; 12] = [
     "run as root",
     "reach the image registry",
     "reach a service on the host's loopback",
+    "reach another app behind the proxy",
 ];
 
 /// The hostile script, given where the server's files are (paths or globs) and the URL of an HTTP
@@ -52,6 +53,9 @@ try "find the token in any process's environment" sh -c 'cat /proc/*/environ 2>/
 try "run as root" sh -c '[ "$(id -u)" = 0 ]'
 try "reach the image registry" curl -sS -o /dev/null --max-time 5 http://{registry}/v2/
 try "reach a service on the host's loopback" curl -sS -o /dev/null --max-time 5 {host_service}
+other="not-this-run.${{CCCI_APP_DOMAIN#*.}}"
+try "reach another app behind the proxy" curl -sS -o /dev/null --max-time 5 \
+  --connect-to "$other:443:$CCCI_PROXY_ADDR" "https://$other/"
 [ "$leaks" -eq 0 ]
 "#,
         registry = testbed::registry::registry_addr(),

@@ -131,7 +131,6 @@ pub async fn run_on(
         Session::Quick(q) => q.instance(),
         _ => app::instance_for(&identity, &options.base_domain),
     };
-    sandbox.route_proxy(crate::test_env::proxy_addr(&options, &instance.domain));
     let base = match &warm.session {
         Session::Quick(q) => Some(q.canonical.version.clone()),
         _ => None,
@@ -159,6 +158,11 @@ pub async fn run_on(
             }
         }
         Ok(prepared) => {
+            let apps = prepared.dependencies.iter().map(|d| d.app.domain.clone());
+            sandbox.route_proxy(
+                crate::test_env::proxy_addr(&options, &instance.domain),
+                apps.chain([prepared.app.domain.clone()]),
+            );
             let ctx = RunContext {
                 run_id: &id,
                 engine,

@@ -20,6 +20,7 @@
 pub mod confine;
 pub mod files;
 pub mod network;
+pub mod peek;
 pub mod runner;
 
 use std::collections::BTreeMap;
@@ -248,11 +249,17 @@ impl Sandbox {
         }
     }
 
-    /// Carry sandboxed code's connections to the proxy at `target` (`host:port`).
-    pub fn route_proxy(&self, target: String) {
+    /// Carry sandboxed code's connections for `hosts` (the run's apps) to the proxy at `target`
+    /// (`host:port`).
+    pub fn route_proxy(&self, target: String, hosts: impl IntoIterator<Item = String>) {
         if let Some(network) = &self.network {
-            network.route_to(target);
+            network.route_to(target, hosts);
         }
+    }
+
+    /// The hosts sandboxed code asked the proxy for and was refused since the last call.
+    pub fn refused_hosts(&self) -> Vec<String> {
+        self.network.as_ref().map(network::Network::take_refused).unwrap_or_default()
     }
 
     /// Where a command of this trust reaches the proxy, when that differs from the host's view
