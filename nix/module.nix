@@ -170,7 +170,7 @@ in
         RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" "AF_NETLINK" ];
         CapabilityBoundingSet = [
           "CAP_CHOWN" "CAP_DAC_OVERRIDE" "CAP_DAC_READ_SEARCH" "CAP_FOWNER" "CAP_FSETID"
-          "CAP_KILL" "CAP_SETUID" "CAP_SETGID" "CAP_SYS_ADMIN" "CAP_NET_BIND_SERVICE"
+          "CAP_KILL" "CAP_SETUID" "CAP_SETGID" "CAP_SYS_ADMIN" "CAP_NET_ADMIN" "CAP_NET_BIND_SERVICE"
         ];
       };
     };

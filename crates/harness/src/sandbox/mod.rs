@@ -160,6 +160,15 @@ impl Sandbox {
                 None => Mode::RootNoRunner,
             }
         };
+        let network = match mode {
+            Mode::Sandboxed(_) => Some(network::Network::open(inputs.proxy_port).map_err(|e| {
+                format!(
+                    "cannot make the run's network namespace for pull-request code: {e} (ccci needs \
+                             CAP_SYS_ADMIN and CAP_NET_ADMIN: the systemd unit of the package grants both)"
+                )
+            })?),
+            _ => None,
+        };
         let exe = std::env::current_exe().map_err(|e| format!("cannot find the ccci executable: {e}"))?;
         let root = root_dir(inputs.data_dir);
         let dir = root.join(inputs.run_id);
@@ -179,13 +188,6 @@ impl Sandbox {
         }
         // Last: the masks themselves lie in the data directory.
         masks.push((inputs.data_dir.to_path_buf(), true));
-        let network = match mode {
-            Mode::Sandboxed(_) => Some(
-                network::Network::open(inputs.proxy_port)
-                    .map_err(|e| format!("cannot make the run's network namespace for pull-request code: {e}"))?,
-            ),
-            _ => None,
-        };
         Ok(Sandbox {
             dir,
             mode,
