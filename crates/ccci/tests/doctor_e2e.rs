@@ -2,8 +2,8 @@
 //! that is set up, and each kind of breakage fails its own line with a fix, exit status 1 — the
 //! proxy not answering where the configuration says (a free port stands in for a removed proxy:
 //! the shared testbed proxy is never touched), a certificate for another domain, low disk, a bad
-//! token, no runner user, no webhook secret, an unloadable configuration; a certificate with few
-//! days left only warns (exit status 0).
+//! token, no runner user, no CAP_NET_ADMIN for the sandbox, no webhook secret, an unloadable
+//! configuration; a certificate with few days left only warns (exit status 0).
 
 mod support;
 
@@ -62,7 +62,8 @@ fn proxy_running() -> bool {
 fn a_set_up_host_passes_every_check_but_the_proxy_only_when_it_runs() {
     let world = World::new("simple", Knobs::default());
     let out = doctor(&world, &[]);
-    for name in ["config", "docker", "network", "https", "certificate", "disk", "forge", "webhook", "runner"] {
+    for name in ["config", "docker", "network", "https", "certificate", "disk", "forge", "webhook", "runner", "sandbox"]
+    {
         assert!(line(&out, name).starts_with("ok "), "{}", String::from_utf8_lossy(&out.stdout));
     }
     let https = line(&out, "https");
@@ -113,6 +114,21 @@ fn each_breakage_fails_its_own_line_with_a_fix() {
     assert!(forge.starts_with("FAIL forge: the forge refused the bot's token"), "{forge}");
     assert!(forge.contains(&format!("put it in file {}", world.work.path().join("token").display())), "{forge}");
     assert!(!forge.contains("a-token-the-forge-never-issued"), "{forge}");
+}
+
+#[test]
+fn without_cap_net_admin_the_sandbox_check_fails_naming_it() {
+    // As a unit without CAP_NET_ADMIN in its bounding set runs the server (root keeps the rest).
+    let world = World::new("simple", Knobs::default());
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--bounding-set", "-net_admin", "--"]).arg(env!("CARGO_BIN_EXE_ccci"));
+    cmd.args(["doctor", "--config"]).arg(&world.config).args(["--runner-user", "nobody"]).env_remove("CCCI_CONFIG");
+    let out = cmd.output().expect("setpriv runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let sandbox = line(&out, "sandbox");
+    assert!(sandbox.starts_with("FAIL sandbox: ccci lacks CAP_NET_ADMIN: "), "{sandbox}");
+    assert!(sandbox.contains("CapabilityBoundingSet"), "{sandbox}");
+    assert!(line(&out, "runner").starts_with("ok "), "an unrelated check failed too");
 }
 
 /// `world`'s configuration with the line starting `key =` replaced by `line`.

@@ -8,7 +8,8 @@
 //! - [`disk`]: free space for snapshots and runs under the data dir;
 //! - [`forge`]: the forge reached with the bot's token, the bot's org membership, enrolled repos;
 //! - [`secrets`]: the webhook secret;
-//! - [`runner`]: the unprivileged user pull-request code runs as.
+//! - [`runner`]: the unprivileged user pull-request code runs as;
+//! - [`sandbox`]: the capabilities and namespaces that sandboxing that code takes.
 //!
 //! A warning (a certificate with under [`tls::WARN_DAYS`] days left) is printed but does not fail.
 
@@ -17,6 +18,7 @@ pub mod disk;
 pub mod docker;
 pub mod forge;
 pub mod runner;
+pub mod sandbox;
 pub mod secrets;
 pub mod tls;
 
@@ -83,6 +85,7 @@ pub async fn run(options: &Options) -> Vec<Check> {
         }
     }
     checks.push(runner::check(&options.runner_user));
+    checks.push(sandbox::check());
     checks
 }
 

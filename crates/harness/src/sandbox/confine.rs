@@ -260,13 +260,23 @@ unsafe fn reap_until(pid: libc::pid_t) -> libc::c_int {
     }
 }
 
+/// The capabilities sandboxing needs ccci to hold (number, name): the namespaces and the sandbox's
+/// mounts, the loopback of its network namespace, switching to the runner user.
+pub const SANDBOX_CAPABILITIES: [(u32, &str); 4] =
+    [(21, "CAP_SYS_ADMIN"), (12, "CAP_NET_ADMIN"), (7, "CAP_SETUID"), (6, "CAP_SETGID")];
+
+/// Which of `caps` this process lacks in its effective set (all of them when it cannot tell).
+pub fn missing_capabilities(caps: &[(u32, &'static str)]) -> Vec<&'static str> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim);
+    let held = effective.and_then(|hex| u64::from_str_radix(hex, 16).ok()).unwrap_or(0);
+    caps.iter().filter(|(bit, _)| held & (1 << bit) == 0).map(|(_, name)| *name).collect()
+}
+
 /// Whether this process may make PID and mount namespaces: it holds `CAP_SYS_ADMIN` (a root
 /// inside an unprivileged container does not).
 pub fn can_make_namespaces() -> bool {
-    const CAP_SYS_ADMIN: u32 = 21;
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim);
-    effective.and_then(|hex| u64::from_str_radix(hex, 16).ok()).is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+    missing_capabilities(&SANDBOX_CAPABILITIES[..1]).is_empty()
 }
 
 /// Kill what is left of a [`Confinement::Session`] command's process group (its leader is `pid`).
