@@ -43,8 +43,17 @@ impl Target {
     }
 }
 
+/// The port a URL of `scheme` means when it names none.
+pub fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
 fn is_default_port(scheme: &str, port: u16) -> bool {
-    (scheme == "http" && port == 80) || (scheme == "https" && port == 443)
+    default_port(scheme) == Some(port)
 }
 
 /// What a successful check saw.

@@ -2,9 +2,8 @@
 //! what the run's sandbox gives every host command (`crate::sandbox::Sandbox::base_env`: `PATH`,
 //! `HOME`, `TMPDIR`, `CCCI_BIN`, `CCCI_RUN_SOCKET`, `CCCI_ARTIFACTS`, the CA variables...), and
 //! the app's coordinates: `CCCI_APP_URL`, `CCCI_APP_DOMAIN`, `CCCI_PROXY_ADDR` (where the command
-//! itself reaches the proxy), `CCCI_STACK_NAME`,
-//! `CCCI_RECIPE`, `CCCI_RUN_ID`, `CCCI_CHROMIUM` when Debian's chromium is installed, plus the env
-//! the run's dependencies give. An untrusted command gets nothing else; a trusted one gets this
+//! itself reaches the proxy), `CCCI_STACK_NAME`, `CCCI_RECIPE`, `CCCI_RUN_ID`, `CCCI_CHROMIUM`
+//! when Debian's chromium is installed, plus the env the run's dependencies give. An untrusted command gets nothing else; a trusted one gets this
 //! on top of ccci's own environment.
 
 use std::collections::BTreeMap;
@@ -23,7 +22,7 @@ pub fn app_url(ctx: &RunContext<'_>) -> String {
 
 /// The port of the app's URL: the proxy's, else the scheme's default.
 pub fn proxy_port(options: &RunOptions) -> u16 {
-    options.proxy.map_or(if options.scheme == "https" { 443 } else { 80 }, |a| a.port())
+    options.proxy.map_or(serving::default_port(&options.scheme).unwrap_or(80), |a| a.port())
 }
 
 /// `host:port` where the proxy answers for `domain`, as the host sees it.

@@ -8,9 +8,10 @@
 //! run's secrets). When ccci runs as root and the runner user exists, every such command runs
 //! *sandboxed*: as that user, with no supplementary groups and `no_new_privs`, with an
 //! environment built from an allowlist only, in its own PID, mount and IPC namespaces
-//! (`confine`) and the run's network namespace, whose only way out is the proxy (`network`), where the run's directory is `/tmp`, ccci is `/tmp/bin/ccci`, the data directory
-//! and the paths of `CCCI_SANDBOX_HIDE` are covered by inaccessible masks, and `/dev/shm`,
-//! `/var/tmp` and `/run/lock` are private. It cannot read the server's token, secrets, config or store, other
+//! (`confine`) and the run's network namespace, whose only way out is the proxy (`network`), where
+//! the run's directory is `/tmp`, ccci is `/tmp/bin/ccci`, the data directory and the paths of
+//! `CCCI_SANDBOX_HIDE` are covered by inaccessible masks, and `/dev/shm`, `/var/tmp` and
+//! `/run/lock` are private. It cannot read the server's token, secrets, config or store, other
 //! runs, or reach the Docker socket (root's and the docker group's), and nothing of it outlives
 //! the command. Otherwise (a maintainer's machine) commands run as the invoking user with the
 //! same cleared environment and their own session, and the run says so; a server requires the
@@ -164,7 +165,7 @@ impl Sandbox {
             Mode::Sandboxed(_) => Some(network::Network::open(inputs.proxy_port).map_err(|e| {
                 format!(
                     "cannot make the run's network namespace for pull-request code: {e} (ccci needs \
-                             CAP_SYS_ADMIN and CAP_NET_ADMIN: the systemd unit of the package grants both)"
+                     CAP_SYS_ADMIN and CAP_NET_ADMIN: the systemd unit of the package grants both)"
                 )
             })?),
             _ => None,
